@@ -1,0 +1,22 @@
+"""gankit resume RUN_DIR [key=value ...]: continue a run from its latest checkpoint."""
+from pathlib import Path
+
+from ..errors import GankitError
+from . import train
+
+
+def add_parser(sub) -> None:
+    r = sub.add_parser("resume", help="continue a run from its latest checkpoint")
+    r.add_argument("resume", metavar="RUN_DIR")
+    r.add_argument("overrides", nargs="*", help="key=value changes allowed on resume (e.g. trainer.max_steps=2000)")
+    r.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..training.run import RECIPE_FILE
+
+    args.recipe = str(Path(args.resume) / RECIPE_FILE) if args.overrides else None
+    if args.recipe and not Path(args.recipe).is_file():
+        raise GankitError(f"resume: {args.resume} is not a gankit run (no {RECIPE_FILE}).")
+    args.out, args.overwrite = None, False
+    return train.run(args)

@@ -1,0 +1,33 @@
+"""gankit train RECIPE [key=value ...] [--out DIR] [--resume RUN_DIR] [--overwrite]"""
+from pathlib import Path
+
+from ..errors import GankitError
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("train", help="train a recipe (or resume a run)")
+    t.add_argument("recipe", nargs="?", help="recipe YAML file")
+    t.add_argument("overrides", nargs="*", help="key=value overrides, e.g. trainer.max_steps=100")
+    t.add_argument("--out", help="run directory (default: runs/<recipe>-<time>)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    t.add_argument("--overwrite", action="store_true", help="train into an existing non-empty --out")
+    t.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from .. import recipe
+    from ..training.run import train
+
+    if args.resume and not args.recipe:
+        cfg, recipe_dir, name = None, None, "run"
+    else:
+        if not args.recipe:
+            raise GankitError("train: give a recipe (gankit train recipes/mnist_dcgan.yaml) or --resume RUN_DIR.")
+        cfg = recipe.load(args.recipe, args.overrides)
+        recipe_dir, name = Path(args.recipe).parent, Path(args.recipe).stem
+    summary = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, recipe_dir=recipe_dir, name=name)
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        print(f"run directory: {summary['run_dir']}")
+    return 130 if summary.get("interrupted") else 0

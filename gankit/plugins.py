@@ -1,0 +1,105 @@
+"""Loading user components: modules or files named by a recipe, and installed packages."""
+import importlib
+import importlib.util
+import sys
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+from .errors import GankitError
+from . import registry
+
+ENTRY_POINT_GROUP = "gankit.plugins"
+_loaded_installed = False
+_loaded_explicit: dict[str, object] = {}
+
+
+def load(specs, base_dir: str | Path | None = None) -> None:
+    """Import each plugin a recipe names: a module (``my_pkg.gan``) or a file (``./my_gan.py``).
+
+    Relative file paths are resolved against ``base_dir`` (the recipe's folder) first,
+    then the working directory. Errors name the plugin and stop the run.
+    """
+    for spec in specs or []:
+        spec = str(spec)
+        if spec in _loaded_explicit:
+            continue
+        if spec.endswith(".py") or "/" in spec or "\\" in spec:
+            _loaded_explicit[spec] = _load_file(spec, base_dir)
+        else:
+            _loaded_explicit[spec] = _load_module(spec)
+
+
+def _load_module(name: str):
+    registry._populate()  # built-ins first, so a clash names the plugin as the newcomer
+    try:
+        registry._current_origin.append(f"module {name}")
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and name.startswith(e.name):
+            raise GankitError(
+                f"plugins: cannot import plugin module '{name}'. Make it importable (install it, "
+                f"or run from the folder that holds it, or add that folder to PYTHONPATH), "
+                f"or name the file by path, e.g. plugins: [./{name.replace('.', '/')}.py]."
+            ) from e
+        raise
+    finally:
+        registry._current_origin.pop()
+
+
+def _load_file(spec: str, base_dir) -> object:
+    registry._populate()
+    candidates = [Path(spec)] if Path(spec).is_absolute() else (
+        [Path(base_dir) / spec] if base_dir else []) + [Path.cwd() / spec]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise GankitError(
+            f"plugins: plugin file '{spec}' not found (looked at: "
+            f"{', '.join(str(p) for p in candidates)}). Give a path relative to the recipe or an absolute path."
+        )
+    path = path.resolve()
+    mod_name = f"gankit_plugin_{path.stem}_{abs(hash(str(path))) % 10**8}"
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    module_spec = importlib.util.spec_from_file_location(mod_name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[mod_name] = module
+    registry._current_origin.append(f"file {path}")
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception:
+        del sys.modules[mod_name]
+        raise
+    finally:
+        registry._current_origin.pop()
+    return module
+
+
+def load_installed() -> None:
+    """Import every installed package that declares a ``gankit.plugins`` entry point.
+
+    A package that fails to import is reported in a warning and skipped, so runs that
+    do not use it still work.
+    """
+    global _loaded_installed
+    if _loaded_installed:
+        return
+    _loaded_installed = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        origin = f"plugin {dist.name} {dist.version}" if dist else f"plugin {ep.value}"
+        registry._current_origin.append(origin)
+        try:
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, type):
+                obj()
+        except GankitError:
+            raise
+        except Exception as e:  # a broken plugin must not break unrelated runs
+            warnings.warn(
+                f"gankit plugin '{ep.name}' from {origin.removeprefix('plugin ')} failed to load and is "
+                f"skipped: {type(e).__name__}: {e}",
+                stacklevel=2,
+            )
+        finally:
+            registry._current_origin.pop()

@@ -1,0 +1,288 @@
+"""Recipes: typed schema, YAML loading with ``base:`` chains, command-line overrides.
+
+Merge order: schema defaults ← base recipe(s) ← recipe ← ``key=value`` overrides.
+Every problem found is reported in one error, each with its key path.
+"""
+import dataclasses
+import re
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .errors import GankitError, raise_if
+
+PRECISIONS = ("no", "bf16", "fp16")
+
+
+@dataclass
+class OptimizerCfg:
+    """Adam for one network."""
+
+    lr: float = 2e-4
+    betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
+    weight_decay: float = 0.0
+    grad_clip: Optional[float] = None  # max global grad norm, None = off
+
+
+@dataclass
+class OptimCfg:
+    g: OptimizerCfg = field(default_factory=OptimizerCfg)
+    d: OptimizerCfg = field(default_factory=OptimizerCfg)
+
+
+@dataclass
+class DDPCfg:
+    find_unused_parameters: bool = False
+    broadcast_buffers: bool = True
+    sync_batchnorm: bool = False
+
+
+@dataclass
+class EMACfg:
+    enabled: bool = False
+    decay: float = 0.999
+    start: int = 0  # step from which the EMA tracks G (copied before)
+
+
+@dataclass
+class TrainerCfg:
+    epochs: int = 10
+    max_steps: Optional[int] = None  # when set, wins over epochs
+    batch_size: int = 128  # global batch per step, split across processes
+    d_steps: int = 1
+    g_steps: int = 1
+    grad_accum: int = 1
+    precision: str = "no"  # no | bf16 | fp16
+    channels_last: bool = False
+    compile: bool = False
+    seed: int = 0
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    eval_every: Optional[int] = None
+    num_grid: int = 64  # images in each sample grid
+    on_nonfinite: str = "stop"  # stop | skip
+    cpu: bool = False  # force CPU even when a GPU is present
+
+
+@dataclass
+class OutputCfg:
+    root: str = "runs"  # run dirs are created under it unless --out is given
+
+
+@dataclass
+class Recipe:
+    generator: Dict[str, Any] = field(default_factory=lambda: {"name": "dcgan_mnist"})
+    discriminator: Dict[str, Any] = field(default_factory=lambda: {"name": "dcgan_mnist"})
+    loss: Dict[str, Any] = field(default_factory=lambda: {"name": "non_saturating"})
+    data: Dict[str, Any] = field(default_factory=lambda: {"name": "mnist"})
+    penalties: List[Dict[str, Any]] = field(default_factory=list)
+    augment: Optional[Dict[str, Any]] = None
+    metrics: List[Dict[str, Any]] = field(default_factory=list)
+    optim: OptimCfg = field(default_factory=OptimCfg)
+    trainer: TrainerCfg = field(default_factory=TrainerCfg)
+    ema: EMACfg = field(default_factory=EMACfg)
+    ddp: DDPCfg = field(default_factory=DDPCfg)
+    output: OutputCfg = field(default_factory=OutputCfg)
+    plugins: List[str] = field(default_factory=list)
+    trackers: List[str] = field(default_factory=list)
+    description: str = ""
+
+
+# Keys a resumed run may change (everything else must match the stored recipe).
+RESUME_SAFE_KEYS = (
+    "trainer.epochs", "trainer.max_steps", "trainer.log_every", "trainer.sample_every",
+    "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.eval_every", "trainer.num_grid",
+    "trainer.on_nonfinite", "trackers", "output", "description",
+)
+
+
+def load(path: str | Path, overrides: list[str] | tuple = ()) -> DictConfig:
+    """Load a recipe file with its base chain and overrides; validate; return a typed config."""
+    raw = _load_chain(Path(path), [])
+    raw.pop("base", None)
+    problems: list[str] = []
+    merged = OmegaConf.create(raw)
+    for ov in overrides:
+        try:
+            merged = OmegaConf.merge(merged, _parse_override(ov))
+        except GankitError as e:
+            problems.append(str(e))
+        except OmegaConfBaseException as e:
+            problems.append(f"{ov}: cannot apply this override ({_short(e)}).")
+    return from_container(_to_container(merged, problems), problems)
+
+
+def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
+    """Validate a plain dict against the schema and return the typed recipe."""
+    problems = list(problems or [])
+    if not isinstance(raw, dict):
+        raise GankitError(f"recipe: expected a mapping at the top level, got {type(raw).__name__}.")
+    _check_against(raw, Recipe, "", problems)
+    raise_if(problems, f"The recipe has {len(problems)} problem(s):" if len(problems) > 1 else "")
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(Recipe), raw)
+        OmegaConf.resolve(cfg)
+    except OmegaConfBaseException as e:
+        raise GankitError(f"recipe: {_short(e)}") from None
+    _check_values(cfg, problems)
+    raise_if(problems, f"The recipe has {len(problems)} problem(s):" if len(problems) > 1 else "")
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def _load_chain(path: Path, seen: list[Path]) -> dict:
+    path = path.expanduser()
+    if not path.is_file():
+        raise GankitError(f"recipe: file '{path}' not found. Give the path to a .yaml recipe (see recipes/).")
+    rpath = path.resolve()
+    if rpath in seen:
+        chain = " → ".join(str(p.name) for p in seen + [rpath])
+        raise GankitError(f"base: recipes extend each other in a cycle ({chain}). Remove one `base:`.")
+    try:
+        loaded = OmegaConf.load(path)
+        data = OmegaConf.to_container(loaded, resolve=False) if loaded is not None else {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise GankitError(f"recipe: {path} is not valid YAML{where}: {problem}. Fix the syntax there.") from None
+    except (OmegaConfBaseException, UnicodeDecodeError, ValueError) as e:
+        raise GankitError(f"recipe: cannot read {path}: {_short(e)}.") from None
+    if not isinstance(data, dict):
+        raise GankitError(f"recipe: {path} must hold a mapping of keys (generator:, trainer:, ...), not {type(data).__name__}.")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise GankitError(f"base: expected a path to another recipe, got {base!r} in {path}.")
+    parent = _load_chain(path.parent / base, seen + [rpath])
+    return OmegaConf.to_container(OmegaConf.merge(parent, data), resolve=False)
+
+
+def _parse_override(text: str) -> DictConfig:
+    if "=" not in text or text.startswith("="):
+        raise GankitError(f"override '{text}': expected key=value (e.g. trainer.max_steps=100).")
+    key = text.split("=", 1)[0].strip()
+    if key.startswith(("+", "~")):
+        raise GankitError(f"override '{text}': write plain key=value; '+' and '~' prefixes are not used by gankit.")
+    if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_0-9][\w-]*)*", key):
+        raise GankitError(f"override '{text}': '{key}' is not a dotted key path like trainer.max_steps.")
+    try:
+        return OmegaConf.from_dotlist([text])
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError) as e:
+        raise GankitError(f"override '{text}': cannot parse the value ({_short(e)}).") from None
+
+
+def _to_container(cfg, problems: list[str]) -> dict:
+    try:
+        return OmegaConf.to_container(cfg, resolve=False)
+    except OmegaConfBaseException as e:
+        problems.append(f"recipe: {_short(e)}")
+        return {}
+
+
+def _check_against(raw: Any, schema: type, prefix: str, problems: list[str]) -> None:
+    """Collect unknown keys and type errors of ``raw`` against a schema dataclass."""
+    hints = typing.get_type_hints(schema)
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    section = prefix.rstrip(".") or "the recipe"
+    if not isinstance(raw, dict):
+        problems.append(f"{section}: expected a mapping, got {raw!r}.")
+        return
+    for key, value in raw.items():
+        path = f"{prefix}{key}"
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
+            hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
+            problems.append(f"{path}: unknown key in {section}.{hint} Known keys: {', '.join(fields)}.")
+            continue
+        hint_t = hints[key]
+        if dataclasses.is_dataclass(hint_t):
+            if value is not None:
+                _check_against(value, hint_t, path + ".", problems)
+            continue
+        try:
+            OmegaConf.merge(OmegaConf.structured(schema), {key: value})
+        except OmegaConfBaseException as e:
+            problems.append(f"{path}: {_type_message(value, hint_t, e)}")
+            continue
+        origin = typing.get_origin(hint_t)
+        if hint_t is Dict[str, Any] and not isinstance(value, dict):
+            problems.append(f"{path}: expected a mapping like {{name: ..., <arguments>}}, got {value!r}.")
+        elif origin is list and hint_t is List[Dict[str, Any]] and isinstance(value, list):
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    problems.append(f"{path}[{i}]: expected a mapping like {{name: ..., <arguments>}}, got {item!r}.")
+
+
+def _type_message(value, hint_t, e) -> str:
+    name = str(hint_t).replace("typing.", "").replace("Optional[", "null or [")
+    name = getattr(hint_t, "__name__", name)
+    return f"expected {name}, got {value!r} ({_short(e)})."
+
+
+def _short(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def _check_values(cfg: DictConfig, problems: list[str]) -> None:
+    t = cfg.trainer
+    for key in ("epochs", "batch_size", "d_steps", "g_steps", "grad_accum", "log_every",
+                "sample_every", "checkpoint_every", "keep_checkpoints", "num_grid"):
+        if t[key] < 1:
+            problems.append(f"trainer.{key}: must be ≥ 1, got {t[key]}.")
+    for key in ("max_steps", "eval_every"):
+        if t[key] is not None and t[key] < 1:
+            problems.append(f"trainer.{key}: must be ≥ 1 (or null), got {t[key]}.")
+    if t.precision not in PRECISIONS:
+        problems.append(f"trainer.precision: '{t.precision}' is not one of {', '.join(PRECISIONS)}.")
+    if t.on_nonfinite not in ("stop", "skip"):
+        problems.append(f"trainer.on_nonfinite: '{t.on_nonfinite}' is not one of stop, skip.")
+    for net in ("g", "d"):
+        o = cfg.optim[net]
+        if not o.lr > 0:
+            problems.append(f"optim.{net}.lr: must be > 0, got {o.lr}.")
+        if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
+            problems.append(f"optim.{net}.betas: expected two numbers in [0, 1), got {list(o.betas)}.")
+        if o.grad_clip is not None and not o.grad_clip > 0:
+            problems.append(f"optim.{net}.grad_clip: must be > 0 (or null), got {o.grad_clip}.")
+    if not 0 < cfg.ema.decay < 1:
+        problems.append(f"ema.decay: must be in (0, 1), got {cfg.ema.decay}.")
+    for key in ("generator", "discriminator", "loss", "data"):
+        if "name" not in cfg[key] or cfg[key].name is None:
+            problems.append(f"{key}.name: missing; every component names its registered implementation.")
+
+
+def save(cfg: DictConfig, path: str | Path) -> None:
+    Path(path).write_text(OmegaConf.to_yaml(cfg))
+
+
+def to_dict(cfg: DictConfig) -> dict:
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def diff_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two plain recipe dicts."""
+    keys = []
+    for k in sorted(set(old) | set(new), key=str):
+        a, b = old.get(k, None), new.get(k, None)
+        path = f"{prefix}{k}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += diff_keys(a, b, path + ".")
+        elif a != b:
+            keys.append(path)
+    return keys
+
+
+def is_resume_safe(key: str) -> bool:
+    return any(key == s or key.startswith(s + ".") for s in RESUME_SAFE_KEYS)
+

@@ -1,0 +1,228 @@
+"""Name → component registries, filled from built-in modules and plugins on first use."""
+import difflib
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+from .errors import GankitError
+
+# Built-in components live in these modules; they are imported the first time any
+# registry is read, so a registry is never missing a built-in because of import order.
+BUILTIN_MODULES = (
+    "gankit.models",
+    "gankit.losses",
+    "gankit.penalties",
+    "gankit.augment",
+    "gankit.data",
+    "gankit.metrics",
+)
+
+
+@dataclass
+class Entry:
+    name: str
+    obj: Callable
+    origin: str  # "built-in", "plugin <package> <version>" or "file <path>"
+
+    @property
+    def doc(self) -> str:
+        doc = inspect.getdoc(self.obj) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        try:
+            sig = inspect.signature(self.obj)
+        except (TypeError, ValueError):
+            return {}
+        return {
+            n: p
+            for n, p in sig.parameters.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+
+    def accepts_any_kwarg(self) -> bool:
+        try:
+            sig = inspect.signature(self.obj)
+        except (TypeError, ValueError):
+            return True
+        return any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+# The origin given to components registered while a plugin is being loaded.
+_current_origin: list[str] = []
+
+
+class Registry:
+    """A table of named components of one kind (generators, losses, ...)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    # -- registering -------------------------------------------------------------
+    def register(self, name: str | None = None, *, override: bool = False):
+        """Decorator: ``@GENERATORS.register("my_gen")`` on a class or factory."""
+
+        def deco(obj):
+            key = name or obj.__name__
+            origin = _current_origin[-1] if _current_origin else _origin_of(obj)
+            old = self._entries.get(key)
+            if old is not None and not override and old.obj is not obj:
+                raise GankitError(
+                    f"{self.kind} '{key}' is registered twice: by {old.origin} "
+                    f"({_qualname(old.obj)}) and by {origin} ({_qualname(obj)}). "
+                    f"Rename one, or pass override=True to register(...) to replace it on purpose."
+                )
+            self._entries[key] = Entry(key, obj, origin)
+            return obj
+
+        return deco
+
+    # -- reading -----------------------------------------------------------------
+    def __contains__(self, name: str) -> bool:
+        _populate()
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        _populate()
+        return iter(sorted(self._entries.values(), key=lambda e: e.name))
+
+    def names(self) -> list[str]:
+        _populate()
+        return sorted(self._entries)
+
+    def entry(self, name: str, key: str = "name") -> Entry:
+        _populate()
+        if name in self._entries:
+            return self._entries[name]
+        close = difflib.get_close_matches(str(name), list(self._entries), n=1, cutoff=0.5)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise GankitError(
+            f"{key}: unknown {self.kind} '{name}'.{hint} Registered {self.kind}s: "
+            f"{', '.join(self.names()) or '(none)'}. A component of your own must be "
+            f"registered by a module named in the recipe's `plugins:` list or by an installed plugin package."
+        )
+
+    def get(self, name: str) -> Callable:
+        return self.entry(name).obj
+
+    # -- building ----------------------------------------------------------------
+    def check(self, node: Mapping[str, Any] | None, key: str, context: Mapping[str, Any] = ()) -> list[str]:
+        """Every problem with a recipe node ``{name: ..., **kwargs}``, as messages."""
+        if node is None or not isinstance(node, Mapping):
+            return [f"{key}: expected a mapping like {{name: ..., <arguments>}}, got {node!r}."]
+        if "name" not in node or node["name"] is None:
+            return [f"{key}.name: missing. Choose one of: {', '.join(self.names())}."]
+        try:
+            entry = self.entry(node["name"], f"{key}.name")
+        except GankitError as e:
+            return [str(e)]
+        params = entry.parameters()
+        kwargs = {k: v for k, v in node.items() if k != "name"}
+        problems = []
+        accepted = ", ".join(_describe(p) for p in params.values() if p.name not in context) or "(none)"
+        if not entry.accepts_any_kwarg():
+            for k in kwargs:
+                if k not in params:
+                    close = difflib.get_close_matches(k, list(params), n=1, cutoff=0.6)
+                    hint = f" Did you mean '{close[0]}'?" if close else ""
+                    problems.append(
+                        f"{key}.{k}: {self.kind} '{entry.name}' has no argument '{k}'.{hint} "
+                        f"Accepted arguments: {accepted}."
+                    )
+        for p in params.values():
+            if p.default is p.empty and p.name not in kwargs and p.name not in context:
+                problems.append(
+                    f"{key}.{p.name}: missing required argument of {self.kind} '{entry.name}'. "
+                    f"Accepted arguments: {accepted}."
+                )
+        return problems
+
+    def build(self, node: Mapping[str, Any], key: str, context: Mapping[str, Any] | None = None, **extra):
+        """Build the component a recipe node names.
+
+        ``context`` holds values the run supplies (such as ``img_shape`` from the data):
+        each is passed only if the constructor accepts it and the recipe did not set it.
+        """
+        context = dict(context or {})
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(node, DictConfig):
+            node = OmegaConf.to_container(node, resolve=True)
+        problems = self.check(node, key, context)
+        if problems:
+            raise GankitError.collect(problems)
+        entry = self.entry(node["name"], f"{key}.name")
+        params = entry.parameters()
+        kwargs = {k: v for k, v in node.items() if k != "name"}
+        for k, v in context.items():
+            if k not in kwargs and (k in params or entry.accepts_any_kwarg()):
+                kwargs[k] = v
+        kwargs.update(extra)
+        try:
+            return entry.obj(**kwargs)
+        except (TypeError, ValueError) as e:
+            raise GankitError(
+                f"{key}: {self.kind} '{entry.name}' rejected its arguments {kwargs}: {e}"
+            ) from e
+
+
+def _describe(p: inspect.Parameter) -> str:
+    ann = p.annotation
+    t = "" if ann is p.empty else f": {getattr(ann, '__name__', None) or str(ann).replace('typing.', '')}"
+    d = "" if p.default is p.empty else f" = {p.default!r}"
+    return f"{p.name}{t}{d}"
+
+
+def _qualname(obj) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
+
+
+def _origin_of(obj) -> str:
+    mod = getattr(obj, "__module__", "") or ""
+    if mod == "gankit" or mod.startswith("gankit."):
+        return "built-in"
+    module = importlib.sys.modules.get(mod)
+    path = getattr(module, "__file__", None)
+    return f"file {path}" if path else f"module {mod}"
+
+
+GENERATORS = Registry("generator")
+DISCRIMINATORS = Registry("discriminator")
+LOSSES = Registry("loss")
+PENALTIES = Registry("penalty")
+AUGMENTS = Registry("augment")
+DATASETS = Registry("dataset")
+METRICS = Registry("metric")
+FEATURES = Registry("feature extractor")
+
+ALL = {
+    "generators": GENERATORS,
+    "discriminators": DISCRIMINATORS,
+    "losses": LOSSES,
+    "penalties": PENALTIES,
+    "augments": AUGMENTS,
+    "datasets": DATASETS,
+    "metrics": METRICS,
+    "features": FEATURES,
+}
+
+_populated = False
+
+
+def _populate() -> None:
+    """Import the built-in components, then installed plugin packages (once)."""
+    global _populated
+    if _populated:
+        return
+    _populated = True
+    for mod in BUILTIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:  # a room that does not exist yet
+            if e.name != mod:
+                raise
+    from .plugins import load_installed
+
+    load_installed()

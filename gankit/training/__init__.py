@@ -1,0 +1,1 @@
+"""Training: the accelerate loop, checkpoints, EMA and run logging."""

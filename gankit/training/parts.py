@@ -1,0 +1,66 @@
+"""Building a recipe's components from the registries (no accelerate here)."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from .. import plugins
+from ..data.base import ImageData
+from ..errors import GankitError, raise_if
+from ..losses import AdversarialLoss
+from ..registry import AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
+
+
+@dataclass
+class Parts:
+    data: ImageData
+    G: nn.Module
+    D: nn.Module
+    loss: AdversarialLoss
+    penalties: list = field(default_factory=list)
+    augment: object = None
+
+
+def load_plugins(cfg: DictConfig, recipe_dir: str | Path | None = None) -> None:
+    plugins.load(list(cfg.plugins), base_dir=recipe_dir)
+
+
+def check_components(cfg: DictConfig) -> list[str]:
+    """Every unknown component or bad argument in the recipe, without building anything."""
+    ctx = {"img_shape": None, "num_classes": None, "z_dim": None}
+    problems = []
+    problems += DATASETS.check(_plain(cfg.data), "data")
+    problems += GENERATORS.check(_plain(cfg.generator), "generator", ctx)
+    problems += DISCRIMINATORS.check(_plain(cfg.discriminator), "discriminator", ctx)
+    problems += LOSSES.check(_plain(cfg.loss), "loss", ctx)
+    for i, p in enumerate(cfg.penalties):
+        problems += PENALTIES.check(_plain(p), f"penalties[{i}]", ctx)
+    if cfg.augment is not None:
+        problems += AUGMENTS.check(_plain(cfg.augment), "augment", ctx)
+    return problems
+
+
+def build_data(cfg: DictConfig) -> ImageData:
+    data = DATASETS.build(cfg.data, "data")
+    if not isinstance(data, ImageData):
+        raise GankitError(f"data.name: dataset '{cfg.data.name}' returned {type(data).__name__}, not gankit.data.ImageData.")
+    return data
+
+
+def build_parts(cfg: DictConfig, data: ImageData | None = None) -> Parts:
+    raise_if(check_components(cfg))
+    data = data if data is not None else build_data(cfg)
+    ctx = {"img_shape": data.img_shape, "num_classes": data.num_classes}
+    G = GENERATORS.build(cfg.generator, "generator", ctx)
+    D = DISCRIMINATORS.build(cfg.discriminator, "discriminator", ctx)
+    if not hasattr(G, "z_dim"):
+        raise GankitError(f"generator.name: generator '{cfg.generator.name}' has no z_dim attribute; set self.z_dim in its __init__.")
+    loss = LOSSES.build(cfg.loss, "loss", ctx)
+    pens = [PENALTIES.build(p, f"penalties[{i}]", ctx) for i, p in enumerate(cfg.penalties)]
+    aug = AUGMENTS.build(cfg.augment, "augment", ctx) if cfg.augment is not None else None
+    return Parts(data, G, D, loss, pens, aug)
+
+
+def _plain(node):
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node

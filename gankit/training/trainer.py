@@ -1,0 +1,317 @@
+"""The training loop on accelerate: one D phase then one G phase per iteration.
+
+Read top to bottom: ``setup`` builds and prepares; ``fit`` loops over iterations, each a
+short list of phases (``d_phase``, ``g_phase``, EMA); logging, samples and checkpoints
+hang off the step counter.
+"""
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
+from omegaconf import DictConfig
+
+
+from ..data.batches import BatchStream
+from ..errors import GankitError
+from . import checkpoint as ckpt
+from .ema import EMA
+from .logbook import Logbook
+from .parts import Parts, build_parts, load_plugins
+
+
+@dataclass
+class TrainState:
+    step: int = 0  # completed iterations (generator updates)
+    batch: int = 0  # global batches consumed
+    skipped: int = 0  # non-finite steps skipped (on_nonfinite: skip)
+
+
+class Trainer:
+    def __init__(self, cfg: DictConfig, run_dir: str | Path, *, resume: bool = False, recipe_dir=None):
+        self.cfg, self.t = cfg, cfg.trainer
+        self.run_dir = Path(run_dir)
+        self.acc = _make_accelerator(cfg)
+        load_plugins(cfg, recipe_dir)
+        set_seed(self.t.seed)  # identical initial weights on every process
+        parts = build_parts(cfg)
+        self.setup(parts)
+        self.state = TrainState()
+        if resume:
+            self.load(ckpt.latest(self.run_dir))
+
+    # -- setup -------------------------------------------------------------------
+    def setup(self, parts: Parts) -> None:
+        acc, t, cfg = self.acc, self.t, self.cfg
+        self.parts, self.loss = parts, parts.loss
+        G, D = parts.G, parts.D
+        if cfg.ddp.sync_batchnorm and acc.num_processes > 1:
+            D = torch.nn.SyncBatchNorm.convert_sync_batchnorm(D)
+            G = torch.nn.SyncBatchNorm.convert_sync_batchnorm(G)
+        if t.channels_last:
+            G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        self.ema = EMA(G, cfg.ema.decay, cfg.ema.start) if cfg.ema.enabled else None
+        g_opt = _adam(G, cfg.optim.g, acc.device)
+        d_opt = _adam(D, cfg.optim.d, acc.device)
+        if t.compile:
+            G, D = torch.compile(G), torch.compile(D)
+        self.G, self.D, self.g_opt, self.d_opt = acc.prepare(G, D, g_opt, d_opt)
+        if self.ema is not None:
+            self.ema.model.to(acc.device)
+        self.z_dim = acc.unwrap_model(self.G).z_dim
+        self.num_classes = getattr(acc.unwrap_model(self.G), "num_classes", 0) or 0
+        try:
+            self.stream = BatchStream(parts.data, t.batch_size, t.seed, acc.device, acc.process_index,
+                                      acc.num_processes, t.channels_last)
+        except ValueError as e:
+            raise GankitError(f"trainer.batch_size: {e}. Change trainer.batch_size.") from None
+        per_iter = t.d_steps * t.grad_accum
+        self.max_steps = t.max_steps or max(1, t.epochs * self.stream.steps_per_epoch // per_iter)
+        self.fixed_z, self.fixed_y = self.noise(-1, t.num_grid, local=False)
+
+    # -- noise -------------------------------------------------------------------
+    def noise(self, index: int, n: int | None = None, local: bool = True):
+        """Latents (and labels) for global batch ``index``: a function of (seed, index) only."""
+        n = n or self.t.batch_size
+        g = torch.Generator().manual_seed(hash((self.t.seed, "noise", index)) & (2**62))
+        z = torch.randn(n, self.z_dim, generator=g)
+        y = torch.randint(0, self.num_classes, (n,), generator=g) if self.num_classes else None
+        if local:
+            sl = slice(self.stream.offset, self.stream.offset + self.stream.local)
+            z, y = z[sl], (y[sl] if y is not None else None)
+        dev = self.acc.device
+        return z.to(dev, non_blocking=True), (y.to(dev, non_blocking=True) if y is not None else None)
+
+    def generate(self, G, z, y):
+        return G(z, y) if self.num_classes else G(z)
+
+    def judge(self, x, y):
+        return self.D(x, y) if self.num_classes else self.D(x)
+
+    # -- phases --------------------------------------------------------------------
+    def d_phase(self, real, y_real, fake, y_fake):
+        """One discriminator update on real and (detached) fake, in one D forward."""
+        aug = self.parts.augment
+        x = torch.cat([real, fake.detach()])
+        y = torch.cat([y_real, y_fake]) if self.num_classes else None
+        logits = self.judge(aug(x) if aug else x, y)
+        real_logits, fake_logits = logits.float().split([real.shape[0], fake.shape[0]])
+        d_loss = self.loss.d(real_logits, fake_logits)
+        for pen in self.parts.penalties:
+            d_loss = d_loss + pen(self.D, real, fake.detach(), y_real, y_fake, self.state.step)
+        self.acc.backward(d_loss)
+        self._clip(self.D, self.d_opt, self.cfg.optim.d.grad_clip)
+        self.d_opt.step()
+        self.d_opt.zero_grad(set_to_none=True)
+        for pen in self.parts.penalties:
+            if hasattr(pen, "after_d_step"):
+                pen.after_d_step(self.acc.unwrap_model(self.D))
+        return d_loss.detach(), real_logits.detach(), fake_logits.detach()
+
+    def g_phase(self, fake, y_fake, real_logits):
+        """One generator update through a frozen D."""
+        aug = self.parts.augment
+        self.D.requires_grad_(False)
+        fake_logits = self.judge(aug(fake) if aug else fake, y_fake).float()
+        g_loss = self.loss.g(fake_logits, real_logits)
+        self.acc.backward(g_loss)
+        self.D.requires_grad_(True)
+        self._clip(self.G, self.g_opt, self.cfg.optim.g.grad_clip)
+        self.g_opt.step()
+        self.g_opt.zero_grad(set_to_none=True)
+        return g_loss.detach()
+
+    def _clip(self, model, opt, max_norm):
+        if max_norm and self.acc.sync_gradients:
+            self.acc.unscale_gradients(optimizer=opt)  # this optimizer only (fp16)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def iteration(self):
+        """d_steps D updates, then g_steps G updates; returns device tensors for logging."""
+        t, st = self.t, self.state
+        with self.acc.accumulate(self.G, self.D):
+            for _ in range(t.d_steps):
+                real, y_real = self.stream.batch(st.batch)
+                z, y_fake = self.noise(st.batch)
+                st.batch += 1
+                fake = self.generate(self.G, z, y_fake)
+                d_loss, real_logits, fake_logits = self.d_phase(real, y_real, fake, y_fake)
+            for k in range(t.g_steps):
+                if k:
+                    z, y_fake = self.noise(-2 - st.batch * t.g_steps - k)
+                    fake = self.generate(self.G, z, y_fake)
+                g_loss = self.g_phase(fake, y_fake, real_logits)
+        if self.ema is not None and self.acc.sync_gradients:
+            self.ema.update(self.acc.unwrap_model(self.G), st.step)
+        return torch.stack([d_loss, g_loss, real_logits.mean(), fake_logits.mean()])
+
+    # -- the loop --------------------------------------------------------------------
+    def fit(self) -> dict:
+        acc, t, st = self.acc, self.t, self.state
+        log = Logbook(self, enabled=acc.is_main_process)
+        stop = _StopFlag()
+        window = torch.zeros(4, device=acc.device)
+        bad = torch.zeros((), device=acc.device)
+        n_window, t_window = 0, time.perf_counter()
+        summary = {}
+        with stop.installed():
+            while st.step < self.max_steps:
+                prev = st.batch
+                stats = self.iteration()
+                finite = torch.isfinite(stats).all()
+                if t.on_nonfinite == "skip" and not finite:  # host sync only in skip mode
+                    st.skipped += 1
+                    st.batch = prev + t.d_steps
+                    continue
+                bad += ~finite
+                window += stats
+                n_window += 1
+                st.step += 1
+                last = st.step == self.max_steps
+                if st.step % t.log_every == 0 or last:
+                    self._guard(bad)
+                    dt = time.perf_counter() - t_window
+                    summary = log.record(window / n_window, n_window * t.batch_size * t.d_steps / dt)
+                    window.zero_()
+                    n_window, t_window = 0, time.perf_counter()
+                if st.step % t.sample_every == 0 or last:
+                    log.samples(self.sampler_model())
+                if st.step % t.checkpoint_every == 0 or last:
+                    self._guard(bad)
+                    self.save()
+                if stop.requested:
+                    self._guard(bad)
+                    self.save()
+                    log.message(f"Stopped by {stop.requested} at step {st.step}; checkpoint saved. "
+                                f"Resume with: gankit train --resume {self.run_dir}")
+                    summary["interrupted"] = stop.requested
+                    break
+        log.close()
+        return summary
+
+    def _guard(self, bad: torch.Tensor) -> None:
+        if bad.item():
+            last = ckpt.latest(self.run_dir)
+            raise GankitError(
+                f"training diverged: a non-finite D or G loss appeared by step {self.state.step}. "
+                f"No checkpoint was written with these weights; the last good one is "
+                f"{last or '(none yet)'}. Lower optim.*.lr, add a penalty, or set trainer.on_nonfinite=skip."
+            )
+
+    # -- sampling ------------------------------------------------------------------
+    def sampler_model(self):
+        return self.ema.model if self.ema is not None else self.acc.unwrap_model(self.G)
+
+    @torch.no_grad()
+    def grid_images(self) -> torch.Tensor:
+        G = self.sampler_model()
+        was_training = G.training
+        G.eval()
+        try:
+            return self.generate(G, self.fixed_z, self.fixed_y).float().cpu()
+        finally:
+            G.train(was_training)
+
+    # -- checkpoints ---------------------------------------------------------------
+    def save(self) -> Path | None:
+        """Save on every process (accelerate requires it); the main process publishes."""
+        acc = self.acc
+        tmp = ckpt.temp_dir(self.run_dir, self.state.step)
+        if acc.is_main_process:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            if tmp.exists():
+                import shutil
+                shutil.rmtree(tmp)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp), safe_serialization=True)
+        final = None
+        if acc.is_main_process:
+            if self.ema is not None:
+                from safetensors.torch import save_file
+                save_file(self.ema.model.state_dict(), str(tmp / "ema.safetensors"))
+            state = asdict(self.state) | {"num_processes": acc.num_processes}
+            ckpt.write_json(tmp / ckpt.STATE_FILE, state)
+            final = ckpt.publish(tmp, self.state.step, self.t.keep_checkpoints)
+        acc.wait_for_everyone()
+        return final
+
+    def load(self, path: Path | None) -> None:
+        if path is None:
+            raise GankitError(f"--resume: {self.run_dir} has no complete checkpoint to resume from.")
+        state = ckpt.read_state(path)
+        try:
+            self.acc.load_state(str(path))
+        except ckpt.UNSAFE_ERRORS as e:
+            raise ckpt.unsafe_load_error(path, e) from None
+        if self.ema is not None:
+            from safetensors.torch import load_file
+            self.ema.model.load_state_dict(load_file(str(path / "ema.safetensors"), device=str(self.acc.device)))
+        self.state = TrainState(**{k: state[k] for k in asdict(TrainState()) if k in state})
+
+
+def _adam(model, ocfg, device):
+    fused = device.type == "cuda"
+    return torch.optim.Adam(model.parameters(), lr=ocfg.lr, betas=tuple(ocfg.betas),
+                            weight_decay=ocfg.weight_decay, foreach=None if fused else True, fused=fused or None)
+
+
+def _make_accelerator(cfg: DictConfig) -> Accelerator:
+    t = cfg.trainer
+    cpu = t.cpu or not torch.cuda.is_available()
+    if t.precision == "fp16" and cpu:
+        raise GankitError("trainer.precision: fp16 needs a CUDA GPU (on a CPU it would silently train in fp32). "
+                          "Use trainer.precision=bf16 or no on this machine.")
+    if cfg.ddp.sync_batchnorm and cpu:
+        raise GankitError("ddp.sync_batchnorm: SyncBatchNorm works only on CUDA GPUs. Set ddp.sync_batchnorm=false.")
+    if t.grad_accum > 1 and (t.d_steps > 1 or t.g_steps > 1):
+        raise GankitError("trainer.grad_accum: gradient accumulation works with d_steps=1 and g_steps=1 only "
+                          "(accumulated D updates would merge). Set trainer.grad_accum=1 or the step ratios to 1.")
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.ddp.find_unused_parameters,
+                                        broadcast_buffers=cfg.ddp.broadcast_buffers)
+    trackers = list(cfg.trackers) or None
+    acc = Accelerator(cpu=cpu, mixed_precision=t.precision, gradient_accumulation_steps=t.grad_accum,
+                      kwargs_handlers=[ddp], log_with=trackers, step_scheduler_with_optimizer=False)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and acc.num_processes == 1:
+        raise GankitError(
+            f"launcher: WORLD_SIZE={world} but accelerate formed no process group, so each process would train "
+            f"its own copy. On CPUs launch with ACCELERATE_USE_CPU=1 (e.g. ACCELERATE_USE_CPU=1 torchrun "
+            f"--standalone --nproc_per_node {world} -m gankit train ...)."
+        )
+    return acc
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM ask for a checkpoint at the next step boundary; a second Ctrl-C exits at once."""
+
+    def __init__(self):
+        self.requested = None
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def installed(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def ctx():
+            try:
+                old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+            except ValueError:  # not the main thread: leave signals alone
+                old = {}
+            try:
+                yield self
+            finally:
+                for s, h in old.items():
+                    signal.signal(s, h)
+
+        return ctx()
+
+
+
