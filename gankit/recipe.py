@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import GankitError, raise_if
+from .schedules import SCHEDULES
 
 PRECISIONS = ("no", "bf16", "fp16")
 
@@ -28,6 +29,7 @@ class OptimizerCfg:
     betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
     weight_decay: float = 0.0
     grad_clip: Optional[float] = None  # max global grad norm, None = off
+    schedule: str = "constant"  # constant | linear_decay | cosine, stepped per iteration
 
 
 @dataclass
@@ -48,6 +50,15 @@ class EMACfg:
     enabled: bool = False
     decay: float = 0.999
     start: int = 0  # step from which the EMA tracks G (copied before)
+
+
+@dataclass
+class EvalCfg:
+    num_samples: int = 10000  # generated samples per evaluation (the same set on any process count)
+    real_samples: Optional[int] = None  # real images for reference statistics (None = all)
+    best: Optional[str] = None  # metric key that chooses the `best` checkpoint, e.g. "fd"
+    best_mode: str = "min"  # min | max
+    seed: int = 12345
 
 
 @dataclass
@@ -89,6 +100,7 @@ class Recipe:
     optim: OptimCfg = field(default_factory=OptimCfg)
     trainer: TrainerCfg = field(default_factory=TrainerCfg)
     ema: EMACfg = field(default_factory=EMACfg)
+    eval: EvalCfg = field(default_factory=EvalCfg)
     ddp: DDPCfg = field(default_factory=DDPCfg)
     output: OutputCfg = field(default_factory=OutputCfg)
     plugins: List[str] = field(default_factory=list)
@@ -245,6 +257,10 @@ def _check_values(cfg: DictConfig, problems: list[str]) -> None:
             problems.append(f"trainer.{key}: must be ≥ 1 (or null), got {t[key]}.")
     if t.precision not in PRECISIONS:
         problems.append(f"trainer.precision: '{t.precision}' is not one of {', '.join(PRECISIONS)}.")
+    if cfg.eval.best_mode not in ("min", "max"):
+        problems.append(f"eval.best_mode: '{cfg.eval.best_mode}' is not one of min, max.")
+    if cfg.eval.num_samples < 1:
+        problems.append(f"eval.num_samples: must be ≥ 1, got {cfg.eval.num_samples}.")
     if t.on_nonfinite not in ("stop", "skip"):
         problems.append(f"trainer.on_nonfinite: '{t.on_nonfinite}' is not one of stop, skip.")
     for net in ("g", "d"):
@@ -253,6 +269,8 @@ def _check_values(cfg: DictConfig, problems: list[str]) -> None:
             problems.append(f"optim.{net}.lr: must be > 0, got {o.lr}.")
         if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
             problems.append(f"optim.{net}.betas: expected two numbers in [0, 1), got {list(o.betas)}.")
+        if o.schedule not in SCHEDULES:
+            problems.append(f"optim.{net}.schedule: '{o.schedule}' is not one of {', '.join(SCHEDULES)}.")
         if o.grad_clip is not None and not o.grad_clip > 0:
             problems.append(f"optim.{net}.grad_clip: must be > 0 (or null), got {o.grad_clip}.")
     if not 0 < cfg.ema.decay < 1:

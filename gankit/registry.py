@@ -119,7 +119,7 @@ class Registry:
         except GankitError as e:
             return [str(e)]
         params = entry.parameters()
-        kwargs = {k: v for k, v in node.items() if k != "name"}
+        kwargs = _kwargs(node, params)
         problems = []
         accepted = ", ".join(_describe(p) for p in params.values() if p.name not in context) or "(none)"
         if not entry.accepts_any_kwarg():
@@ -155,7 +155,7 @@ class Registry:
             raise GankitError.collect(problems)
         entry = self.entry(node["name"], f"{key}.name")
         params = entry.parameters()
-        kwargs = {k: v for k, v in node.items() if k != "name"}
+        kwargs = _kwargs(node, params)
         for k, v in context.items():
             if k not in kwargs and (k in params or entry.accepts_any_kwarg()):
                 kwargs[k] = v
@@ -166,6 +166,12 @@ class Registry:
             raise GankitError(
                 f"{key}: {self.kind} '{entry.name}' rejected its arguments {kwargs}: {e}"
             ) from e
+
+
+def _kwargs(node: Mapping[str, Any], params: Mapping[str, inspect.Parameter]) -> dict:
+    """The node's arguments; ``key: null`` for an argument the component lacks means "drop it"
+    (so a recipe can switch a component away from a base recipe's arguments)."""
+    return {k: v for k, v in node.items() if k != "name" and not (v is None and k not in params)}
 
 
 def _describe(p: inspect.Parameter) -> str:

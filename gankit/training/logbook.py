@@ -42,6 +42,18 @@ class Logbook:
                        step=tr.state.step)
         return row
 
+    def record_eval(self, results: dict) -> dict:
+        """Log evaluation numbers as their own metrics.jsonl row (same step)."""
+        row = {"step": self.tr.state.step, **{f"eval/{k}": v for k, v in results.items()}}
+        if self.enabled:
+            self.file.write(json.dumps(row) + "\n")
+            self.file.flush()
+            self.bar.write("eval @ step {}: {}".format(row["step"], ", ".join(
+                f"{k}={v:.4g}" for k, v in results.items() if isinstance(v, (int, float)))))
+        if self.tr.acc.trackers:
+            self.tr.acc.log({k: v for k, v in row.items() if isinstance(v, (int, float))}, step=row["step"])
+        return row
+
     def samples(self, _model=None) -> Path | None:
         if not self.enabled:
             return None

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from omegaconf import DictConfig
@@ -18,6 +19,7 @@ from omegaconf import DictConfig
 
 from ..data.batches import BatchStream
 from ..errors import GankitError
+from ..schedules import lr_factor
 from . import checkpoint as ckpt
 from .ema import EMA
 from .logbook import Logbook
@@ -41,6 +43,7 @@ class Trainer:
         parts = build_parts(cfg)
         self.setup(parts)
         self.state = TrainState()
+        self.evaluator = None
         if resume:
             self.load(ckpt.latest(self.run_dir))
 
@@ -59,18 +62,28 @@ class Trainer:
         d_opt = _adam(D, cfg.optim.d, acc.device)
         if t.compile:
             G, D = torch.compile(G), torch.compile(D)
-        self.G, self.D, self.g_opt, self.d_opt = acc.prepare(G, D, g_opt, d_opt)
+        per_iter = t.d_steps * t.grad_accum
+        steps_per_epoch = len(parts.data) // t.batch_size
+        self.max_steps = t.max_steps or max(1, t.epochs * steps_per_epoch // per_iter)
+        g_sched, d_sched = (_scheduler(o, cfg.optim[n].schedule, self.max_steps)
+                            for o, n in ((g_opt, "g"), (d_opt, "d")))
+        self.G, self.D, self.g_opt, self.d_opt, self.g_sched, self.d_sched = acc.prepare(
+            G, D, g_opt, d_opt, g_sched, d_sched)
         if self.ema is not None:
             self.ema.model.to(acc.device)
-        self.z_dim = acc.unwrap_model(self.G).z_dim
-        self.num_classes = getattr(acc.unwrap_model(self.G), "num_classes", 0) or 0
+        self.aux_weight = getattr(parts.D, "aux_weight", 1.0)
+        self.z_dim = parts.G.z_dim
+        # A model that takes labels sets `conditional = True` and `num_classes`; forward(x, y).
+        self.g_cond = bool(getattr(parts.G, "conditional", False))
+        self.d_cond = bool(getattr(parts.D, "conditional", False))
+        self.num_classes = parts.data.num_classes if (self.g_cond or self.d_cond) else 0
+        if self.num_classes and parts.data.labels is None:
+            raise GankitError(f"data.name: the conditional models need labels, but dataset '{cfg.data.name}' has none.")
         try:
             self.stream = BatchStream(parts.data, t.batch_size, t.seed, acc.device, acc.process_index,
                                       acc.num_processes, t.channels_last)
         except ValueError as e:
             raise GankitError(f"trainer.batch_size: {e}. Change trainer.batch_size.") from None
-        per_iter = t.d_steps * t.grad_accum
-        self.max_steps = t.max_steps or max(1, t.epochs * self.stream.steps_per_epoch // per_iter)
         self.fixed_z, self.fixed_y = self.noise(-1, t.num_grid, local=False)
 
     # -- noise -------------------------------------------------------------------
@@ -87,27 +100,36 @@ class Trainer:
         return z.to(dev, non_blocking=True), (y.to(dev, non_blocking=True) if y is not None else None)
 
     def generate(self, G, z, y):
-        return G(z, y) if self.num_classes else G(z)
+        return G(z, y) if self.g_cond else G(z)
 
     def judge(self, x, y):
-        return self.D(x, y) if self.num_classes else self.D(x)
+        return self.D(x, y) if self.d_cond else self.D(x)
 
     # -- phases --------------------------------------------------------------------
     def d_phase(self, real, y_real, fake, y_fake):
-        """One discriminator update on real and (detached) fake, in one D forward."""
-        aug = self.parts.augment
+        """One discriminator update: real, fake and any penalty inputs go through D in ONE forward."""
+        aug, pens, step = self.parts.augment, self.parts.penalties, self.state.step
         x = torch.cat([real, fake.detach()])
-        y = torch.cat([y_real, y_fake]) if self.num_classes else None
-        logits = self.judge(aug(x) if aug else x, y)
-        real_logits, fake_logits = logits.float().split([real.shape[0], fake.shape[0]])
+        x = aug(x) if aug else x
+        extras = [pen.inputs(real, fake.detach(), step) if hasattr(pen, "inputs") else None for pen in pens]
+        xs = [x] + [e for e in extras if e is not None]
+        y = torch.cat([y_real, y_fake] + [y_real for e in extras if e is not None]) if self.num_classes else None
+        logits, cls = _split_aux(self.judge(torch.cat(xs), y))
+        sizes = [real.shape[0], fake.shape[0]] + [e.shape[0] for e in extras if e is not None]
+        real_logits, fake_logits, *extra_logits = logits.float().split(sizes)
         d_loss = self.loss.d(real_logits, fake_logits)
-        for pen in self.parts.penalties:
-            d_loss = d_loss + pen(self.D, real, fake.detach(), y_real, y_fake, self.state.step)
+        if cls is not None:  # auxiliary classifier (ACGAN): classify real and fake by label
+            n = real.shape[0] + fake.shape[0]
+            d_loss = d_loss + self.aux_weight * F.cross_entropy(cls[:n].float(), torch.cat([y_real, y_fake]))
+        it = iter(extra_logits)
+        for pen, e in zip(pens, extras):
+            if e is not None:
+                d_loss = d_loss + pen(e, next(it), step)
         self.acc.backward(d_loss)
         self._clip(self.D, self.d_opt, self.cfg.optim.d.grad_clip)
         self.d_opt.step()
         self.d_opt.zero_grad(set_to_none=True)
-        for pen in self.parts.penalties:
+        for pen in pens:
             if hasattr(pen, "after_d_step"):
                 pen.after_d_step(self.acc.unwrap_model(self.D))
         return d_loss.detach(), real_logits.detach(), fake_logits.detach()
@@ -116,8 +138,10 @@ class Trainer:
         """One generator update through a frozen D."""
         aug = self.parts.augment
         self.D.requires_grad_(False)
-        fake_logits = self.judge(aug(fake) if aug else fake, y_fake).float()
-        g_loss = self.loss.g(fake_logits, real_logits)
+        fake_logits, cls = _split_aux(self.judge(aug(fake) if aug else fake, y_fake))
+        g_loss = self.loss.g(fake_logits.float(), real_logits)
+        if cls is not None:
+            g_loss = g_loss + self.aux_weight * F.cross_entropy(cls.float(), y_fake)
         self.acc.backward(g_loss)
         self.D.requires_grad_(True)
         self._clip(self.G, self.g_opt, self.cfg.optim.g.grad_clip)
@@ -145,8 +169,11 @@ class Trainer:
                     z, y_fake = self.noise(-2 - st.batch * t.g_steps - k)
                     fake = self.generate(self.G, z, y_fake)
                 g_loss = self.g_phase(fake, y_fake, real_logits)
-        if self.ema is not None and self.acc.sync_gradients:
-            self.ema.update(self.acc.unwrap_model(self.G), st.step)
+        if self.acc.sync_gradients:
+            self.g_sched.step()
+            self.d_sched.step()
+            if self.ema is not None:
+                self.ema.update(self.acc.unwrap_model(self.G), st.step)
         return torch.stack([d_loss, g_loss, real_logits.mean(), fake_logits.mean()])
 
     # -- the loop --------------------------------------------------------------------
@@ -180,6 +207,9 @@ class Trainer:
                     n_window, t_window = 0, time.perf_counter()
                 if st.step % t.sample_every == 0 or last:
                     log.samples(self.sampler_model())
+                if t.eval_every and (st.step % t.eval_every == 0 or last):
+                    self._guard(bad)
+                    summary = log.record_eval(self.evaluate())
                 if st.step % t.checkpoint_every == 0 or last:
                     self._guard(bad)
                     self.save()
@@ -201,6 +231,14 @@ class Trainer:
                 f"No checkpoint was written with these weights; the last good one is "
                 f"{last or '(none yet)'}. Lower optim.*.lr, add a penalty, or set trainer.on_nonfinite=skip."
             )
+
+    def evaluate(self) -> dict:
+        """The recipe's metrics on eval.num_samples generated images (all processes take part)."""
+        if self.evaluator is None:
+            from ..metrics.evaluation import Evaluator
+
+            self.evaluator = Evaluator(self.cfg, self.parts.data, self.acc.device)
+        return self.evaluator(self.sampler_model(), self.acc)
 
     # -- sampling ------------------------------------------------------------------
     def sampler_model(self):
@@ -233,7 +271,9 @@ class Trainer:
             if self.ema is not None:
                 from safetensors.torch import save_file
                 save_file(self.ema.model.state_dict(), str(tmp / "ema.safetensors"))
-            state = asdict(self.state) | {"num_processes": acc.num_processes}
+            state = asdict(self.state) | {"num_processes": acc.num_processes,
+                                          "img_shape": list(self.parts.data.img_shape),
+                                          "num_classes": self.parts.data.num_classes}
             ckpt.write_json(tmp / ckpt.STATE_FILE, state)
             final = ckpt.publish(tmp, self.state.step, self.t.keep_checkpoints)
         acc.wait_for_everyone()
@@ -251,6 +291,10 @@ class Trainer:
             from safetensors.torch import load_file
             self.ema.model.load_state_dict(load_file(str(path / "ema.safetensors"), device=str(self.acc.device)))
         self.state = TrainState(**{k: state[k] for k in asdict(TrainState()) if k in state})
+
+
+def _scheduler(opt, name: str, total: int):
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(name, step, total))
 
 
 def _adam(model, ocfg, device):
@@ -283,6 +327,11 @@ def _make_accelerator(cfg: DictConfig) -> Accelerator:
             f"--standalone --nproc_per_node {world} -m gankit train ...)."
         )
     return acc
+
+
+def _split_aux(out):
+    """D returns logits, or (logits, class_logits) when it has an auxiliary classifier."""
+    return out if isinstance(out, tuple) else (out, None)
 
 
 class _StopFlag:
