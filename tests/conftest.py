@@ -1,0 +1,33 @@
+import os
+
+# No account, no network: trackers are no-ops in tests; keep threads modest on small CI machines.
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MNIST = ROOT.parent / "shared" / "data"
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture
+def tiny_recipe() -> Path:
+    """A recipe that trains the reference models on synthetic data in a few seconds."""
+    return ROOT / "tests" / "recipes" / "tiny.yaml"
+
+
+@pytest.fixture
+def mnist_root() -> Path:
+    if not (SHARED_MNIST / "MNIST" / "raw").is_dir():
+        pytest.skip("the offline MNIST test split is not available")
+    return SHARED_MNIST
+
+
+@pytest.fixture
+def fashion_root() -> Path:
+    if not FASHION.is_dir():
+        pytest.skip("Fashion-MNIST (Debian dataset-fashion-mnist) is not installed")
+    return FASHION
