@@ -1,0 +1,114 @@
+"""Building blocks shared by the model families: size checks, norm layers, spectral norm, conditional BN."""
+import torch
+from torch import nn
+
+from ..errors import GankitError
+
+# Normalisation layers for conv feature maps, by recipe name (``norm: batch``).
+NORMS = {
+    "batch": lambda c: nn.BatchNorm2d(c),
+    "instance": lambda c: nn.InstanceNorm2d(c, affine=True),
+    "layer": lambda c: nn.GroupNorm(1, c),  # LayerNorm over (C, H, W): safe with gradient penalties
+    "none": lambda c: nn.Identity(),
+}
+
+
+def norm2d(name: str, channels: int, key: str) -> nn.Module:
+    """The norm layer a recipe names, or a GankitError naming the key and the choices."""
+    if name not in NORMS:
+        raise GankitError(f"{key}.norm: unknown norm '{name}'. Choose one of: {', '.join(NORMS)}.")
+    return NORMS[name](channels)
+
+
+def maybe_sn(module: nn.Module, enabled: bool) -> nn.Module:
+    """``module`` wrapped in spectral normalisation (Miyato et al. 2018) when enabled."""
+    return nn.utils.parametrizations.spectral_norm(module) if enabled else module
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral norm on every Conv2d and Linear inside ``module`` (in place; call after init)."""
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(m)
+    return module
+
+
+def square_size(img_shape, who: str, family: str, supported: str) -> tuple[int, int]:
+    """(channels, side) of a square image shape, or a GankitError naming generator/discriminator."""
+    c, h, w = (int(v) for v in img_shape)
+    if h != w:
+        raise GankitError(
+            f"{who}: {family} needs square images but the data gives {c}×{h}×{w}. "
+            f"Set data.image_size to a supported size ({supported})."
+        )
+    return c, h
+
+
+def min_side(img_shape, smallest: int, who: str, family: str) -> int:
+    """The channel count, after checking both sides are at least ``smallest`` pixels."""
+    c, h, w = (int(v) for v in img_shape)
+    if min(h, w) < smallest:
+        raise GankitError(
+            f"{who}: {family} needs images of at least {smallest}×{smallest} but the data gives {c}×{h}×{w}. "
+            f"Set data.image_size ≥ {smallest}, or choose another {who}.name."
+        )
+    return c
+
+
+def conv_plan(img_shape, who: str, family: str) -> tuple[int, int, int]:
+    """(channels, start, n_up) with side = start · 2**n_up, start ∈ {4, 7}, n_up ≥ 2.
+
+    The DCGAN layout grows a start×start map by stride-2 transposed convolutions, so it serves
+    16, 28, 32, 56, 64, 128, ... but not sizes such as 30 or 100.
+    """
+    supported = "16, 28, 32, 56, 64, 112, 128, 256"
+    c, side = square_size(img_shape, who, family, supported)
+    for start in (4, 7):
+        n, s = 0, side
+        while s > start and s % 2 == 0:
+            s, n = s // 2, n + 1
+        if s == start and n >= 2:
+            return c, start, n
+    raise GankitError(
+        f"{who}: {family} cannot build {c}×{side}×{side} images (sides must be 4·2^k or 7·2^k, "
+        f"at least 16). Set data.image_size to one of {supported}, or choose another {who}.name."
+    )
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm without its own affine; a per-class scale and shift (de Vries et al. 2017)."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.gamma = nn.Embedding(num_classes, channels)
+        self.beta = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.gamma.weight)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        g = self.gamma(y)[:, :, None, None]
+        b = self.beta(y)[:, :, None, None]
+        return self.bn(x) * g + b
+
+
+def require_classes(num_classes, who: str, name: str) -> int:
+    """The class count of a conditional model, or a GankitError when the data has no labels."""
+    if not num_classes or num_classes < 2:
+        raise GankitError(
+            f"{who}: '{name}' is conditional and needs a labelled dataset with ≥ 2 classes "
+            f"(the data gives num_classes={num_classes}). Use a labelled dataset or an unconditional {who}.name."
+        )
+    return int(num_classes)
+
+
+def init_dcgan(module: nn.Module) -> None:
+    """Radford et al. init: conv weights N(0, 0.02); norm scales N(1, 0.02), shifts 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
