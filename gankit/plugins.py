@@ -3,6 +3,7 @@ import importlib
 import importlib.util
 import sys
 import warnings
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -12,6 +13,25 @@ from . import registry
 ENTRY_POINT_GROUP = "gankit.plugins"
 _loaded_installed = False
 _loaded_explicit: dict[str, object] = {}
+
+
+@dataclass
+class InstalledPlugin:
+    """One ``gankit.plugins`` entry point and what became of it."""
+
+    name: str  # the entry point's name
+    value: str  # what it points at, e.g. ``my_pkg`` or ``my_pkg.gan:register``
+    package: str | None  # the distribution that declares it
+    version: str | None
+    error: str | None = None  # "ExcType: message" when it failed to load
+
+    @property
+    def origin(self) -> str:
+        return f"plugin {self.package} {self.version}" if self.package else f"plugin {self.value}"
+
+
+# Every installed plugin seen by ``load_installed``, loaded or not (``gankit list`` shows them).
+installed: list[InstalledPlugin] = []
 
 
 def load(specs, base_dir: str | Path | None = None) -> None:
@@ -76,19 +96,27 @@ def _load_file(spec: str, base_dir) -> object:
 
 
 def load_installed() -> None:
-    """Import every installed package that declares a ``gankit.plugins`` entry point.
+    """Import every installed package that declares a ``gankit.plugins`` entry point (once).
 
-    A package that fails to import is reported in a warning and skipped, so runs that
-    do not use it still work.
+    Called by the registries on first use, not by ``import gankit``. The entry point names a
+    module (importing it registers its components) or a function (called with no arguments).
+    A package that fails to import is reported in a warning naming the package and the
+    error, and skipped, so runs that do not use it still work. A name clash with another
+    source is an error (see ``Registry.register``).
     """
     global _loaded_installed
     if _loaded_installed:
         return
     _loaded_installed = True
+    seen = set()
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep, "dist", None)
-        origin = f"plugin {dist.name} {dist.version}" if dist else f"plugin {ep.value}"
-        registry._current_origin.append(origin)
+        info = InstalledPlugin(ep.name, ep.value, dist.name if dist else None, dist.version if dist else None)
+        if (info.package, ep.value) in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add((info.package, ep.value))
+        installed.append(info)
+        registry._current_origin.append(info.origin)
         try:
             obj = ep.load()
             if callable(obj) and not isinstance(obj, type):
@@ -96,9 +124,13 @@ def load_installed() -> None:
         except GankitError:
             raise
         except Exception as e:  # a broken plugin must not break unrelated runs
+            info.error = f"{type(e).__name__}: {e}"
+            who = f"package '{info.package}' {info.version}" if info.package else f"'{ep.value}'"
             warnings.warn(
-                f"gankit plugin '{ep.name}' from {origin.removeprefix('plugin ')} failed to load and is "
-                f"skipped: {type(e).__name__}: {e}",
+                f"gankit plugin '{ep.name}' from {who} failed to load and is skipped "
+                f"({info.error}). Runs that use its components will report them as unknown; "
+                f"fix or uninstall the package (pip uninstall {info.package or ep.value}).",
+                RuntimeWarning,
                 stacklevel=2,
             )
         finally:
