@@ -1,0 +1,95 @@
+"""Discriminator regularisers: R1, WGAN-GP, weight clipping.
+
+The trainer's protocol (see ``Trainer.d_phase``):
+
+* ``inputs(real, fake, step) -> Tensor | None``: extra images that require grad; the trainer
+  concatenates them into the SAME D forward as real and fake (one forward keeps DDP safe);
+  ``None`` skips the penalty this step (lazy regularisation).
+* ``__call__(x_extra, logits_extra, step) -> Tensor``: the term added to D's loss.
+* ``after_d_step(D)`` (optional): runs after each D optimizer step.
+
+Mixed precision. The input gradient ∇ₓD(x) comes from ``torch.autograd.grad`` through D's
+forward as it ran. Everything after it (norms, squares, means) is computed in fp32 with
+autocast off, so the penalty value never rounds to bf16/fp16.
+
+* bf16: D's matmuls/convs ran in bf16, so ∇ₓD carries bf16 rounding (≈3 significant digits) but
+  bf16 has fp32's range: no overflow or underflow. The penalty is correct to that precision.
+* fp16: ``autograd.grad`` bypasses accelerate's GradScaler, so the backward through D's fp16
+  ops is unscaled: very small intermediate gradients can underflow to 0 (the penalty reads
+  too small) and very large ones overflow to inf. A non-finite penalty makes D's loss
+  non-finite, which ``trainer.on_nonfinite`` (stop | skip) catches. The penalty's own
+  contribution to D's parameter gradients does go through the scaler (it is part of D's loss).
+  Prefer ``trainer.precision=bf16`` for penalised runs.
+"""
+import torch
+
+from .errors import GankitError
+from .registry import PENALTIES
+
+Tensor = torch.Tensor
+
+
+def input_grad(x: Tensor, logits: Tensor) -> Tensor:
+    """∇ₓ Σ logits, kept in the graph (create_graph) so the penalty can be backpropagated; fp32, (N, -1)."""
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        (g,) = torch.autograd.grad(logits.float().sum(), x, create_graph=True)
+        return g.float().flatten(1)
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise GankitError(f"penalties: {key}: {message}")
+
+
+@PENALTIES.register("r1")
+class R1:
+    """R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on real images; lazy every `interval` steps (scaled ×interval)."""
+
+    def __init__(self, gamma: float = 10.0, interval: int = 1):
+        _check(gamma >= 0, "r1.gamma", f"must be ≥ 0, got {gamma}.")
+        _check(interval >= 1, "r1.interval", f"must be ≥ 1 (1 = every step), got {interval}.")
+        self.gamma, self.interval = float(gamma), int(interval)
+
+    def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor | None:
+        if step % self.interval:
+            return None
+        return real.detach().float().requires_grad_(True)
+
+    def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
+        g = input_grad(x, logits)
+        return (self.gamma / 2) * g.pow(2).sum(dim=1).mean() * self.interval
+
+
+@PENALTIES.register("wgan_gp")
+class WGANGP:
+    """WGAN-GP (Gulrajani et al. 2017): λ·E(‖∇D(x̂)‖ − 1)² on random real/fake interpolates x̂."""
+
+    def __init__(self, weight: float = 10.0, target: float = 1.0, seed: int = 0):
+        _check(weight >= 0, "wgan_gp.weight", f"must be ≥ 0, got {weight}.")
+        self.weight, self.target, self.seed = float(weight), float(target), int(seed)
+
+    def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor:
+        # A dedicated generator per step: the interpolation weights depend on (seed, step) only, not on
+        # the global RNG or on Python's per-process string hashing (exact resume, same on every launch).
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + step) % (2**62))
+        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=g).to(real.device)
+        return (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
+
+    def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
+        g = input_grad(x, logits)
+        norm = (g.pow(2).sum(dim=1) + 1e-12).sqrt()  # +tiny: finite derivative at ∇ = 0
+        return self.weight * (norm - self.target).pow(2).mean()
+
+
+@PENALTIES.register("weight_clip")
+class WeightClip:
+    """Original WGAN (Arjovsky et al. 2017): clamp every D parameter to [−clip, clip] after each D step."""
+
+    def __init__(self, clip: float = 0.01):
+        _check(clip > 0, "weight_clip.clip", f"must be > 0, got {clip}.")
+        self.clip = float(clip)
+
+    @torch.no_grad()
+    def after_d_step(self, D: torch.nn.Module) -> None:
+        for p in D.parameters():
+            p.clamp_(-self.clip, self.clip)

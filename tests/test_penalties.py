@@ -1,0 +1,133 @@
+"""Penalties against closed-form gradients of tiny discriminators."""
+import pytest
+import torch
+from torch import nn
+
+from gankit.errors import GankitError
+from gankit.registry import PENALTIES
+
+
+def build(name, **kw):
+    return PENALTIES.build({"name": name, **kw}, "penalties[0]")
+
+
+class LinearD(nn.Module):
+    """D(x) = w·x + b: ∇ₓD = w for every x."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.lin = nn.Linear(w.numel(), 1)
+        with torch.no_grad():
+            self.lin.weight.copy_(w.view(1, -1))
+            self.lin.bias.fill_(0.3)
+
+    def forward(self, x):
+        return self.lin(x.flatten(1)).squeeze(1)
+
+
+class QuadD(nn.Module):
+    """D(x) = ½ a ‖x‖²: ∇ₓD = a·x, so ‖∇‖² = a²‖x‖² (depends on x, unlike the linear D)."""
+
+    def __init__(self, a):
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(float(a)))
+
+    def forward(self, x):
+        return 0.5 * self.a * x.flatten(1).pow(2).sum(1)
+
+
+def test_r1_matches_closed_form_on_linear_and_quadratic_d():
+    torch.manual_seed(0)
+    w = torch.randn(1, 2, 3)
+    real, fake = torch.randn(5, 1, 2, 3), torch.randn(5, 1, 2, 3)
+    r1 = build("r1", gamma=4.0)
+    x = r1.inputs(real, fake, step=0)
+    assert x.requires_grad and torch.equal(x, real)
+    pen = r1(x, LinearD(w)(x), 0)
+    assert pen.item() == pytest.approx(4.0 / 2 * w.pow(2).sum().item(), rel=1e-5)
+    a = 1.7
+    pen = r1(x, QuadD(a)(x), 0)
+    expected = 4.0 / 2 * (a**2 * real.flatten(1).pow(2).sum(1)).mean()
+    assert pen.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_r1_penalty_gradient_reaches_d_parameters():
+    # d/da [γ/2 · mean(a²‖x‖²)] = γ · a · mean(‖x‖²)
+    real = torch.randn(4, 1, 2, 2)
+    D = QuadD(0.5)
+    r1 = build("r1", gamma=2.0)
+    x = r1.inputs(real, real, 0)
+    r1(x, D(x), 0).backward()
+    assert D.a.grad.item() == pytest.approx(2.0 * 0.5 * real.flatten(1).pow(2).sum(1).mean().item(), rel=1e-5)
+
+
+def test_lazy_r1_skips_and_scales_by_interval():
+    w = torch.tensor([3.0, 4.0])  # ‖w‖² = 25
+    real = torch.randn(3, 2)
+    r1 = build("r1", gamma=10.0, interval=4)
+    assert r1.inputs(real, real, 1) is None and r1.inputs(real, real, 7) is None
+    x = r1.inputs(real, real, 8)
+    assert x is not None
+    assert r1(x, LinearD(w)(x), 8).item() == pytest.approx(10 / 2 * 25 * 4, rel=1e-5)
+
+
+def test_wgan_gp_on_linear_d_and_interpolates():
+    w = torch.tensor([0.6, 0.0, 0.0, 0.0])  # ‖∇‖ = 0.6 → (0.6 − 1)² = 0.16
+    real, fake = torch.zeros(8, 1, 2, 2), torch.ones(8, 1, 2, 2)
+    gp = build("wgan_gp")
+    x = gp.inputs(real, fake, step=3)
+    assert x.shape == real.shape and x.requires_grad
+    eps = 1 - x.flatten(1)  # x̂ = ε·0 + (1 − ε)·1: each sample constant, in [0, 1]
+    assert torch.allclose(eps, eps[:, :1].expand_as(eps)) and (eps >= 0).all() and (eps <= 1).all()
+    assert eps[:, 0].std() > 0  # one ε per sample
+    assert torch.equal(gp.inputs(real, fake, 3), x) and not torch.equal(gp.inputs(real, fake, 4), x)
+    assert gp(x, LinearD(w)(x), 3).item() == pytest.approx(10 * 0.16, rel=1e-4)
+
+
+def test_wgan_gp_on_quadratic_d_is_per_sample():
+    real, fake = torch.randn(6, 3), torch.randn(6, 3)
+    gp = build("wgan_gp", weight=2.0)
+    x = gp.inputs(real, fake, 0)
+    a = 0.8
+    norms = a * x.detach().norm(dim=1)
+    expected = 2.0 * (norms - 1).pow(2).mean()
+    assert gp(x, QuadD(a)(x), 0).item() == pytest.approx(expected.item(), rel=1e-4)
+
+
+def test_penalty_under_bf16_autocast_is_fp32_and_close():
+    torch.manual_seed(1)
+    D = nn.Sequential(nn.Flatten(), nn.Linear(12, 16), nn.Tanh(), nn.Linear(16, 1))
+    real = torch.randn(8, 1, 3, 4)
+    r1 = build("r1", gamma=1.0)
+    x = r1.inputs(real, real, 0)
+    ref = r1(x, D(x).squeeze(1), 0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = D(x).squeeze(1)
+        assert logits.dtype == torch.bfloat16
+        pen = r1(x, logits.float(), 0)
+    assert pen.dtype == torch.float32
+    assert pen.item() == pytest.approx(ref.item(), rel=3e-2)
+    pen.backward()
+    grads = {n: p.grad for n, p in D.named_parameters()}
+    assert grads.pop("3.bias") is None  # ∇ₓD does not depend on the last bias
+    assert all(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads.values())
+
+
+def test_weight_clip_clamps_every_parameter_and_has_no_inputs():
+    D = nn.Linear(4, 3)
+    with torch.no_grad():
+        D.weight.copy_(torch.linspace(-1, 1, 12).view(3, 4))
+        D.bias.copy_(torch.tensor([0.5, -0.001, 0.002]))
+    wc = build("weight_clip", clip=0.01)
+    assert not hasattr(wc, "inputs")
+    wc.after_d_step(D)
+    assert D.weight.abs().max().item() == pytest.approx(0.01)
+    assert D.bias.tolist() == pytest.approx([0.01, -0.001, 0.002])
+
+
+@pytest.mark.parametrize("node, key", [({"name": "r1", "interval": 0}, "r1.interval"),
+                                       ({"name": "r1", "gamma": -1}, "r1.gamma"),
+                                       ({"name": "weight_clip", "clip": 0}, "weight_clip.clip")])
+def test_bad_penalty_arguments_name_the_key(node, key):
+    with pytest.raises(GankitError, match=key):
+        PENALTIES.build(node, "penalties[0]")
