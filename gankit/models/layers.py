@@ -83,7 +83,7 @@ class ConditionalBatchNorm2d(nn.Module):
         self.bn = nn.BatchNorm2d(channels, affine=False)
         self.gamma = nn.Embedding(num_classes, channels)
         self.beta = nn.Embedding(num_classes, channels)
-        nn.init.ones_(self.gamma.weight)
+        nn.init.normal_(self.gamma.weight, 1.0, 0.02)  # as DCGAN initialises BN scales: classes differ from the start
         nn.init.zeros_(self.beta.weight)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
