@@ -119,8 +119,14 @@ def _text(data: dict, installed: list[dict]) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
+    """Plain text safe inside a Markdown table cell (a pipe would end the cell)."""
     return str(text).replace("|", r"\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """A code span inside a table cell: pipes inside backticks do not end the cell."""
+    text = str(text).replace("\n", " ")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 def _markdown(data: dict, installed: list[dict]) -> str:
@@ -138,8 +144,8 @@ def _markdown(data: dict, installed: list[dict]) -> str:
                 lines += ["| argument | type | default |", "|---|---|---|"]
                 for a in e["args"]:
                     default = ("*from the data*" if a["from_data"] else
-                               "*required*" if a["required"] else f"`{_cell(a['default'])}`")
-                    typ = f"`{_cell(a['type'])}`" if a["type"] else ""
+                               "*required*" if a["required"] else _code(a["default"]))
+                    typ = _code(a["type"]) if a["type"] else ""
                     lines.append(f"| `{a['name']}` | {typ} | {default} |")
                 lines.append("")
             else:
@@ -148,7 +154,7 @@ def _markdown(data: dict, installed: list[dict]) -> str:
         lines += ["## installed plugin packages", "", "| package | version | entry point | status |", "|---|---|---|---|"]
         for p in installed:
             status = "loaded" if p["loaded"] else f"failed: {_cell(p['error'])}"
-            lines.append(f"| {p['package'] or ''} | {p['version'] or ''} | `{_cell(p['entry_point'])} = "
-                         f"{_cell(p['value'])}` | {status} |")
+            lines.append(f"| {p['package'] or ''} | {p['version'] or ''} | "
+                         f"{_code(p['entry_point'] + ' = ' + p['value'])} | {status} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
