@@ -1,9 +1,15 @@
 """Crash-safe checkpoints: written to a temporary folder, fsynced, then renamed into place.
 
-A checkpoint folder ``checkpoints/step-000123`` exists only once complete. Everything in it
+A checkpoint folder ``checkpoints/step-0000123`` exists only once complete. Everything in it
 loads without running code: model weights are safetensors, optimizer/scaler/RNG states are
-read by accelerate with ``torch.load(weights_only=True)``, our own state is JSON.
+read by accelerate with ``torch.load(weights_only=True)`` and are checked the same way before
+anything is loaded (``verify``); our own state is JSON.
+
+``checkpoints/best`` is a copy of the checkpoint an evaluation liked best, published
+atomically the same way and never removed by rotation.
 """
+import contextlib
+import errno
 import json
 import os
 import pickle
@@ -14,24 +20,35 @@ from ..errors import GankitError
 
 PREFIX = "step-"
 STATE_FILE = "state.json"
+BEST = "best"
+EMA_FILE = "ema.safetensors"
 
 
 def name_for(step: int) -> str:
     return f"{PREFIX}{step:07d}"
 
 
+def _complete(p: Path) -> bool:
+    return p.is_dir() and (p / STATE_FILE).is_file()
+
+
 def list_checkpoints(run_dir: Path) -> list[Path]:
-    """Complete checkpoints of a run, oldest first."""
+    """Complete step checkpoints of a run, oldest first (``best`` is not among them)."""
     ck = Path(run_dir) / "checkpoints"
     if not ck.is_dir():
         return []
-    found = [p for p in ck.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and (p / STATE_FILE).is_file()]
+    found = [p for p in ck.iterdir() if p.name.startswith(PREFIX) and _complete(p)]
     return sorted(found, key=lambda p: p.name)
 
 
 def latest(run_dir: Path) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1] if found else None
+
+
+def best(run_dir: Path) -> Path | None:
+    p = Path(run_dir) / "checkpoints" / BEST
+    return p if _complete(p) else None
 
 
 def temp_dir(run_dir: Path, step: int) -> Path:
@@ -54,47 +71,177 @@ def _fsync_dir(path) -> None:
         os.close(fd)
 
 
-def publish(tmp: Path, step: int, keep: int, protect: tuple[str, ...] = ()) -> Path:
-    """Make a fully written temporary checkpoint visible, then rotate old ones."""
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Rename a complete ``tmp`` folder to ``final``; an existing ``final`` stays until replaced.
+
+    A crash at any moment leaves either the old or the new folder under ``final``, or the
+    old one parked as ``.old-<name>`` (put back by ``clean_temporaries``).
+    """
     fsync_tree(tmp)
-    final = tmp.parent / name_for(step)
-    if final.exists():  # re-saving the same step (e.g. final save right after a periodic one)
-        shutil.rmtree(final)
+    old = final.parent / f".old-{final.name}"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
     os.replace(tmp, final)
-    _fsync_dir(tmp.parent)
-    for old in list_checkpoints(tmp.parent.parent)[:-keep]:
-        if old.name not in protect:
-            shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(final.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(tmp: Path, step: int, keep: int, protect: tuple[str, ...] = ()) -> Path:
+    """Make a fully written temporary checkpoint visible, then rotate old step checkpoints."""
+    final = tmp.parent / name_for(step)
+    with disk_errors(tmp, "publishing the checkpoint"):
+        _swap_in(tmp, final)
+    rotate(tmp.parent.parent, keep, protect)
     return final
 
 
-def clean_temporaries(run_dir: Path) -> None:
-    """Remove half-written checkpoints left by a crash."""
+def rotate(run_dir: Path, keep: int, protect: tuple[str, ...] = ()) -> None:
+    """Keep the newest ``keep`` step checkpoints (``best`` lives apart and is never removed)."""
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        if old.name not in protect:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_best(run_dir: Path, source: Path, info: dict | None = None) -> Path:
+    """Publish a complete checkpoint (e.g. the one just saved) as ``checkpoints/best``.
+
+    The copy is written to ``.tmp-best``, fsynced and renamed over the old ``best``, so a crash
+    keeps either the old or the new one. ``info`` (metric name and value, step) is stored in
+    ``best.json`` inside it. Call on the main process only.
+    """
+    source = Path(source)
+    if not _complete(source):
+        raise GankitError(f"checkpoint {source}: not a complete checkpoint; cannot publish it as best.")
     ck = Path(run_dir) / "checkpoints"
-    if ck.is_dir():
-        for p in ck.glob(".tmp-*"):
+    tmp = ck / f".tmp-{BEST}"
+    with disk_errors(tmp, "writing the best checkpoint"):
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        try:
+            shutil.copytree(source, tmp, copy_function=_link_or_copy)
+        except shutil.Error as e:  # copytree gathers per-file OSErrors
+            raise OSError(errno.EIO, str(e)) from e
+        write_json(tmp / "best.json", {"source": source.name, **(info or {})})
+        _swap_in(tmp, ck / BEST)
+    return ck / BEST
+
+
+def _link_or_copy(src, dst):
+    # Checkpoint files are never modified in place (a new save writes new files), so a hard link is safe.
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def clean_temporaries(run_dir: Path) -> None:
+    """Remove half-written checkpoints left by a crash; put back a parked old one."""
+    ck = Path(run_dir) / "checkpoints"
+    if not ck.is_dir():
+        return
+    for p in ck.glob(".tmp-*"):
+        shutil.rmtree(p, ignore_errors=True)
+    for p in ck.glob(".old-*"):
+        final = ck / p.name.removeprefix(".old-")
+        if final.exists():
             shutil.rmtree(p, ignore_errors=True)
+        else:
+            os.replace(p, final)
+
+
+@contextlib.contextmanager
+def disk_errors(tmp: Path, doing: str = "saving a checkpoint"):
+    """Turn an OSError while writing (disk full, quota, permissions) into a GankitError.
+
+    The half-written ``tmp`` folder is removed; published checkpoints are left as they were.
+    """
+    try:
+        yield
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        what = os.strerror(e.errno) if e.errno else (str(e) or type(e).__name__)
+        kept = latest(tmp.parent.parent)
+        raise GankitError(
+            f"trainer.checkpoint_every: {doing} into {tmp.parent} failed ({what}: {e}). The incomplete "
+            f"checkpoint was removed and earlier ones are untouched (latest complete: {kept or '(none)'}). "
+            f"Free disk space (or lower trainer.keep_checkpoints) and resume with: "
+            f"gankit train --resume {tmp.parent.parent}"
+        ) from None
 
 
 def write_json(path: Path, data: dict) -> None:
     tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(data, indent=1))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small file so that readers see the old or the new content, never half of it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
 def read_state(ckpt: Path) -> dict:
     try:
-        return json.loads((Path(ckpt) / STATE_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise GankitError(f"checkpoint {ckpt}: cannot read {STATE_FILE} ({e}). The checkpoint is damaged; use an older one.") from e
+        state = json.loads((Path(ckpt) / STATE_FILE).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise GankitError(f"checkpoint {ckpt}: cannot read {STATE_FILE} ({e}). The checkpoint is damaged; "
+                          f"delete it to resume from an older one.") from None
+    if not isinstance(state, dict):
+        raise GankitError(f"checkpoint {ckpt}: {STATE_FILE} holds no mapping. The checkpoint is damaged; "
+                          f"delete it to resume from an older one.")
+    return state
+
+
+def verify(ckpt: Path) -> None:
+    """Refuse a checkpoint holding anything but plain tensors and numbers, before loading any of it.
+
+    Every pickle-based file (``*.bin``, ``*.pkl``, ``*.pt``) is opened with
+    ``torch.load(weights_only=True)`` (accelerate's allow-list for RNG states included), which
+    rejects any object that would run code; safetensors files hold no code by design.
+    """
+    from accelerate.utils import load as safe_load
+
+    ckpt = Path(ckpt)
+    for f in sorted(ckpt.iterdir()):
+        if f.suffix in (".bin", ".pkl", ".pt", ".pth"):
+            try:
+                safe_load(f, map_location="cpu", weights_only=True)
+            except UNSAFE_ERRORS as e:
+                raise unsafe_load_error(f, e) from None
 
 
 def unsafe_load_error(ckpt: Path, e: Exception) -> GankitError:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return GankitError(
         f"checkpoint {ckpt}: refused to load a file that is not plain tensors ({type(e).__name__}: "
-        f"{str(e).splitlines()[0] if str(e) else ''}). gankit never unpickles code from checkpoints; "
-        f"this file was not written by gankit or was tampered with. Use a checkpoint from a trusted run."
+        f"{first[:300]}). gankit never unpickles code from checkpoints; this file was not written by "
+        f"gankit or was tampered with. Use a checkpoint from a trusted run (--resume RUN_DIR)."
     )
 
 
-UNSAFE_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, KeyError, ValueError)
+UNSAFE_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, KeyError, ValueError,
+                 AttributeError, TypeError, ImportError, IndexError)
+
+
+def nonfinite(named_tensors) -> list[str]:
+    """Names of the tensors holding NaN or ±inf (one fused check, one host sync)."""
+    import torch
+
+    named = [(n, t) for n, t in named_tensors if t.is_floating_point()]
+    if not named:
+        return []
+    flags = torch.stack([torch.isfinite(t).all() for _, t in named])
+    if bool(flags.all()):
+        return []
+    return [n for (n, _), ok in zip(named, flags.tolist()) if not ok]

@@ -1,8 +1,15 @@
-"""One training run: choose and guard the run directory, store the recipe, train."""
+"""One training run: choose and guard the run directory, store the recipe, check, train.
+
+Resuming (``--resume RUN_DIR``) continues from the latest complete checkpoint with the recipe
+stored in the run; a recipe given again may differ from it only in ``RESUME_SAFE_KEYS``.
+The stored recipe is rewritten (atomically) with those changes, so a later plain
+``gankit train --resume RUN_DIR`` continues with them. Plugin files are stored as absolute
+paths, so a run resumes from any working directory.
+"""
 import time
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from .. import recipe as recipe_mod
 from ..errors import GankitError
@@ -14,19 +21,26 @@ RECIPE_FILE = "recipe.yaml"
 def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path | None = None,
           overwrite: bool = False, recipe_dir=None, name: str = "run") -> dict:
     """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``."""
+    from ..check import preflight
     from .trainer import Trainer
 
+    if cfg is not None:
+        cfg = absolute_plugins(cfg, recipe_dir)
     if resume is not None:
+        if out is not None and Path(out).resolve() != Path(resume).resolve():
+            raise GankitError(f"--out: give either --out DIR (a new run) or --resume RUN_DIR, not both "
+                              f"({out} vs {resume}).")
         run_dir = Path(resume)
         cfg = _resume_recipe(run_dir, cfg)
     else:
         run_dir = _pick_run_dir(cfg, out, overwrite, name)
     trainer = Trainer(cfg, run_dir, resume=resume is not None, recipe_dir=recipe_dir)
+    preflight(trainer.parts, cfg)  # G's output fits the data and D: fail now, not after the first epoch
     acc = trainer.acc
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         ckpt.clean_temporaries(run_dir)
-        recipe_mod.save(cfg, run_dir / RECIPE_FILE)
+        ckpt.write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
     if acc.trackers is not None and cfg.trackers:
         acc.init_trackers("gankit", config=recipe_mod.to_dict(cfg), init_kwargs={})
     acc.wait_for_everyone()
@@ -34,17 +48,44 @@ def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path 
     return {**summary, "run_dir": str(run_dir)}
 
 
+def absolute_plugins(cfg: DictConfig, recipe_dir=None) -> DictConfig:
+    """The recipe with plugin *files* given as absolute paths (modules stay as they are).
+
+    A relative file is found the way ``plugins.load`` finds it: next to the recipe first, then
+    in the working directory. One that exists nowhere is left for ``plugins.load`` to report.
+    """
+    specs = list(cfg.plugins)
+    fixed = []
+    for spec in specs:
+        spec = str(spec)
+        if (spec.endswith(".py") or "/" in spec or "\\" in spec) and not Path(spec).is_absolute():
+            bases = ([Path(recipe_dir)] if recipe_dir else []) + [Path.cwd()]
+            hit = next((b / spec for b in bases if (b / spec).is_file()), None)
+            spec = str(hit.resolve()) if hit else spec
+        fixed.append(spec)
+    if fixed == specs:
+        return cfg
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.plugins = fixed
+    return cfg
+
+
 def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     if out is None:
+        import torch
+        from accelerate import PartialState
         from accelerate.utils import broadcast_object_list
 
+        # Form the process group now (with the trainer's device choice): before it exists the
+        # broadcast does nothing, and two processes could pick folders a second apart.
+        PartialState(cpu=cfg.trainer.cpu or not torch.cuda.is_available())
         stamp = [time.strftime("%Y%m%d-%H%M%S")]
-        try:
-            broadcast_object_list(stamp)  # every process must agree on the folder
-        except Exception:  # not distributed
-            pass
+        broadcast_object_list(stamp)  # every process must agree on the folder (a no-op for one process)
         return Path(cfg.output.root) / f"{name}-{stamp[0]}"
     run_dir = Path(out)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GankitError(f"--out: {run_dir} exists and is a file, not a folder. Choose another --out.")
     if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         raise GankitError(
             f"--out: {run_dir} already exists and is not empty. Resume it with --resume {run_dir}, "
@@ -61,11 +102,18 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
 
 def _resume_recipe(run_dir: Path, cfg: DictConfig | None) -> DictConfig:
     stored_path = run_dir / RECIPE_FILE
+    if not run_dir.is_dir():
+        raise GankitError(f"--resume: {run_dir} does not exist. Give the folder of an earlier run (it holds {RECIPE_FILE}).")
     if not stored_path.is_file():
         raise GankitError(f"--resume: {run_dir} is not a gankit run (no {RECIPE_FILE}). Give the run directory.")
+    ckpt.clean_temporaries(run_dir)  # puts back a checkpoint parked by a crash during publishing
     if ckpt.latest(run_dir) is None:
-        raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead.")
-    stored = recipe_mod.load(stored_path)
+        raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead "
+                          f"(gankit train RECIPE --out {run_dir} --overwrite).")
+    try:
+        stored = recipe_mod.load(stored_path)
+    except GankitError as e:
+        raise GankitError(f"--resume: the recipe stored in {stored_path} is not valid any more: {e}") from None
     if cfg is None:
         return stored
     changed = recipe_mod.diff_keys(recipe_mod.to_dict(stored), recipe_mod.to_dict(cfg))
@@ -77,6 +125,3 @@ def _resume_recipe(run_dir: Path, cfg: DictConfig | None) -> DictConfig:
             f"resume: {', '.join(recipe_mod.RESUME_SAFE_KEYS)}. Start a new run to change the others."
         )
     return cfg
-
-
-
