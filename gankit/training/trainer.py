@@ -13,11 +13,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from omegaconf import DictConfig
 
 
-from ..data.batches import BatchStream
+from ..data.batches import BatchStream, stable_seed
 from ..errors import GankitError
 from ..schedules import lr_factor
 from . import checkpoint as ckpt
@@ -43,6 +44,8 @@ class Trainer:
         parts = build_parts(cfg)
         self.setup(parts)
         self.state = TrainState()
+        self._good_step = 0  # the last step whose losses and weights were checked finite
+        self._skips_in_row = 0  # on_nonfinite: skip gives up after MAX_SKIPS_IN_ROW
         self.evaluator = None
         if resume:
             self.load(ckpt.latest(self.run_dir))
@@ -62,7 +65,7 @@ class Trainer:
         d_opt = _adam(D, cfg.optim.d, acc.device)
         if t.compile:
             G, D = torch.compile(G), torch.compile(D)
-        per_iter = t.d_steps * t.grad_accum
+        per_iter = t.d_steps  # global batches per step (grad_accum splits them, it does not add any)
         steps_per_epoch = len(parts.data) // t.batch_size
         self.max_steps = t.max_steps or max(1, t.epochs * steps_per_epoch // per_iter)
         g_sched, d_sched = (_scheduler(o, cfg.optim[n].schedule, self.max_steps)
@@ -81,20 +84,23 @@ class Trainer:
             raise GankitError(f"data.name: the conditional models need labels, but dataset '{cfg.data.name}' has none.")
         try:
             self.stream = BatchStream(parts.data, t.batch_size, t.seed, acc.device, acc.process_index,
-                                      acc.num_processes, t.channels_last)
+                                      acc.num_processes, t.channels_last, micro=t.grad_accum)
         except ValueError as e:
             raise GankitError(f"trainer.batch_size: {e}. Change trainer.batch_size.") from None
         self.fixed_z, self.fixed_y = self.noise(-1, t.num_grid, local=False)
 
     # -- noise -------------------------------------------------------------------
-    def noise(self, index: int, n: int | None = None, local: bool = True):
-        """Latents (and labels) for global batch ``index``: a function of (seed, index) only."""
+    def noise(self, index: int, n: int | None = None, local: bool = True, micro: int = 0):
+        """Latents (and labels) for global batch ``index``: a function of (seed, index) only.
+
+        ``local``: this process's share of micro-batch ``micro``, the same positions as its real images.
+        """
         n = n or self.t.batch_size
-        g = torch.Generator().manual_seed(hash((self.t.seed, "noise", index)) & (2**62))
+        g = torch.Generator().manual_seed(stable_seed(self.t.seed, "noise", index))
         z = torch.randn(n, self.z_dim, generator=g)
         y = torch.randint(0, self.num_classes, (n,), generator=g) if self.num_classes else None
         if local:
-            sl = slice(self.stream.offset, self.stream.offset + self.stream.local)
+            sl = self.stream.share(micro)
             z, y = z[sl], (y[sl] if y is not None else None)
         dev = self.acc.device
         return z.to(dev, non_blocking=True), (y.to(dev, non_blocking=True) if y is not None else None)
@@ -153,28 +159,63 @@ class Trainer:
         if max_norm and self.acc.sync_gradients:
             self.acc.unscale_gradients(optimizer=opt)  # this optimizer only (fp16)
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        if self.t.on_nonfinite == "skip" and self.acc.sync_gradients and self.acc.scaler is None:
+            _drop_nonfinite_grads(model)  # (fp16: the grad scaler already skips such steps)
 
     def iteration(self):
-        """d_steps D updates, then g_steps G updates; returns device tensors for logging."""
+        """One step: d_steps D updates, then g_steps G updates; returns device tensors for logging."""
         t, st = self.t, self.state
-        with self.acc.accumulate(self.G, self.D):
-            for _ in range(t.d_steps):
-                real, y_real = self.stream.batch(st.batch)
-                z, y_fake = self.noise(st.batch)
-                st.batch += 1
-                fake = self.generate(self.G, z, y_fake)
-                d_loss, real_logits, fake_logits = self.d_phase(real, y_real, fake, y_fake)
-            for k in range(t.g_steps):
-                if k:
-                    z, y_fake = self.noise(-2 - st.batch * t.g_steps - k)
-                    fake = self.generate(self.G, z, y_fake)
-                g_loss = self.g_phase(fake, y_fake, real_logits)
+        stats = self.step_in_one_block() if t.grad_accum == 1 else self.accumulated_step()
+        st.batch += t.d_steps
         if self.acc.sync_gradients:
             self.g_sched.step()
             self.d_sched.step()
             if self.ema is not None:
                 self.ema.update(self.acc.unwrap_model(self.G), st.step)
+        return stats
+
+    def step_in_one_block(self) -> torch.Tensor:
+        """The D and G phases in ONE accumulate block covering both models; G's forward is shared."""
+        t, st = self.t, self.state
+        with self.acc.accumulate(self.G, self.D):
+            for i in range(t.d_steps):
+                real, y_real = self.stream.batch(st.batch + i)
+                z, y_fake = self.noise(st.batch + i)
+                fake = self.generate(self.G, z, y_fake)
+                d_loss, real_logits, fake_logits = self.d_phase(real, y_real, fake, y_fake)
+            for k in range(t.g_steps):
+                if k:
+                    z, y_fake = self.noise(-2 - (st.batch + t.d_steps) * t.g_steps - k)
+                    fake = self.generate(self.G, z, y_fake)
+                g_loss = self.g_phase(fake, y_fake, real_logits)
         return torch.stack([d_loss, g_loss, real_logits.mean(), fake_logits.mean()])
+
+    def accumulated_step(self) -> torch.Tensor:
+        """grad_accum = a > 1 (d_steps = g_steps = 1): the step's global batch in a micro-batches.
+
+        D accumulates over all micro-batches and steps; then G accumulates over all micro-batches
+        through the UPDATED D, as one big batch would (G's step in micro-batch 0 must not see the old
+        D). Each micro-batch is one ``accumulate(G, D)`` block, 2a in all: the a-th steps D, the
+        2a-th steps G. G's forward is recomputed for the G phase instead of keeping a graphs.
+        """
+        a, b = self.t.grad_accum, self.state.batch
+        d_stats, real_logits = [], []
+        for m in range(a):
+            with self.acc.accumulate(self.G, self.D):
+                real, y_real = self.stream.batch(b, m)
+                z, y_fake = self.noise(b, micro=m)
+                with torch.no_grad():
+                    fake = self.generate(self.G, z, y_fake)
+                d_loss, r_logits, f_logits = self.d_phase(real, y_real, fake, y_fake)
+                d_stats.append(torch.stack([d_loss, r_logits.mean(), f_logits.mean()]))
+                real_logits.append(r_logits)
+        g_losses = []
+        for m in range(a):
+            with self.acc.accumulate(self.G, self.D):
+                z, y_fake = self.noise(b, micro=m)
+                g_losses.append(self.g_phase(self.generate(self.G, z, y_fake), y_fake, real_logits[m]))
+        d_loss, r_mean, f_mean = torch.stack(d_stats).mean(0)
+        return torch.stack([d_loss, torch.stack(g_losses).mean(), r_mean, f_mean])
 
     # -- the loop --------------------------------------------------------------------
     def fit(self) -> dict:
@@ -190,11 +231,13 @@ class Trainer:
                 prev = st.batch
                 stats = self.iteration()
                 finite = torch.isfinite(stats).all()
-                if t.on_nonfinite == "skip" and not finite:  # host sync only in skip mode
+                if t.on_nonfinite == "skip" and not self._all_ranks(finite):  # host sync only in skip mode
                     st.skipped += 1
                     st.batch = prev + t.d_steps
+                    self._too_many_skips()
                     continue
                 bad += ~finite
+                self._skips_in_row = 0
                 window += stats
                 n_window += 1
                 st.step += 1
@@ -202,7 +245,8 @@ class Trainer:
                 if st.step % t.log_every == 0 or last:
                     self._guard(bad)
                     dt = time.perf_counter() - t_window
-                    summary = log.record(window / n_window, n_window * t.batch_size * t.d_steps / dt)
+                    means = acc.reduce(window / n_window, reduction="mean")  # losses of the global batch
+                    summary = log.record(means, n_window * t.batch_size * t.d_steps / dt)
                     window.zero_()
                     n_window, t_window = 0, time.perf_counter()
                 if st.step % t.sample_every == 0 or last:
@@ -210,24 +254,43 @@ class Trainer:
                 if t.eval_every and (st.step % t.eval_every == 0 or last):
                     self._guard(bad)
                     summary = log.record_eval(self.evaluate())
-                if st.step % t.checkpoint_every == 0 or last:
+                saved = st.step % t.checkpoint_every == 0 or last
+                if saved:
                     self._guard(bad)
                     self.save()
-                if stop.requested:
+                signame = stop.agreed(acc, st.step)  # the same answer on every process
+                if signame:
                     self._guard(bad)
-                    self.save()
-                    log.message(f"Stopped by {stop.requested} at step {st.step}; checkpoint saved. "
+                    if not saved:
+                        self.save()
+                    log.message(f"Stopped by {signame} at step {st.step}; checkpoint saved. "
                                 f"Resume with: gankit train --resume {self.run_dir}")
-                    summary["interrupted"] = stop.requested
+                    summary["interrupted"] = signame
                     break
         log.close()
         return summary
 
+    def _all_ranks(self, ok: torch.Tensor) -> bool:
+        """True when ``ok`` holds on every process (all take the same branch, or DDP would hang)."""
+        return not self.acc.reduce((~ok).float(), reduction="sum").item()
+
+    def _too_many_skips(self) -> None:
+        self._skips_in_row += 1
+        if self._skips_in_row >= MAX_SKIPS_IN_ROW:
+            raise GankitError(
+                f"trainer.on_nonfinite: {self._skips_in_row} iterations in a row had a non-finite loss and were "
+                f"skipped (at step {self.state.step}; {self.state.skipped} skipped in all), so skipping will not "
+                f"recover. Lower optim.*.lr or fix the loss; the last good checkpoint is "
+                f"{ckpt.latest(self.run_dir) or '(none yet)'}.")
+
     def _guard(self, bad: torch.Tensor) -> None:
-        if bad.item():
+        if self._all_ranks(bad == 0):
+            self._good_step = self.state.step
+        else:
             last = ckpt.latest(self.run_dir)
             raise GankitError(
-                f"training diverged: a non-finite D or G loss appeared by step {self.state.step}. "
+                f"training diverged: a non-finite D or G loss appeared by step {self.state.step} (after "
+                f"step {self._good_step}, the last one checked). "
                 f"No checkpoint was written with these weights; the last good one is "
                 f"{last or '(none yet)'}. Lower optim.*.lr, add a penalty, or set trainer.on_nonfinite=skip."
             )
@@ -258,6 +321,7 @@ class Trainer:
     def save(self) -> Path | None:
         """Save on every process (accelerate requires it); the main process publishes."""
         acc = self.acc
+        self._check_weights()
         tmp = ckpt.temp_dir(self.run_dir, self.state.step)
         if acc.is_main_process:
             tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -265,8 +329,17 @@ class Trainer:
                 import shutil
                 shutil.rmtree(tmp)
         acc.wait_for_everyone()
-        acc.save_state(str(tmp), safe_serialization=True)
         final = None
+        with ckpt.disk_errors(tmp):
+            self._write_checkpoint(tmp)
+            if acc.is_main_process:
+                final = ckpt.publish(tmp, self.state.step, self.t.keep_checkpoints)
+        acc.wait_for_everyone()
+        return final
+
+    def _write_checkpoint(self, tmp: Path) -> None:
+        acc = self.acc
+        acc.save_state(str(tmp), safe_serialization=True)
         if acc.is_main_process:
             if self.ema is not None:
                 from safetensors.torch import save_file
@@ -275,22 +348,39 @@ class Trainer:
                                           "img_shape": list(self.parts.data.img_shape),
                                           "num_classes": self.parts.data.num_classes}
             ckpt.write_json(tmp / ckpt.STATE_FILE, state)
-            final = ckpt.publish(tmp, self.state.step, self.t.keep_checkpoints)
-        acc.wait_for_everyone()
-        return final
+
+    def _check_weights(self) -> None:
+        """A checkpoint never holds NaN/inf weights (a huge lr can blow them up while the losses still look finite)."""
+        nets = [("generator", self.acc.unwrap_model(self.G)), ("discriminator", self.acc.unwrap_model(self.D))]
+        if self.ema is not None:
+            nets.append(("ema", self.ema.model))
+        for who, net in nets:
+            bad = ckpt.nonfinite(net.state_dict().items())
+            if bad:
+                raise GankitError(
+                    f"training diverged: the {who} has non-finite weights at step {self.state.step} "
+                    f"({', '.join(bad[:3])}{' …' if len(bad) > 3 else ''}). No checkpoint was written with them; "
+                    f"the last good one is {ckpt.latest(self.run_dir) or '(none yet)'}. Lower optim.*.lr, "
+                    f"add a penalty or set optim.*.grad_clip.")
+        self._good_step = self.state.step
 
     def load(self, path: Path | None) -> None:
         if path is None:
             raise GankitError(f"--resume: {self.run_dir} has no complete checkpoint to resume from.")
         state = ckpt.read_state(path)
+        ckpt.verify(path)
         try:
             self.acc.load_state(str(path))
         except ckpt.UNSAFE_ERRORS as e:
             raise ckpt.unsafe_load_error(path, e) from None
         if self.ema is not None:
             from safetensors.torch import load_file
-            self.ema.model.load_state_dict(load_file(str(path / "ema.safetensors"), device=str(self.acc.device)))
+            if not (path / ckpt.EMA_FILE).is_file():
+                raise GankitError(f"ema.enabled: the run now keeps an EMA of G, but checkpoint {path} has none "
+                                  f"({ckpt.EMA_FILE}). Resume with ema.enabled=false, or start a new run.")
+            self.ema.model.load_state_dict(load_file(str(path / ckpt.EMA_FILE), device=str(self.acc.device)))
         self.state = TrainState(**{k: state[k] for k in asdict(TrainState()) if k in state})
+        self._good_step = self.state.step
 
 
 def _scheduler(opt, name: str, total: int):
@@ -317,6 +407,10 @@ def _make_accelerator(cfg: DictConfig) -> Accelerator:
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.ddp.find_unused_parameters,
                                         broadcast_buffers=cfg.ddp.broadcast_buffers)
     trackers = list(cfg.trackers) or None
+    # accelerate keeps one global state per process; a second run in the same process (notebooks,
+    # tests) may ask for another precision. The process group (PartialState) is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
     acc = Accelerator(cpu=cpu, mixed_precision=t.precision, gradient_accumulation_steps=t.grad_accum,
                       kwargs_handlers=[ddp], log_with=trackers, step_scheduler_with_optimizer=False)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -329,6 +423,19 @@ def _make_accelerator(cfg: DictConfig) -> Accelerator:
     return acc
 
 
+MAX_SKIPS_IN_ROW = 50  # on_nonfinite: skip stops a run whose loss stays non-finite
+STOP_SYNC_EVERY = 5  # steps between the (tiny) collectives that let all processes agree to stop
+
+
+@torch.no_grad()
+def _drop_nonfinite_grads(model) -> None:
+    """Skip this update: non-finite gradients become None, so the optimizer leaves the weights alone."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if grads and not bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()):
+        for p in model.parameters():
+            p.grad = None
+
+
 def _split_aux(out):
     """D returns logits, or (logits, class_logits) when it has an auxiliary classifier."""
     return out if isinstance(out, tuple) else (out, None)
@@ -339,6 +446,17 @@ class _StopFlag:
 
     def __init__(self):
         self.requested = None
+
+    def agreed(self, acc, step: int) -> str | None:
+        """The signal that stops the run, decided jointly: a signal seen by any process stops them all
+        at the same step (one small all-reduce every STOP_SYNC_EVERY steps, none with one process)."""
+        if acc.num_processes == 1:
+            return self.requested
+        if step % STOP_SYNC_EVERY:
+            return None
+        code = {None: 0, "SIGINT": 2, "SIGTERM": 15}.get(self.requested, 15)
+        code = int(acc.gather(torch.tensor([code], device=acc.device)).max().item())
+        return signal.Signals(code).name if code else None
 
     def _handle(self, signum, frame):
         if self.requested and signum == signal.SIGINT:
