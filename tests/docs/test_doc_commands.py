@@ -2,8 +2,10 @@
 
 The commands run in a scratch folder that holds ``recipes/`` and ``plugins/`` (links to the
 checkout) and fake MNIST IDX files in ``data/MNIST/raw`` (so recipes that read MNIST run without
-downloading). ``gankit train`` gets a few steps; ``pip install -e PKG`` installs into a private
-folder put on PYTHONPATH, leaving the environment alone.
+downloading). ``gankit train`` gets a few steps; ``pip install -e PKG`` is done the way an
+editable install works — the package's ``src/`` and a dist-info with its entry points on
+PYTHONPATH — in a private folder, leaving the environment alone (tests/plugins does a real pip
+install of the example package).
 """
 import gzip
 import os
@@ -36,14 +38,29 @@ def rewrite(line: str, site: Path) -> str:
     line = line.split(" #", 1)[0].strip()
     words = shlex.split(line)
     if words[:3] == ["pip", "install", "-e"]:
-        return shlex.join([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-                           "--no-index", "--quiet", "--target", str(site), words[3]])
+        return shlex.join([sys.executable, __file__, "--dev-install", words[3], str(site)])
     if words[:2] == ["gankit", "train"]:
         cut = next((i for i, w in enumerate(words) if w.startswith("--")), len(words))
         words = words[:cut] + SMALL + words[cut:]  # after the page's overrides, so they win
     if words[0] == "gankit":
         words = [sys.executable, "-m", "gankit"] + words[1:]
     return shlex.join(words)
+
+
+def dev_install(package: Path, site: Path) -> None:
+    """What ``pip install -e`` gives a src-layout package: importable source and its entry points."""
+    import tomllib
+
+    meta = tomllib.loads((package / "pyproject.toml").read_text())["project"]
+    info = site / f"{meta['name'].replace('-', '_')}-{meta['version']}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n")
+    eps = "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in items.items())
+                  for group, items in meta.get("entry-points", {}).items())
+    (info / "entry_points.txt").write_text(eps)
+    for mod in (package / "src").iterdir():  # links stand in for the .pth file (site is on PYTHONPATH)
+        if mod.is_dir() and (mod / "__init__.py").is_file():
+            (site / mod.name).symlink_to(mod.resolve())
 
 
 def _write_idx(path: Path, array: bytes, dims: tuple[int, ...]) -> None:
@@ -98,3 +115,8 @@ def test_marked_commands_run(page, tmp_path):
             cmd = rewrite(line, site)
             r = subprocess.run(cmd, shell=True, cwd=work, env=env, capture_output=True, text=True, timeout=300)
             assert r.returncode == 0, f"{page.name}: `{line}` failed:\n{r.stdout[-1500:]}\n{r.stderr[-3000:]}"
+
+
+if __name__ == "__main__":  # the stand-in for `pip install -e PKG` used by the rewritten commands
+    assert sys.argv[1] == "--dev-install"
+    dev_install(Path(sys.argv[2]), Path(sys.argv[3]))
