@@ -1,25 +1,40 @@
 """Batches by indexing an in-memory uint8 tensor: shuffled per epoch, sharded per process.
 
 Batch ``i`` of a run is a pure function of (seed, i): epoch ``i // steps_per_epoch`` uses the
-permutation seeded by (seed, epoch), and process ``r`` of ``n`` takes its slice of the global
-batch. Resuming at batch ``i`` therefore continues the exact data order, with no sampler state.
+permutation seeded by (seed, epoch). A global batch is split into ``micro`` consecutive
+micro-batches (gradient accumulation), and process ``r`` of ``n`` takes its slice of each.
+Any process count and any accumulation therefore see exactly the same images per step, and
+resuming at batch ``i`` continues the exact data order, with no sampler state.
 """
+import hashlib
+
 import torch
 
 from .base import ImageData
 
 
+def stable_seed(*parts) -> int:
+    """A generator seed from ``parts`` that is the same in every process and every run.
+
+    (Python's ``hash()`` of a string changes from one process to the next, so it cannot be used.)
+    """
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % (2**62)
+
+
 class BatchStream:
     def __init__(self, data: ImageData, batch_size: int, seed: int, device, rank: int = 0, world: int = 1,
-                 channels_last: bool = False):
-        if batch_size % world:
-            raise ValueError(f"batch size {batch_size} is not divisible by {world} processes")
+                 channels_last: bool = False, micro: int = 1):
+        if batch_size % (world * micro):
+            split = f"{world} processes × {micro} accumulation steps" if micro > 1 else f"{world} processes"
+            raise ValueError(f"batch size {batch_size} is not divisible by {split}")
         if batch_size > len(data):
             raise ValueError(f"batch size {batch_size} exceeds the {len(data)} images of the dataset")
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
         self.batch_size, self.seed, self.device = batch_size, seed, device
-        self.local = batch_size // world
+        self.micro = micro
+        self.local = batch_size // (world * micro)  # images per process per forward
         self.offset = rank * self.local
         self.steps_per_epoch = len(data) // batch_size  # the last incomplete batch is dropped
         self.channels_last = channels_last
@@ -27,15 +42,20 @@ class BatchStream:
 
     def permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
-            g = torch.Generator().manual_seed(hash((self.seed, "data", epoch)) & (2**62))
+            g = torch.Generator().manual_seed(stable_seed(self.seed, "data", epoch))
             self._perm = torch.randperm(self.images.shape[0], generator=g).to(self.device)
             self._epoch = epoch
         return self._perm
 
-    def batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """This process's share of global batch ``index``: images in [-1, 1] and labels."""
+    def share(self, micro: int = 0) -> slice:
+        """This process's positions within a global batch, for micro-batch ``micro``."""
+        start = micro * (self.batch_size // self.micro) + self.offset
+        return slice(start, start + self.local)
+
+    def batch(self, index: int, micro: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """This process's share of global batch ``index`` (micro-batch ``micro``): images in [-1, 1], labels."""
         epoch, pos = divmod(index, self.steps_per_epoch)
-        start = pos * self.batch_size + self.offset
+        start = pos * self.batch_size + self.share(micro).start
         idx = self.permutation(epoch)[start:start + self.local]
         x = self.images.index_select(0, idx).float().mul_(2.0 / 255.0).sub_(1.0)
         if self.channels_last:
