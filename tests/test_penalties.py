@@ -131,3 +131,26 @@ def test_weight_clip_clamps_every_parameter_and_has_no_inputs():
 def test_bad_penalty_arguments_name_the_key(node, key):
     with pytest.raises(GankitError, match=key):
         PENALTIES.build(node, "penalties[0]")
+
+
+@pytest.mark.slow
+def test_trainer_adds_r1_and_applies_weight_clip(tiny_recipe, tmp_path):
+    """One real D step: the loss is loss.d + R1 computed by hand, then D's weights are clipped."""
+    from gankit import recipe
+    from gankit.training.trainer import Trainer
+
+    cfg = recipe.load(tiny_recipe, ["trainer.batch_size=8", "data.size=32",
+                                    "penalties=[{name: r1, gamma: 3.0}, {name: weight_clip, clip: 0.02}]"])
+    tr = Trainer(cfg, tmp_path / "run")
+    D = tr.acc.unwrap_model(tr.D)  # no BatchNorm or dropout: deterministic, per-sample
+    real, _ = tr.stream.batch(0)
+    z, _ = tr.noise(0)
+    with torch.no_grad():
+        fake = tr.G(z)
+    x = real.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x).sum(), x)
+    with torch.no_grad():
+        expected = tr.loss.d(D(real), D(fake)) + 3.0 / 2 * g.flatten(1).pow(2).sum(1).mean()
+    d_loss, _, _ = tr.d_phase(real, None, fake, None)
+    assert d_loss.item() == pytest.approx(expected.item(), rel=1e-4)
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.02 + 1e-7
