@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_intermixed_args(argv)  # overrides and --options in any order
     try:
         return args.func(args)
     except GankitError as e:

@@ -56,8 +56,8 @@ _current_origin: list[str] = []
 class Registry:
     """A table of named components of one kind (generators, losses, ...)."""
 
-    def __init__(self, kind: str):
-        self.kind = kind
+    def __init__(self, kind: str, plural: str | None = None):
+        self.kind, self.plural = kind, plural or kind + "s"
         self._entries: dict[str, Entry] = {}
 
     # -- registering -------------------------------------------------------------
@@ -99,7 +99,7 @@ class Registry:
         close = difflib.get_close_matches(str(name), list(self._entries), n=1, cutoff=0.5)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise GankitError(
-            f"{key}: unknown {self.kind} '{name}'.{hint} Registered {self.kind}s: "
+            f"{key}: unknown {self.kind} '{name}'.{hint} Registered {self.plural}: "
             f"{', '.join(self.names()) or '(none)'}. A component of your own must be "
             f"registered by a module named in the recipe's `plugins:` list or by an installed plugin package."
         )
@@ -196,8 +196,8 @@ def _origin_of(obj) -> str:
 
 GENERATORS = Registry("generator")
 DISCRIMINATORS = Registry("discriminator")
-LOSSES = Registry("loss")
-PENALTIES = Registry("penalty")
+LOSSES = Registry("loss", "losses")
+PENALTIES = Registry("penalty", "penalties")
 AUGMENTS = Registry("augment")
 DATASETS = Registry("dataset")
 METRICS = Registry("metric")
