@@ -45,7 +45,9 @@ def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path 
         acc.init_trackers("gankit", config=recipe_mod.to_dict(cfg), init_kwargs={})
     acc.wait_for_everyone()
     summary = trainer.fit()
-    return {**summary, "run_dir": str(run_dir)}
+    # 130 = 128 + SIGINT, 143 = 128 + SIGTERM (the shell's convention for a run ended by a signal).
+    code = {"SIGINT": 130, "SIGTERM": 143}.get(summary.get("interrupted"), 0)
+    return {**summary, "run_dir": str(run_dir), "exit_code": code}
 
 
 def absolute_plugins(cfg: DictConfig, recipe_dir=None) -> DictConfig:

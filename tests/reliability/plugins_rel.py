@@ -22,11 +22,14 @@ def nan_at(step: int = 3) -> AdversarialLoss:
 
 
 @LOSSES.register("reliability_slow")
-def slow(seconds: float = 1.0) -> AdversarialLoss:
-    """Non-saturating loss that sleeps ``seconds`` in every D step (to interrupt a step midway)."""
+def slow(seconds: float = 1.0, after: int = 0) -> AdversarialLoss:
+    """Non-saturating loss that sleeps ``seconds`` in every D step after the first ``after`` ones."""
+    calls = {"n": 0}
 
     def d(real, fake):
-        time.sleep(seconds)
+        calls["n"] += 1
+        if calls["n"] > after:
+            time.sleep(seconds)
         return _bce(real, 1.0) + _bce(fake, 0.0)
 
     return AdversarialLoss(d=d, g=lambda fake, real=None: _bce(fake, 1.0))
