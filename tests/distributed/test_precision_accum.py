@@ -97,3 +97,14 @@ def test_world_size_without_a_process_group_is_refused(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "gankit: error: launcher: WORLD_SIZE=2" in proc.stderr
     assert "ACCELERATE_USE_CPU=1" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_gpu_check_without_a_gpu_says_so_and_exits_0():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: run scripts/gpu_check.py by hand")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py")], capture_output=True, text=True,
+                          timeout=120, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "no CUDA GPU" in proc.stdout
