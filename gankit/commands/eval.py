@@ -1,0 +1,76 @@
+"""gankit eval RUN_DIR_OR_CHECKPOINT [key=value ...] [--metrics fd,kid] [--num-samples N] [--floor] [--json]"""
+from ..errors import GankitError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("eval", help="compute metrics of a trained generator against its real data")
+    p.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT")
+    p.add_argument("overrides", nargs="*", help="recipe changes for evaluation, e.g. data.root=/data/mnist")
+    p.add_argument("--metrics", help="comma-separated metric names (default: the recipe's metrics, "
+                                     "else fd,classifier_score,mode_coverage); see `gankit list metrics`")
+    p.add_argument("--features", help="feature extractor for every metric (default: chosen by dataset)")
+    p.add_argument("--num-samples", type=int, help="generated samples (default: the recipe's eval.num_samples)")
+    p.add_argument("--real-samples", type=int, help="real images for the reference (default: all)")
+    p.add_argument("--seed", type=int, help="sample seed (default: the recipe's eval.seed)")
+    p.add_argument("--floor", action="store_true", help="also the real-vs-real value at the same sample count")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.set_defaults(func=run)
+
+
+def _overrides(args) -> list[str]:
+    ov = list(args.overrides)
+    for flag, key in (("num_samples", "eval.num_samples"), ("real_samples", "eval.real_samples"), ("seed", "eval.seed")):
+        if getattr(args, flag) is not None:
+            ov.append(f"{key}={getattr(args, flag)}")
+    return ov
+
+
+def run(args) -> int:
+    import json
+
+    from accelerate import Accelerator
+
+    from .. import recipe
+    from ..inference import RECIPE_FILE, load_generator, load_run_recipe, resolve_checkpoint
+    from ..metrics.evaluation import Evaluator
+    from ..training.parts import build_data
+
+    run_dir, ck = resolve_checkpoint(args.checkpoint)
+    load_run_recipe(run_dir)  # plugins first
+    cfg = recipe.load(run_dir / RECIPE_FILE, _overrides(args))
+    nodes = None
+    if args.metrics:
+        nodes = [{"name": n.strip()} for n in args.metrics.split(",") if n.strip()]
+        if not nodes:
+            raise GankitError("--metrics: give metric names separated by commas, e.g. --metrics fd,kid.")
+    if args.features:
+        nodes = [dict(n, features=args.features) for n in (nodes or recipe.to_dict(cfg)["metrics"]
+                                                           or [{"name": m} for m in _default_metrics()])]
+    acc = Accelerator(cpu=args.device == "cpu")
+    G = load_generator(ck, acc.device)
+    evaluator = Evaluator(cfg, build_data(cfg), acc.device, metrics=nodes)
+    results = evaluator(G, acc)
+    floor = evaluator.floor(cfg.eval.num_samples) if args.floor else {}
+    if not acc.is_main_process:
+        return 0
+    if args.json:
+        print(json.dumps({"checkpoint": str(ck), "num_samples": cfg.eval.num_samples, **results,
+                          **{f"floor/{k}": v for k, v in floor.items()}}))
+        return 0
+    print(f"checkpoint: {ck}\ngenerated samples: {cfg.eval.num_samples}, real reference: "
+          f"{len(evaluator.real_indices())} images of '{cfg.data.name}'")
+    head = f"{'metric':<18}{'value':>12}" + (f"{'real floor (n=' + str(floor.get('floor_n')) + ')':>22}" if floor else "")
+    print(head)
+    print("-" * len(head))
+    for k, v in results.items():
+        if k != "eval_s":
+            print(f"{k:<18}{v:>12.4f}" + (f"{floor[k]:>22.4f}" if k in floor else ""))
+    print(f"elapsed: {results['eval_s']:.1f} s")
+    return 0
+
+
+def _default_metrics():
+    from ..metrics.evaluation import DEFAULT_METRICS
+
+    return DEFAULT_METRICS

@@ -1,0 +1,7 @@
+"""Offline evaluation: metrics of real vs generated samples and the feature extractors they use.
+
+Importing this package registers the built-in metrics (``METRICS``) and feature extractors
+(``FEATURES``); heavy libraries (scipy, torchmetrics) are imported only when a metric runs.
+"""
+from . import frechet, kid, classifier, knn  # noqa: F401  (register metrics)
+from . import lenet, inception  # noqa: F401  (register feature extractors)

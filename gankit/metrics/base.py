@@ -1,0 +1,23 @@
+"""What a metric and a feature extractor look like to the evaluator."""
+import torch
+
+
+class Metric:
+    """A metric compares real and generated outputs of one feature extractor.
+
+    ``input`` names the extractor output it reads: ``"features"`` (penultimate-layer
+    activations) or ``"probs"`` (class probabilities). ``features`` names the extractor
+    (None = the evaluator's default for the data). ``__call__`` returns a dict of numbers.
+    """
+
+    input = "features"
+
+    def __init__(self, features: str | None = None):
+        self.features = features
+
+    def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        raise NotImplementedError
+
+
+def as_float64(x) -> torch.Tensor:
+    return torch.as_tensor(x).detach().to("cpu", torch.float64)

@@ -1,0 +1,53 @@
+"""Reference features of real data, cached once per (data, extractor, count, weights) as safetensors + JSON.
+
+The cache folder is ``$GANKIT_CACHE`` or ``~/.cache/gankit/stats``. The file name is a hash of
+everything the features depend on, so changing any of it (dataset arguments, split, extractor,
+sample count, subset seed, extractor weights) misses the cache instead of reusing stale numbers.
+"""
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+
+FORMAT = 1
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GANKIT_CACHE") or Path.home() / ".cache" / "gankit" / "stats").expanduser()
+
+
+def cache_key(meta: dict) -> str:
+    text = json.dumps({"format": FORMAT, **meta}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def load(meta: dict) -> dict[str, torch.Tensor] | None:
+    """The cached tensors for ``meta``, or None when absent or unreadable (a damaged file is a miss)."""
+    from safetensors.torch import load_file
+
+    path = cache_dir() / f"{meta.get('extractor', 'features')}-{cache_key(meta)}.safetensors"
+    if not path.is_file():
+        return None
+    try:
+        return load_file(str(path))
+    except Exception:  # damaged or half-written by another program: recompute
+        return None
+
+
+def save(meta: dict, tensors: dict[str, torch.Tensor]) -> Path | None:
+    """Write atomically (temporary file, then rename); an unwritable cache folder only skips caching."""
+    from safetensors.torch import save_file
+
+    d = cache_dir()
+    stem = f"{meta.get('extractor', 'features')}-{cache_key(meta)}"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / f".{stem}.{os.getpid()}.tmp"
+        save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tmp))
+        os.replace(tmp, d / f"{stem}.safetensors")
+        (d / f"{stem}.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=str))
+    except OSError:
+        return None
+    return d / f"{stem}.safetensors"

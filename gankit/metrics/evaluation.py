@@ -1,0 +1,173 @@
+"""The evaluator: the recipe's metrics on ``eval.num_samples`` generated images vs real data.
+
+Generated sample ``i`` always uses latent row ``i`` of one seeded draw and label ``i % classes``,
+and the indices are spread over processes with an accelerate-prepared ``DataLoader(range(N))``
+whose results are assembled with ``gather_for_metrics``: the same N samples on any process count.
+Real features are computed once and cached (see ``gankit.metrics.cache``).
+"""
+import time
+from dataclasses import dataclass
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ..data.base import ImageData, to_unit_range
+from ..errors import GankitError
+from ..registry import FEATURES, METRICS
+from . import cache
+
+# Datasets whose matching extractor is known; other data is matched by image shape.
+DATASET_FEATURES = {"mnist": "lenet_mnist", "fashion_mnist": "lenet_fashion_mnist"}
+DEFAULT_METRICS = ("fd", "classifier_score", "mode_coverage")
+GEN_BATCH = 500
+
+
+def default_features(data_name: str | None, img_shape) -> str:
+    """The extractor for a dataset: by name, else LeNet for small images, Inception-v3 for larger ones."""
+    if data_name in DATASET_FEATURES:
+        return DATASET_FEATURES[data_name]
+    c, h, w = img_shape
+    return "lenet_mnist" if max(h, w) <= 32 else "inception_v3"
+
+
+@dataclass
+class _Planned:
+    metric: object
+    features: str
+    key: str
+
+
+class Evaluator:
+    """Evaluator(cfg, data, device)(G, accelerator) → {metric key: value, ..., "eval_s": seconds}."""
+
+    def __init__(self, cfg: DictConfig, data: ImageData, device="cpu", metrics: list | None = None):
+        self.ecfg = cfg.eval
+        self.data, self.device = data, torch.device(device)
+        self.data_node = _plain(cfg.data)
+        self.default = default_features(self.data_node.get("name"), data.img_shape)
+        nodes = metrics if metrics is not None else _plain(cfg.metrics)
+        nodes = nodes or [{"name": n} for n in DEFAULT_METRICS]
+        self.plan = []
+        for i, node in enumerate(nodes):
+            node = {"name": node} if isinstance(node, str) else dict(node)
+            m = METRICS.build(node, f"metrics[{i}]")
+            feats = getattr(m, "features", None) or self.default
+            FEATURES.entry(feats, f"metrics[{i}].features")
+            self.plan.append(_Planned(m, feats, f"metrics[{i}]"))
+        self._extractors: dict = {}
+        self._reference: dict = {}
+        self._loaders: dict = {}
+
+    # -- extractors and real features ------------------------------------------------
+    def extractor(self, name: str):
+        if name not in self._extractors:
+            ex = FEATURES.build({"name": name}, "metrics.features", {"device": self.device})
+            for p in self.plan:
+                if p.features == name and getattr(p.metric, "input", "features") not in ex.outputs:
+                    raise GankitError(f"{p.key}: metric needs '{p.metric.input}' but extractor '{name}' gives only "
+                                      f"{', '.join(ex.outputs)}. Choose another features: extractor.")
+            self._extractors[name] = ex
+        return self._extractors[name]
+
+    def real_indices(self) -> torch.Tensor:
+        n_all = len(self.data)
+        n = min(self.ecfg.real_samples or n_all, n_all)
+        if n >= n_all:
+            return torch.arange(n_all)
+        return torch.randperm(n_all, generator=torch.Generator().manual_seed(self.ecfg.seed))[:n]
+
+    def reference(self, name: str) -> dict[str, torch.Tensor]:
+        """Extractor outputs on the real images (cached on disk and in memory)."""
+        if name in self._reference:
+            return self._reference[name]
+        ex = self.extractor(name)
+        idx = self.real_indices()
+        meta = {"data": self.data_node, "img_shape": list(self.data.img_shape), "num_images": len(self.data),
+                "extractor": name, "weights_sha256": ex.weights_sha256, "count": len(idx),
+                "subset_seed": self.ecfg.seed if len(idx) < len(self.data) else None,
+                "fast": bool(getattr(ex, "fast", False))}
+        out = cache.load(meta)
+        if out is None:
+            out = {}
+            for chunk in idx.split(2000):
+                for k, v in ex.extract(to_unit_range(self.data.images[chunk])).items():
+                    out.setdefault(k, []).append(v.cpu())
+            out = {k: torch.cat(v) for k, v in out.items()}
+            cache.save(meta, out)
+        self._reference[name] = out
+        return out
+
+    # -- generated features -------------------------------------------------------------
+    @torch.no_grad()
+    def generated(self, G, accelerator) -> dict[str, dict[str, torch.Tensor]]:
+        from ..inference import latents, spread_labels
+
+        n = self.ecfg.num_samples
+        z_all = latents(n, G.z_dim, self.ecfg.seed)
+        classes = int(getattr(G, "num_classes", 0) or self.data.num_classes or 0)
+        conditional = bool(getattr(G, "conditional", False))
+        names = sorted({p.features for p in self.plan})
+        extractors = {k: self.extractor(k) for k in names}
+        out: dict = {k: {} for k in names}
+        was_training = G.training
+        G.eval()
+        try:
+            for idx in self._loader(accelerator, n):
+                idx = idx.cpu()
+                z = z_all[idx].to(self.device)
+                x = G(z, spread_labels(idx, classes).to(self.device)) if conditional else G(z)
+                local = {k: ex.extract(x.float()) for k, ex in extractors.items()}
+                gathered = accelerator.gather_for_metrics(local)
+                for k, d in gathered.items():
+                    for o, v in d.items():
+                        out[k].setdefault(o, []).append(v.cpu())
+        finally:
+            G.train(was_training)
+        return {k: {o: torch.cat(v) for o, v in d.items()} for k, d in out.items()}
+
+    def _loader(self, accelerator, n: int):
+        key = (id(accelerator), n)
+        if key not in self._loaders:
+            dl = torch.utils.data.DataLoader(range(n), batch_size=GEN_BATCH, shuffle=False)
+            self._loaders[key] = accelerator.prepare_data_loader(dl)
+        return self._loaders[key]
+
+    # -- results ----------------------------------------------------------------------
+    def __call__(self, G, accelerator) -> dict[str, float]:
+        t0 = time.perf_counter()
+        refs = {p.features: self.reference(p.features) for p in self.plan}
+        fake = self.generated(G, accelerator)
+        results = {}
+        for p in self.plan:
+            inp = getattr(p.metric, "input", "features")
+            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp]))
+        results["eval_s"] = round(time.perf_counter() - t0, 2)
+        return results
+
+    def floor(self, n: int | None = None) -> dict[str, float]:
+        """The metrics of real vs real: two disjoint real subsets of min(n, half the reference) each.
+
+        What a perfect generator would score at this sample count (FD and KID are biased upwards
+        at small N); ``floor_n`` is the subset size used."""
+        n = n or self.ecfg.num_samples
+        results = {}
+        for p in self.plan:
+            ref = self.reference(p.features)[getattr(p.metric, "input", "features")]
+            m = min(n, ref.shape[0] // 2)
+            perm = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(self.ecfg.seed + 1))
+            results.update(self._run(p, ref[perm[:m]], ref[perm[m:2 * m]]))
+            results["floor_n"] = m
+        return results
+
+    def _run(self, p: _Planned, real, fake) -> dict[str, float]:
+        try:
+            return {k: float(v) for k, v in p.metric(real, fake).items()}
+        except ValueError as e:
+            raise GankitError(f"{p.key}: metric could not be computed on {real.shape[0]} real and "
+                              f"{fake.shape[0]} generated samples ({e}). Raise eval.num_samples.") from e
+
+
+def _plain(node):
+    if isinstance(node, DictConfig) or OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
