@@ -207,9 +207,13 @@ def _raw_component_problems(path: Path, overrides) -> list[str]:
         plugins.load(specs, base_dir=path.parent)
     except Exception:
         return []
+    problems = []
+    t = raw.get("trainer")
+    if isinstance(t, dict) and t.get("precision") == "fp16" and (t.get("cpu") or not torch.cuda.is_available()):
+        problems.append("trainer.precision: fp16 needs a CUDA GPU (on a CPU it would silently train in fp32). "
+                        "Use trainer.precision=bf16 or no on this machine.")
     ctx = {"img_shape": None, "num_classes": None, "z_dim": None}
     defaults = {"generator": "dcgan_mnist", "discriminator": "dcgan_mnist", "loss": "non_saturating", "data": "mnist"}
-    problems = []
     for key, reg in (("data", DATASETS), ("generator", GENERATORS), ("discriminator", DISCRIMINATORS),
                      ("loss", LOSSES)):
         node = raw.get(key, {"name": defaults[key]})

@@ -138,16 +138,47 @@ def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
     if not isinstance(raw, dict):
         raise GankitError(f"recipe: expected a mapping at the top level, got {type(raw).__name__}.")
     _check_against(raw, Recipe, "", problems)
+    if problems:  # also report the value problems of the keys that are fine, all in one message
+        _check_values_of(_pruned(raw, problems), problems)
     raise_if(problems, f"The recipe has {len(problems)} problem(s):" if len(problems) > 1 else "")
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(Recipe), raw)
         OmegaConf.resolve(cfg)
     except OmegaConfBaseException as e:
-        raise GankitError(f"recipe: {_short(e)}") from None
+        key = getattr(e, "full_key", None) or "recipe"
+        raise GankitError(f"{key}: {_short(e)}. Fix the value (or the ${{...}} interpolation) there.") from None
     _check_values(cfg, problems)
     raise_if(problems, f"The recipe has {len(problems)} problem(s):" if len(problems) > 1 else "")
     OmegaConf.set_struct(cfg, True)
     return cfg
+
+
+def _pruned(raw: dict, problems: list[str]) -> dict:
+    """``raw`` without the keys that ``problems`` name (the text before the first ':' of each)."""
+    import copy
+
+    raw = copy.deepcopy(raw)
+    for p in problems:
+        parts = re.split(r"[.\[]", p.split(":", 1)[0])
+        node = raw
+        for k in parts[:-1]:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return raw
+
+
+def _check_values_of(raw: dict, problems: list[str]) -> None:
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(Recipe), raw)
+        OmegaConf.resolve(cfg)
+    except (OmegaConfBaseException, ValueError, TypeError):
+        return  # the schema problems already say enough
+    before = len(problems)
+    try:
+        _check_values(cfg, problems)
+    except Exception:  # a half-valid recipe: report what was found before this
+        del problems[before:]
 
 
 def _load_chain(path: Path, seen: list[Path]) -> dict:
