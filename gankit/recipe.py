@@ -127,7 +127,7 @@ def load(path: str | Path, overrides: list[str] | tuple = ()) -> DictConfig:
             merged = OmegaConf.merge(merged, _parse_override(ov))
         except GankitError as e:
             problems.append(str(e))
-        except OmegaConfBaseException as e:
+        except (OmegaConfBaseException, TypeError, ValueError) as e:  # (merging a list into a mapping: TypeError)
             problems.append(f"{ov}: cannot apply this override ({_short(e)}).")
     return from_container(_to_container(merged, problems), problems)
 
@@ -137,6 +137,9 @@ def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
     problems = list(problems or [])
     if not isinstance(raw, dict):
         raise GankitError(f"recipe: expected a mapping at the top level, got {type(raw).__name__}.")
+    trainer = raw.get("trainer")
+    if isinstance(trainer, dict) and trainer.get("precision") is False:
+        trainer["precision"] = "no"  # YAML reads a bare `no` (e.g. trainer.precision=no) as false
     _check_against(raw, Recipe, "", problems)
     if problems:  # also report the value problems of the keys that are fine, all in one message
         _check_values_of(_pruned(raw, problems), problems)
@@ -144,7 +147,7 @@ def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(Recipe), raw)
         OmegaConf.resolve(cfg)
-    except OmegaConfBaseException as e:
+    except (OmegaConfBaseException, TypeError, ValueError) as e:
         key = getattr(e, "full_key", None) or "recipe"
         raise GankitError(f"{key}: {_short(e)}. Fix the value (or the ${{...}} interpolation) there.") from None
     _check_values(cfg, problems)
@@ -183,7 +186,11 @@ def _check_values_of(raw: dict, problems: list[str]) -> None:
 
 def _load_chain(path: Path, seen: list[Path]) -> dict:
     path = path.expanduser()
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # a name with a NUL byte or too long
+        is_file = False
+    if not is_file:
         raise GankitError(f"recipe: file '{path}' not found. Give the path to a .yaml recipe (see recipes/).")
     rpath = path.resolve()
     if rpath in seen:
@@ -207,7 +214,11 @@ def _load_chain(path: Path, seen: list[Path]) -> dict:
     if not isinstance(base, str):
         raise GankitError(f"base: expected a path to another recipe, got {base!r} in {path}.")
     parent = _load_chain(path.parent / base, seen + [rpath])
-    return OmegaConf.to_container(OmegaConf.merge(parent, data), resolve=False)
+    try:
+        return OmegaConf.to_container(OmegaConf.merge(parent, data), resolve=False)
+    except (OmegaConfBaseException, TypeError, ValueError) as e:
+        raise GankitError(f"base: {path} cannot extend {base} ({_short(e)}); a key holds a mapping in one and "
+                          f"not in the other.") from None
 
 
 def _parse_override(text: str) -> DictConfig:
@@ -254,7 +265,7 @@ def _check_against(raw: Any, schema: type, prefix: str, problems: list[str]) -> 
             continue
         try:
             OmegaConf.merge(OmegaConf.structured(schema), {key: value})
-        except OmegaConfBaseException as e:
+        except (OmegaConfBaseException, TypeError, ValueError) as e:
             problems.append(f"{path}: {_type_message(value, hint_t, e)}")
             continue
         origin = typing.get_origin(hint_t)

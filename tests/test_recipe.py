@@ -31,8 +31,9 @@ def test_base_extension_and_overrides(tmp_path):
 
 
 def test_cli_values_are_coerced_to_schema_types(tmp_path):
-    cfg = recipe.load(write(tmp_path, "r.yaml", ""), ["trainer.batch_size=5", "trainer.channels_last=true"])
-    assert cfg.trainer.batch_size == 5 and cfg.trainer.channels_last is True
+    cfg = recipe.load(write(tmp_path, "r.yaml", ""), ["trainer.batch_size=5", "trainer.channels_last=true",
+                                                       "trainer.precision=no"])
+    assert cfg.trainer.batch_size == 5 and cfg.trainer.channels_last is True and cfg.trainer.precision == "no"
 
 
 def test_typo_is_an_error_with_suggestion(tmp_path):
