@@ -204,6 +204,9 @@ def _load_chain(path: Path, seen: list[Path]) -> dict:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise GankitError(f"recipe: {path} is not valid YAML{where}: {problem}. Fix the syntax there.") from None
+    except OSError as e:  # OmegaConf.load raises it for a file holding a single number or string
+        raise GankitError(f"recipe: {path} must hold a mapping of keys (generator:, trainer:, ...): "
+                          f"{_short(e)}.") from None
     except (OmegaConfBaseException, UnicodeDecodeError, ValueError) as e:
         raise GankitError(f"recipe: cannot read {path}: {_short(e)}.") from None
     if not isinstance(data, dict):

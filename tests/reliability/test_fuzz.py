@@ -1,7 +1,7 @@
 """Arbitrary YAML text and override strings: recipe.load gives a recipe or a GankitError, nothing else."""
 import string
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig
 
@@ -31,6 +31,8 @@ def _load_or_gankit_error(*args):
 
 @SETTINGS
 @given(text=YAMLISH)
+@example(text="0")  # a lone scalar once escaped as OSError
+@example(text="plugins:\n  plugins: ")  # a mapping where the schema wants a list (TypeError)
 def test_arbitrary_yaml(tmp_path, text):
     f = tmp_path / "fuzz.yaml"
     f.write_text(text, encoding="utf-8")
@@ -39,5 +41,6 @@ def test_arbitrary_yaml(tmp_path, text):
 
 @SETTINGS
 @given(overrides=st.lists(OVERRIDE, max_size=3))
+@example(overrides=["trainer=[]"])
 def test_arbitrary_overrides(overrides):
     _load_or_gankit_error(SMALL, overrides)
