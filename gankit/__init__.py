@@ -22,3 +22,20 @@ def train(recipe, out=None, *, resume=None, overwrite=False):
 
 __all__ = ["GankitError", "Registry", "GENERATORS", "DISCRIMINATORS", "LOSSES", "PENALTIES", "AUGMENTS",
            "DATASETS", "METRICS", "FEATURES", "load_recipe", "train", "__version__"]
+
+
+def load_generator(run_dir_or_checkpoint, device="cpu"):
+    """The trained generator of a run (latest checkpoint) or of one checkpoint folder, in eval mode."""
+    from .inference import load_generator as _load
+
+    return _load(run_dir_or_checkpoint, device)
+
+
+def sample(generator, n, seed=0, labels=None):
+    """``n`` images in [-1, 1] from a generator, with latents seeded by ``seed``."""
+    from .inference import sample as _sample
+
+    return _sample(generator, n, seed, labels)
+
+
+__all__ += ["load_generator", "sample"]

@@ -58,9 +58,13 @@ def load_generator(run_dir_or_checkpoint: str | Path, device="cpu", ema: bool | 
     run_dir, ck = resolve_checkpoint(run_dir_or_checkpoint)
     cfg = load_run_recipe(run_dir)
     state = ckpt.read_state(ck)
-    if "img_shape" not in state:
-        raise GankitError(f"checkpoint {ck}: {ckpt.STATE_FILE} lacks img_shape; it was not written by this gankit version.")
-    ctx = {"img_shape": tuple(state["img_shape"]), "num_classes": state.get("num_classes", 0)}
+    if "img_shape" in state:
+        ctx = {"img_shape": tuple(state["img_shape"]), "num_classes": state.get("num_classes", 0)}
+    else:  # checkpoints from before img_shape was stored: read the shape from the recipe's data
+        from .training.parts import build_data
+
+        data = build_data(cfg)
+        ctx = {"img_shape": tuple(data.img_shape), "num_classes": data.num_classes}
     G = GENERATORS.build(cfg.generator, "generator", ctx)
     use_ema = (ck / "ema.safetensors").is_file() if ema is None else ema
     weights = ck / ("ema.safetensors" if use_ema else "model.safetensors")
