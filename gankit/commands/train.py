@@ -30,4 +30,4 @@ def run(args) -> int:
 
     if PartialState().is_main_process:
         print(f"run directory: {summary['run_dir']}")
-    return 130 if summary.get("interrupted") else 0
+    return summary.get("exit_code", 0)
