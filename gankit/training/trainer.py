@@ -75,6 +75,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.model.to(acc.device)
         self.aux_weight = getattr(parts.D, "aux_weight", 1.0)
+        self.d_batchnorm = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in parts.D.modules())
         self.z_dim = parts.G.z_dim
         # A model that takes labels sets `conditional = True` and `num_classes`; forward(x, y).
         self.g_cond = bool(getattr(parts.G, "conditional", False))
@@ -140,11 +141,20 @@ class Trainer:
                 pen.after_d_step(self.acc.unwrap_model(self.D))
         return d_loss.detach(), real_logits.detach(), fake_logits.detach()
 
-    def g_phase(self, fake, y_fake, real_logits):
-        """One generator update through a frozen D."""
+    def g_phase(self, fake, y_fake, real_logits, real, y_real):
+        """One generator update through a frozen D.
+
+        A D with BatchNorm sees real and fake together here too, as in its own update, so its
+        batch statistics are of the same kind in both phases; only the fake logits are used.
+        """
         aug = self.parts.augment
         self.D.requires_grad_(False)
-        fake_logits, cls = _split_aux(self.judge(aug(fake) if aug else fake, y_fake))
+        x, y, n = fake, y_fake, 0
+        if self.d_batchnorm:
+            x, n = torch.cat([real, fake]), real.shape[0]
+            y = torch.cat([y_real, y_fake]) if self.num_classes else None
+        logits, cls = _split_aux(self.judge(aug(x) if aug else x, y))
+        fake_logits, cls = logits[n:], (cls[n:] if cls is not None else None)
         g_loss = self.loss.g(fake_logits.float(), real_logits)
         if cls is not None:
             g_loss = g_loss + self.aux_weight * F.cross_entropy(cls.float(), y_fake)
@@ -187,7 +197,7 @@ class Trainer:
                 if k:
                     z, y_fake = self.noise(-2 - (st.batch + t.d_steps) * t.g_steps - k)
                     fake = self.generate(self.G, z, y_fake)
-                g_loss = self.g_phase(fake, y_fake, real_logits)
+                g_loss = self.g_phase(fake, y_fake, real_logits, real, y_real)
         return torch.stack([d_loss, g_loss, real_logits.mean(), fake_logits.mean()])
 
     def accumulated_step(self) -> torch.Tensor:
@@ -213,7 +223,8 @@ class Trainer:
         for m in range(a):
             with self.acc.accumulate(self.G, self.D):
                 z, y_fake = self.noise(b, micro=m)
-                g_losses.append(self.g_phase(self.generate(self.G, z, y_fake), y_fake, real_logits[m]))
+                real, y_real = self.stream.batch(b, m)
+                g_losses.append(self.g_phase(self.generate(self.G, z, y_fake), y_fake, real_logits[m], real, y_real))
         d_loss, r_mean, f_mean = torch.stack(d_stats).mean(0)
         return torch.stack([d_loss, torch.stack(g_losses).mean(), r_mean, f_mean])
 

@@ -72,3 +72,14 @@ def test_cli_end_to_end_and_out_dir_guard(tiny_recipe, tmp_path, capsys):
     # resume with a larger step budget continues from step 2
     assert main(["resume", str(out), "trainer.max_steps=4"]) == 0
     assert ckpt.latest(out).name == "step-0000004"
+
+
+@pytest.mark.parametrize("norm,expected", [("batch", [64, 64]), ("none", [64, 32])])
+def test_a_batchnorm_discriminator_sees_real_and_fake_together_in_both_phases(tiny_recipe, tmp_path, norm, expected):
+    cfg = recipe.load(tiny_recipe, ["trainer.max_steps=1", "data.image_size=32", "generator.name=dcgan",
+                                    "generator.z_dim=16", "discriminator.name=dcgan", f"discriminator.norm={norm}"])
+    tr = Trainer(cfg, tmp_path / "run")
+    sizes = []
+    tr.acc.unwrap_model(tr.D).register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
+    tr.iteration()
+    assert sizes == expected  # D phase: real + fake; G phase: real + fake only when D normalises over the batch
