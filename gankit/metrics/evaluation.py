@@ -82,7 +82,7 @@ class Evaluator:
             return self._reference[name]
         ex = self.extractor(name)
         idx = self.real_indices()
-        meta = {"data": self.data_node, "img_shape": list(self.data.img_shape), "num_images": len(self.data),
+        meta = {"data": _absolute_root(self.data_node), "img_shape": list(self.data.img_shape), "num_images": len(self.data),
                 "extractor": name, "weights_sha256": ex.weights_sha256, "count": len(idx),
                 "subset_seed": self.ecfg.seed if len(idx) < len(self.data) else None,
                 "fast": bool(getattr(ex, "fast", False))}
@@ -165,6 +165,14 @@ class Evaluator:
         except ValueError as e:
             raise GankitError(f"{p.key}: metric could not be computed on {real.shape[0]} real and "
                               f"{fake.shape[0]} generated samples ({e}). Raise eval.num_samples.") from e
+
+
+def _absolute_root(node: dict) -> dict:
+    """The data node with a relative ``root`` made absolute (``data`` in two folders is two datasets)."""
+    from pathlib import Path
+
+    root = node.get("root")
+    return {**node, "root": str(Path(root).expanduser().resolve())} if isinstance(root, str) else node
 
 
 def _plain(node):

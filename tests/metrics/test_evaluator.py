@@ -90,6 +90,14 @@ def test_reference_cache_hit_miss_and_invalidation(stats_dir, monkeypatch):
     assert calls == [300, 200, 300, 300]
 
 
+def test_relative_data_root_is_keyed_by_absolute_path(tmp_path, monkeypatch):
+    from gankit.metrics.evaluation import _absolute_root
+
+    monkeypatch.chdir(tmp_path)
+    assert _absolute_root({"name": "mnist", "root": "data"})["root"] == str(tmp_path / "data")
+    assert _absolute_root({"name": "synthetic"}) == {"name": "synthetic"}
+
+
 def test_damaged_cache_file_is_recomputed(stats_dir):
     data = synthetic(size=300)
     Evaluator(_cfg(), data, "cpu").reference("lenet_mnist")
