@@ -59,8 +59,7 @@ class Logbook:
             return None
         images = self.tr.grid_images()
         path = self.run_dir / "samples" / f"step-{self.tr.state.step:07d}.png"
-        nrow = max(1, int(math.sqrt(images.shape[0])))
-        save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+        save_image(images, path, nrow=self.tr.grid_nrow, normalize=True, value_range=(-1, 1), padding=2)
         return path
 
     def message(self, text: str) -> None:

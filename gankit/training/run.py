@@ -45,9 +45,25 @@ def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path 
         acc.init_trackers("gankit", config=recipe_mod.to_dict(cfg), init_kwargs={})
     acc.wait_for_everyone()
     summary = trainer.fit()
+    if acc.is_main_process:
+        _write_views(run_dir)
     # 130 = 128 + SIGINT, 143 = 128 + SIGTERM (the shell's convention for a run ended by a signal).
     code = {"SIGINT": 130, "SIGTERM": 143}.get(summary.get("interrupted"), 0)
     return {**summary, "run_dir": str(run_dir), "exit_code": code}
+
+
+def _write_views(run_dir: Path) -> None:
+    """Loss/metric curves and the HTML report; a failure here must not fail a finished run."""
+    import warnings
+
+    from ..plotting import plot_curves
+    from ..report import write_report
+
+    for make in (plot_curves, write_report):
+        try:
+            make(run_dir)
+        except Exception as e:  # noqa: BLE001 - the run itself is complete and saved
+            warnings.warn(f"could not write {make.__name__} for {run_dir}: {type(e).__name__}: {e}", stacklevel=2)
 
 
 def absolute_plugins(cfg: DictConfig, recipe_dir=None) -> DictConfig:

@@ -32,6 +32,7 @@ class TrainState:
     step: int = 0  # completed iterations (generator updates)
     batch: int = 0  # global batches consumed
     skipped: int = 0  # non-finite steps skipped (on_nonfinite: skip)
+    best: float | None = None  # best value of eval.best so far
 
 
 class Trainer:
@@ -89,6 +90,12 @@ class Trainer:
         except ValueError as e:
             raise GankitError(f"trainer.batch_size: {e}. Change trainer.batch_size.") from None
         self.fixed_z, self.fixed_y = self.noise(-1, t.num_grid, local=False)
+        self.grid_nrow = max(1, int(t.num_grid ** 0.5))
+        if self.num_classes:  # one row per class
+            self.grid_nrow = max(1, t.num_grid // self.num_classes)
+            n = self.grid_nrow * self.num_classes
+            self.fixed_z = self.fixed_z[:n]
+            self.fixed_y = torch.arange(self.num_classes, device=acc.device).repeat_interleave(self.grid_nrow)
 
     # -- noise -------------------------------------------------------------------
     def noise(self, index: int, n: int | None = None, local: bool = True, micro: int = 0):
@@ -262,13 +269,18 @@ class Trainer:
                     n_window, t_window = 0, time.perf_counter()
                 if st.step % t.sample_every == 0 or last:
                     log.samples(self.sampler_model())
+                best = None
                 if t.eval_every and (st.step % t.eval_every == 0 or last):
                     self._guard(bad)
-                    summary = log.record_eval(self.evaluate())
-                saved = st.step % t.checkpoint_every == 0 or last
+                    results = self.evaluate()
+                    summary = log.record_eval(results)
+                    best = self._improved(results)
+                saved = st.step % t.checkpoint_every == 0 or last or best is not None
                 if saved:
                     self._guard(bad)
-                    self.save()
+                    path = self.save()
+                    if best is not None and path is not None:  # main process
+                        ckpt.publish_best(self.run_dir, path, best)
                 signame = stop.agreed(acc, st.step)  # the same answer on every process
                 if signame:
                     self._guard(bad)
@@ -305,6 +317,17 @@ class Trainer:
                 f"No checkpoint was written with these weights; the last good one is "
                 f"{last or '(none yet)'}. Lower optim.*.lr, add a penalty, or set trainer.on_nonfinite=skip."
             )
+
+    def _improved(self, results: dict) -> dict | None:
+        """The eval.best metric's record when this evaluation beats the best so far."""
+        key, mode = self.cfg.eval.best, self.cfg.eval.best_mode
+        if not key or key not in results:
+            return None
+        value, old = float(results[key]), self.state.best
+        if old is not None and not (value < old if mode == "min" else value > old):
+            return None
+        self.state.best = value
+        return {"metric": key, "value": value, "mode": mode, "step": self.state.step}
 
     def evaluate(self) -> dict:
         """The recipe's metrics on eval.num_samples generated images (all processes take part)."""

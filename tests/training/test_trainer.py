@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -8,6 +9,8 @@ from gankit import recipe
 from gankit.cli import main
 from gankit.training import checkpoint as ckpt
 from gankit.training.trainer import Trainer
+
+ROOT_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 def test_few_steps_log_sample_checkpoint_and_reload(tiny_recipe, tmp_path):
@@ -83,3 +86,31 @@ def test_a_batchnorm_discriminator_sees_real_and_fake_together_in_both_phases(ti
     tr.acc.unwrap_model(tr.D).register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
     tr.iteration()
     assert sizes == expected  # D phase: real + fake; G phase: real + fake only when D normalises over the batch
+
+
+def test_conditional_grid_has_one_row_per_class(tiny_recipe, tmp_path):
+    cfg = recipe.load(tiny_recipe, ["trainer.max_steps=1", "generator.name=conditional", "generator.body=dcgan_mnist",
+                                    "discriminator.name=projection", "trainer.num_grid=30"])
+    tr = Trainer(cfg, tmp_path / "run")
+    assert tr.grid_nrow == 3 and tr.fixed_y.tolist() == [c for c in range(10) for _ in range(3)]
+    assert tr.grid_images().shape == (30, 1, 28, 28)
+
+
+@pytest.mark.slow
+def test_evaluation_during_training_logs_metrics_and_keeps_the_best_checkpoint(mnist_root, tmp_path):
+    from gankit.recipe import load
+
+    cfg = load(ROOT_RECIPES / "mnist_dcgan.yaml", [
+        f"data.root={mnist_root}", "data.split=test", "data.download=false", "trainer.max_steps=4",
+        "trainer.batch_size=32", "trainer.log_every=2", "trainer.eval_every=2", "trainer.checkpoint_every=100",
+        "trainer.keep_checkpoints=1", "eval.num_samples=200", "eval.real_samples=500", "eval.best=fd"])
+    run = tmp_path / "run"
+    Trainer(cfg, run).fit()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "eval/fd" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    assert all(r["eval/fd"] > 0 and 1 <= r["eval/modes"] <= 10 and r["eval/classifier_score"] >= 1 for r in evals)
+    best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
+    assert best["metric"] == "fd" and best["value"] == min(r["eval/fd"] for r in evals)
+    assert best["step"] == min(evals, key=lambda r: r["eval/fd"])["step"]
+    assert ckpt.read_state(run / "checkpoints" / "best")["step"] == best["step"]
