@@ -30,7 +30,8 @@ def test_every_registered_component_is_listed_with_a_doc():
         listed = [e["name"] for e in rows(name)[name]]
         assert listed == reg.names()
         for e in rows(name)[name]:
-            assert e["doc"], f"{name} '{e['name']}' has no docstring; `gankit list` shows its first line"
+            if e["origin"] == "built-in":  # (test plugins loaded by other tests may lack docs)
+                assert e["doc"], f"{name} '{e['name']}' has no docstring; `gankit list` shows its first line"
 
 
 def test_text_shows_origin_doc_and_each_argument():
