@@ -11,7 +11,7 @@ from gankit.cli import main
 from gankit.training.parts import build_parts, check_components
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-SYNTH = ["data.name=synthetic", "data.root=null", "data.split=null", "data.size=48",
+SYNTH = ["trainer.eval_every=null", "data.name=synthetic", "data.root=null", "data.split=null", "data.size=48",
          "trainer.max_steps=2", "trainer.batch_size=8"]
 # recipe → (overrides that keep its structure but shrink widths for a fast CPU test, expected components)
 ZOO = {
