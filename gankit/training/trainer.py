@@ -4,27 +4,24 @@ Read top to bottom: ``setup`` builds and prepares; ``fit`` loops over iterations
 short list of phases (``d_phase``, ``g_phase``, EMA); logging, samples and checkpoints
 hang off the step counter.
 """
-import os
-import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from accelerate import Accelerator
-from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import DistributedDataParallelKwargs, set_seed
+from accelerate.utils import set_seed
 from omegaconf import DictConfig
 
 
 from ..data.batches import BatchStream, stable_seed
 from ..errors import GankitError
-from ..schedules import lr_factor
 from . import checkpoint as ckpt
+from .accel import adam, make_accelerator, scheduler
 from .ema import EMA
 from .logbook import Logbook
 from .parts import Parts, build_parts, load_plugins
+from .stopflag import StopFlag
 
 
 @dataclass
@@ -39,7 +36,7 @@ class Trainer:
     def __init__(self, cfg: DictConfig, run_dir: str | Path, *, resume: bool = False, recipe_dir=None):
         self.cfg, self.t = cfg, cfg.trainer
         self.run_dir = Path(run_dir)
-        self.acc = _make_accelerator(cfg)
+        self.acc = make_accelerator(cfg)
         load_plugins(cfg, recipe_dir)
         set_seed(self.t.seed)  # identical initial weights on every process
         parts = build_parts(cfg)
@@ -62,14 +59,14 @@ class Trainer:
         if t.channels_last:
             G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
         self.ema = EMA(G, cfg.ema.decay, cfg.ema.start) if cfg.ema.enabled else None
-        g_opt = _adam(G, cfg.optim.g, acc.device)
-        d_opt = _adam(D, cfg.optim.d, acc.device)
+        g_opt = adam(G, cfg.optim.g, acc.device)
+        d_opt = adam(D, cfg.optim.d, acc.device)
         if t.compile:
             G, D = torch.compile(G), torch.compile(D)
         per_iter = t.d_steps  # global batches per step (grad_accum splits them, it does not add any)
         steps_per_epoch = len(parts.data) // t.batch_size
         self.max_steps = t.max_steps or max(1, t.epochs * steps_per_epoch // per_iter)
-        g_sched, d_sched = (_scheduler(o, cfg.optim[n].schedule, self.max_steps)
+        g_sched, d_sched = (scheduler(o, cfg.optim[n].schedule, self.max_steps)
                             for o, n in ((g_opt, "g"), (d_opt, "d")))
         self.G, self.D, self.g_opt, self.d_opt, self.g_sched, self.d_sched = acc.prepare(
             G, D, g_opt, d_opt, g_sched, d_sched)
@@ -239,7 +236,7 @@ class Trainer:
     def fit(self) -> dict:
         acc, t, st = self.acc, self.t, self.state
         log = Logbook(self, enabled=acc.is_main_process)
-        stop = _StopFlag()
+        stop = StopFlag()
         window = torch.zeros(4, device=acc.device)
         bad = torch.zeros((), device=acc.device)
         n_window, t_window = 0, time.perf_counter()
@@ -417,48 +414,7 @@ class Trainer:
         self._good_step = self.state.step
 
 
-def _scheduler(opt, name: str, total: int):
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(name, step, total))
-
-
-def _adam(model, ocfg, device):
-    fused = device.type == "cuda"
-    return torch.optim.Adam(model.parameters(), lr=ocfg.lr, betas=tuple(ocfg.betas),
-                            weight_decay=ocfg.weight_decay, foreach=None if fused else True, fused=fused or None)
-
-
-def _make_accelerator(cfg: DictConfig) -> Accelerator:
-    t = cfg.trainer
-    cpu = t.cpu or not torch.cuda.is_available()
-    if t.precision == "fp16" and cpu:
-        raise GankitError("trainer.precision: fp16 needs a CUDA GPU (on a CPU it would silently train in fp32). "
-                          "Use trainer.precision=bf16 or no on this machine.")
-    if cfg.ddp.sync_batchnorm and cpu:
-        raise GankitError("ddp.sync_batchnorm: SyncBatchNorm works only on CUDA GPUs. Set ddp.sync_batchnorm=false.")
-    if t.grad_accum > 1 and (t.d_steps > 1 or t.g_steps > 1):
-        raise GankitError("trainer.grad_accum: gradient accumulation works with d_steps=1 and g_steps=1 only "
-                          "(accumulated D updates would merge). Set trainer.grad_accum=1 or the step ratios to 1.")
-    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.ddp.find_unused_parameters,
-                                        broadcast_buffers=cfg.ddp.broadcast_buffers)
-    trackers = list(cfg.trackers) or None
-    # accelerate keeps one global state per process; a second run in the same process (notebooks,
-    # tests) may ask for another precision. The process group (PartialState) is kept.
-    AcceleratorState._reset_state(reset_partial_state=False)
-    GradientState._reset_state()
-    acc = Accelerator(cpu=cpu, mixed_precision=t.precision, gradient_accumulation_steps=t.grad_accum,
-                      kwargs_handlers=[ddp], log_with=trackers, step_scheduler_with_optimizer=False)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and acc.num_processes == 1:
-        raise GankitError(
-            f"launcher: WORLD_SIZE={world} but accelerate formed no process group, so each process would train "
-            f"its own copy. On CPUs launch with ACCELERATE_USE_CPU=1 (e.g. ACCELERATE_USE_CPU=1 torchrun "
-            f"--standalone --nproc_per_node {world} -m gankit train ...)."
-        )
-    return acc
-
-
 MAX_SKIPS_IN_ROW = 50  # on_nonfinite: skip stops a run whose loss stays non-finite
-STOP_SYNC_EVERY = 5  # steps between the (tiny) collectives that let all processes agree to stop
 
 
 @torch.no_grad()
@@ -473,46 +429,3 @@ def _drop_nonfinite_grads(model) -> None:
 def _split_aux(out):
     """D returns logits, or (logits, class_logits) when it has an auxiliary classifier."""
     return out if isinstance(out, tuple) else (out, None)
-
-
-class _StopFlag:
-    """SIGINT/SIGTERM ask for a checkpoint at the next step boundary; a second Ctrl-C exits at once."""
-
-    def __init__(self):
-        self.requested = None
-
-    def agreed(self, acc, step: int) -> str | None:
-        """The signal that stops the run, decided jointly: a signal seen by any process stops them all
-        at the same step (one small all-reduce every STOP_SYNC_EVERY steps, none with one process)."""
-        if acc.num_processes == 1:
-            return self.requested
-        if step % STOP_SYNC_EVERY:
-            return None
-        code = {None: 0, "SIGINT": 2, "SIGTERM": 15}.get(self.requested, 15)
-        code = int(acc.gather(torch.tensor([code], device=acc.device)).max().item())
-        return signal.Signals(code).name if code else None
-
-    def _handle(self, signum, frame):
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = signal.Signals(signum).name
-
-    def installed(self):
-        import contextlib
-
-        @contextlib.contextmanager
-        def ctx():
-            try:
-                old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
-            except ValueError:  # not the main thread: leave signals alone
-                old = {}
-            try:
-                yield self
-            finally:
-                for s, h in old.items():
-                    signal.signal(s, h)
-
-        return ctx()
-
-
-

@@ -1,0 +1,51 @@
+"""Making the Accelerator and the optimizers from a recipe, refusing what accelerate would silently ignore."""
+import os
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
+from accelerate.utils import DistributedDataParallelKwargs
+from omegaconf import DictConfig
+
+from ..errors import GankitError
+from ..schedules import lr_factor
+
+
+def scheduler(opt, name: str, total: int):
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(name, step, total))
+
+
+def adam(model, ocfg, device):
+    fused = device.type == "cuda"
+    return torch.optim.Adam(model.parameters(), lr=ocfg.lr, betas=tuple(ocfg.betas),
+                            weight_decay=ocfg.weight_decay, foreach=None if fused else True, fused=fused or None)
+
+
+def make_accelerator(cfg: DictConfig) -> Accelerator:
+    t = cfg.trainer
+    cpu = t.cpu or not torch.cuda.is_available()
+    if t.precision == "fp16" and cpu:
+        raise GankitError("trainer.precision: fp16 needs a CUDA GPU (on a CPU it would silently train in fp32). "
+                          "Use trainer.precision=bf16 or no on this machine.")
+    if cfg.ddp.sync_batchnorm and cpu:
+        raise GankitError("ddp.sync_batchnorm: SyncBatchNorm works only on CUDA GPUs. Set ddp.sync_batchnorm=false.")
+    if t.grad_accum > 1 and (t.d_steps > 1 or t.g_steps > 1):
+        raise GankitError("trainer.grad_accum: gradient accumulation works with d_steps=1 and g_steps=1 only "
+                          "(accumulated D updates would merge). Set trainer.grad_accum=1 or the step ratios to 1.")
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.ddp.find_unused_parameters,
+                                        broadcast_buffers=cfg.ddp.broadcast_buffers)
+    trackers = list(cfg.trackers) or None
+    # accelerate keeps one global state per process; a second run in the same process (notebooks,
+    # tests) may ask for another precision. The process group (PartialState) is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
+    acc = Accelerator(cpu=cpu, mixed_precision=t.precision, gradient_accumulation_steps=t.grad_accum,
+                      kwargs_handlers=[ddp], log_with=trackers, step_scheduler_with_optimizer=False)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and acc.num_processes == 1:
+        raise GankitError(
+            f"launcher: WORLD_SIZE={world} but accelerate formed no process group, so each process would train "
+            f"its own copy. On CPUs launch with ACCELERATE_USE_CPU=1 (e.g. ACCELERATE_USE_CPU=1 torchrun "
+            f"--standalone --nproc_per_node {world} -m gankit train ...)."
+        )
+    return acc
