@@ -64,3 +64,12 @@ def test_recipe_trains_two_steps(name, tmp_path):
     assert last["step"] == 2
     assert all(math.isfinite(last[k]) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
     assert (out / "checkpoints" / "step-0000002").is_dir()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["cifar10_sngan", "celeba64_dcgan"])
+def test_gpu_recipes_pass_gankit_check_on_synthetic_data_of_their_shape(name, capsys):
+    shrink, (_, _, _, _, shape) = ZOO[name]
+    assert main(["check", str(RECIPES / f"{name}.yaml"), *SYNTH, *shrink, "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and f"{shape[0]}×{shape[1]}×{shape[2]}" in out
