@@ -97,6 +97,10 @@ def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
         steps_per_epoch=steps_per_epoch, total_steps=total,
     )
     report.step_s, report.device = _time_steps(cfg, timed_steps) if timed_steps > 0 else (None, _device(cfg))
+    if t.precision == "auto":
+        from .training.accel import resolve_precision
+
+        report.notes.append(f"precision auto → {resolve_precision('auto', report.device == 'cpu')} on this machine.")
     if t.precision == "bf16" and report.device == "cpu":
         report.notes.append("bf16 on a CPU: Linear/Conv run in bf16, the rest in fp32.")
     return report

@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from .errors import GankitError, raise_if
 from .schedules import SCHEDULES
 
-PRECISIONS = ("no", "bf16", "fp16")
+PRECISIONS = ("no", "bf16", "fp16", "auto")
 
 
 @dataclass
@@ -69,7 +69,7 @@ class TrainerCfg:
     d_steps: int = 1
     g_steps: int = 1
     grad_accum: int = 1
-    precision: str = "no"  # no | bf16 | fp16
+    precision: str = "no"  # no | bf16 | fp16 | auto (bf16 where the hardware runs it natively, else no)
     channels_last: bool = False
     compile: bool = False
     seed: int = 0

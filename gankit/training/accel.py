@@ -21,6 +21,21 @@ def adam(model, ocfg, device):
                             weight_decay=ocfg.weight_decay, foreach=None if fused else True, fused=fused or None)
 
 
+def native_bf16(cpu: bool) -> bool:
+    """Whether this device runs bf16 matmuls/convolutions in hardware (else bf16 is emulated and slow)."""
+    if not cpu:
+        return torch.cuda.is_bf16_supported()
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def resolve_precision(precision: str, cpu: bool) -> str:
+    """``auto`` → ``bf16`` where the hardware supports it natively, else ``no``."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(cpu) else "no"
+
+
 def make_accelerator(cfg: DictConfig) -> Accelerator:
     t = cfg.trainer
     cpu = t.cpu or not torch.cuda.is_available()
@@ -39,7 +54,7 @@ def make_accelerator(cfg: DictConfig) -> Accelerator:
     # tests) may ask for another precision. The process group (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
     GradientState._reset_state()
-    acc = Accelerator(cpu=cpu, mixed_precision=t.precision, gradient_accumulation_steps=t.grad_accum,
+    acc = Accelerator(cpu=cpu, mixed_precision=resolve_precision(t.precision, cpu), gradient_accumulation_steps=t.grad_accum,
                       kwargs_handlers=[ddp], log_with=trackers, step_scheduler_with_optimizer=False)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and acc.num_processes == 1:

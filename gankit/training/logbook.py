@@ -28,7 +28,7 @@ class Logbook:
         values = dict(zip(FIELDS, (round(v, 6) for v in means.tolist())))
         row = {"step": tr.state.step, "epoch": round(tr.state.batch / tr.stream.steps_per_epoch, 3), **values,
                "images_per_s": round(images_per_s, 1), "batch_global": tr.t.batch_size,
-               "batch_per_process": tr.stream.local, "time_s": round(time.time() - self.start, 2)}
+               "batch_per_process": tr.stream.local, "precision": tr.acc.mixed_precision, "time_s": round(time.time() - self.start, 2)}
         row.update(extra or {})
         if self.enabled:
             self.file.write(json.dumps(row) + "\n")

@@ -52,10 +52,14 @@ def test_discriminator_learns_when_generator_is_frozen(tiny_recipe, tmp_path):
     assert summary["d_loss"] < 0.5 * 2 * 0.6931
 
 
-def test_bf16_trains_with_finite_losses(tiny_recipe, tmp_path):
-    cfg = recipe.load(tiny_recipe, ["trainer.precision=bf16", "trainer.channels_last=true"])
-    summary = Trainer(cfg, tmp_path / "run").fit()
-    assert all(torch.isfinite(torch.tensor(summary[k])) for k in ("d_loss", "g_loss"))
+def test_bf16_and_auto_precision_train_with_finite_losses(tiny_recipe, tmp_path):
+    from gankit.training.accel import resolve_precision
+
+    for precision in ("bf16", "auto"):
+        cfg = recipe.load(tiny_recipe, [f"trainer.precision={precision}", "trainer.channels_last=true"])
+        summary = Trainer(cfg, tmp_path / precision).fit()
+        assert all(torch.isfinite(torch.tensor(summary[k])) for k in ("d_loss", "g_loss"))
+        assert summary["precision"] == resolve_precision(precision, cpu=True)  # logged as resolved
 
 
 def test_fp16_on_cpu_is_refused(tiny_recipe, tmp_path, capsys):
