@@ -374,7 +374,8 @@ class Trainer:
         if acc.is_main_process:
             if self.ema is not None:
                 from safetensors.torch import save_file
-                save_file(self.ema.model.state_dict(), str(tmp / "ema.safetensors"))
+                save_file({k: v.contiguous() for k, v in self.ema.model.state_dict().items()},  # channels_last
+                          str(tmp / "ema.safetensors"))
             state = asdict(self.state) | {"num_processes": acc.num_processes,
                                           "img_shape": list(self.parts.data.img_shape),
                                           "num_classes": self.parts.data.num_classes}

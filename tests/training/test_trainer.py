@@ -118,3 +118,14 @@ def test_evaluation_during_training_logs_metrics_and_keeps_the_best_checkpoint(m
     assert best["metric"] == "fd" and best["value"] == min(r["eval/fd"] for r in evals)
     assert best["step"] == min(evals, key=lambda r: r["eval/fd"])["step"]
     assert ckpt.read_state(run / "checkpoints" / "best")["step"] == best["step"]
+
+
+def test_channels_last_with_ema_saves_and_reloads(tiny_recipe, tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = recipe.load(tiny_recipe, ["trainer.max_steps=2", "trainer.channels_last=true", "ema.enabled=true"])
+    tr = Trainer(cfg, tmp_path / "run")
+    tr.fit()
+    saved = load_file(str(ckpt.latest(tmp_path / "run") / "ema.safetensors"))
+    for name, p in tr.ema.model.state_dict().items():
+        assert torch.equal(saved[name], p)
