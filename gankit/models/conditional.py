@@ -2,6 +2,10 @@
 
 A model that takes labels sets ``conditional = True`` and ``num_classes``; the trainer then
 passes labels (real labels for real images, sampled labels for fakes).
+
+The wrappers reuse unconditional models as their ``body``: ``conditional`` feeds any generator,
+``projection`` and ``acgan`` read the features of any discriminator that has ``features(x)``
+(N, F) and a ``head`` Linear(F, 1) (all built-in ones do).
 """
 from typing import Optional
 
@@ -10,24 +14,32 @@ from torch import nn
 
 from ..errors import GankitError
 from ..registry import DISCRIMINATORS, GENERATORS
-from .dcgan import dcgan_trunk
-from .layers import ConditionalBatchNorm2d, apply_spectral_norm, conv_plan, init_dcgan, min_side, require_classes
-from .resnet import ResNetTrunk
+from .layers import ConditionalBatchNorm2d, conv_plan, init_dcgan, require_classes
 
 
 @GENERATORS.register("conditional")
 class ConcatConditionalGenerator(nn.Module):
-    """Mirza & Osindero cGAN: a label embedding concatenated with z, fed to any unconditional body G."""
+    """Mirza & Osindero cGAN: the label (one-hot, or a learned embedding) concatenated with z, fed to any body G.
+
+    The label code must not outweigh z: with a default N(0, 1) 16-d embedding on the MNIST recipes,
+    the class whose row had the largest norm became an outlier in the body's BatchNorm and saturated
+    to a blank image (3 of 3 seeds). One-hot codes (the default) keep every class alike; a learned
+    embedding (``embed_dim``) starts with rows of expected norm 1, as one-hot rows have.
+    """
 
     conditional = True
 
     def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: int = 10, z_dim: int = 96,
-                 embed_dim: int = 16, body: str = "dcgan_mnist", body_args: Optional[dict] = None):
+                 embed_dim: Optional[int] = None, body: str = "dcgan_mnist", body_args: Optional[dict] = None):
         super().__init__()
         self.num_classes = require_classes(num_classes, "generator", "conditional")
         self.z_dim, self.img_shape = z_dim, tuple(img_shape)
-        self.embed = nn.Embedding(self.num_classes, embed_dim)
-        node = {"name": body, **(body_args or {}), "z_dim": z_dim + embed_dim}
+        if embed_dim is None:  # one-hot, as a fixed (non-trained) table
+            self.embed = nn.Embedding.from_pretrained(torch.eye(self.num_classes), freeze=True)
+        else:
+            self.embed = nn.Embedding(self.num_classes, embed_dim)
+            nn.init.normal_(self.embed.weight, 0.0, embed_dim ** -0.5)
+        node = {"name": body, **(body_args or {}), "z_dim": z_dim + self.embed.embedding_dim}
         self.body = GENERATORS.build(node, "generator.body", {"img_shape": self.img_shape})
         if getattr(self.body, "conditional", False):
             raise GankitError(f"generator.body: '{body}' is itself conditional; name an unconditional generator.")
@@ -64,45 +76,52 @@ class CBNGenerator(nn.Module):
         return self.out(h)
 
 
+def discriminator_body(body: str, body_args: Optional[dict], img_shape, family: str) -> nn.Module:
+    """An unconditional discriminator to wrap: it must have ``features(x)`` and a ``head`` Linear(F, 1)."""
+    D = DISCRIMINATORS.build({"name": body, **(body_args or {})}, "discriminator.body", {"img_shape": img_shape})
+    if getattr(D, "conditional", False) or not callable(getattr(D, "features", None)) \
+            or not isinstance(getattr(D, "head", None), nn.Linear):
+        raise GankitError(
+            f"discriminator.body: {family} needs an unconditional discriminator with features(x) and a head "
+            f"Linear(F, 1), and '{body}' is not one. Name one of the built-in ones (dcgan_mnist, dcgan, resnet, mlp) "
+            f"or give your discriminator those two members.")
+    return D
+
+
 @DISCRIMINATORS.register("projection")
 class ProjectionDiscriminator(nn.Module):
-    """Miyato & Koyama projection D: ψ(φ(x)) + ⟨embed(y), φ(x)⟩ on the SNGAN ResNet trunk."""
+    """Miyato & Koyama projection D: head(φ(x)) + ⟨embed(y), φ(x)⟩, φ = the body D's features."""
 
     conditional = True
 
-    def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: int = 10, ch: int = 128,
-                 spectral_norm: bool = True):
+    def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: int = 10, body: str = "resnet",
+                 body_args: Optional[dict] = None, spectral_norm: bool = True):
         super().__init__()
         self.num_classes = require_classes(num_classes, "discriminator", "projection")
-        self.trunk = ResNetTrunk(min_side(img_shape, 8, "discriminator", "projection"), ch)
-        self.head = nn.Linear(ch, 1)
-        self.embed = nn.Embedding(self.num_classes, ch)
+        self.body = discriminator_body(body, body_args, img_shape, "projection")
+        self.embed = nn.Embedding(self.num_classes, self.body.head.in_features)
         nn.init.xavier_uniform_(self.embed.weight)
-        if spectral_norm:
-            apply_spectral_norm(self)
+        if spectral_norm:  # on the class embedding (the body has its own setting)
             nn.utils.parametrizations.spectral_norm(self.embed)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.trunk(x)
-        return self.head(h).squeeze(1) + (self.embed(y).to(h.dtype) * h).sum(dim=1)
+        h = self.body.features(x)
+        return self.body.head(h).squeeze(1) + (self.embed(y).to(h.dtype) * h).sum(dim=1)
 
 
 @DISCRIMINATORS.register("acgan")
 class ACGANDiscriminator(nn.Module):
-    """Odena et al. ACGAN D: DCGAN conv body with a real/fake logit and a class-logit head."""
+    """Odena et al. ACGAN D: the body D's real/fake logit plus a class-logit head on its features."""
 
-    def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: int = 10, ndf: int = 64,
-                 norm: str = "none", dropout: float = 0.25, aux_weight: float = 1.0):
+    def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: int = 10, body: str = "dcgan",
+                 body_args: Optional[dict] = None, dropout: float = 0.0, aux_weight: float = 1.0):
         super().__init__()
         self.num_classes = require_classes(num_classes, "discriminator", "acgan")
         self.aux_weight = aux_weight
-        c, start, n_down = conv_plan(img_shape, "discriminator", "acgan")
-        body, ch = dcgan_trunk(c, n_down, ndf, norm, "discriminator")
-        self.body = nn.Sequential(body, nn.Flatten(), nn.Dropout(dropout) if dropout else nn.Identity())
-        self.adv = nn.Linear(ch * start * start, 1)
-        self.cls = nn.Linear(ch * start * start, self.num_classes)
-        init_dcgan(self)
+        self.body = discriminator_body(body, body_args, img_shape, "acgan")
+        self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.cls = nn.Linear(self.body.head.in_features, self.num_classes)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body(x)
-        return self.adv(h).squeeze(1), self.cls(h)
+        h = self.drop(self.body.features(x))
+        return self.body.head(h).squeeze(1), self.cls(h)

@@ -1,7 +1,7 @@
 """The DCGAN of Radford et al. (2016): all-convolutional, strided (transposed) convolutions, any channel count.
 
 G: z (as a 1×1 map) → ConvT to start×start → [ConvT 4/2 → BN → ReLU]… → ConvT 4/2 → tanh.
-D: [Conv 4/2 → norm → LeakyReLU 0.2]… (no norm on the first) → Conv start×start → one logit.
+D: [Conv 4/2 → norm → LeakyReLU 0.2]… (no norm on the first) → Linear (≡ conv start×start) → one logit.
 Sides 32 and 64 are the paper's layout; any side 4·2^k or 7·2^k (≥ 16, e.g. 28) works.
 """
 import torch
@@ -51,10 +51,16 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         c, start, n_down = conv_plan(img_shape, "discriminator", "dcgan")
         body, ch = dcgan_trunk(c, n_down, ndf, norm, "discriminator")
-        self.net = nn.Sequential(body, nn.Conv2d(ch, 1, start, 1, 0), nn.Flatten())
+        self.trunk = nn.Sequential(body, nn.Flatten())
+        self.head = nn.Linear(ch * start * start, 1)  # = the paper's start×start conv to one logit
         init_dcgan(self)
+        nn.init.normal_(self.head.weight, 0.0, 0.02)
+        nn.init.zeros_(self.head.bias)
         if spectral_norm:  # after init: the parametrisation wraps the initialised weights
             apply_spectral_norm(self)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)

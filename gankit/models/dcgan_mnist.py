@@ -45,13 +45,16 @@ class DCGANMnistDiscriminator(nn.Module):
     def __init__(self, img_shape: tuple = (1, 28, 28), slope: float = 0.01):
         super().__init__()
         c, _, _ = _require_28(img_shape, "discriminator")
-        self.net = nn.Sequential(
+        self.trunk = nn.Sequential(
             nn.Conv2d(c, 32, 5), nn.LeakyReLU(slope), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 5), nn.LeakyReLU(slope), nn.MaxPool2d(2),
             nn.Flatten(),
             nn.Linear(4 * 4 * 64, 1024), nn.LeakyReLU(slope),
-            nn.Linear(1024, 1),
         )
+        self.head = nn.Linear(1024, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)

@@ -36,8 +36,11 @@ class MLPDiscriminator(nn.Module):
         for h in hidden:
             layers += [nn.Linear(prev, h), nn.LeakyReLU(0.2, True)] + ([nn.Dropout(dropout)] if dropout else [])
             prev = h
-        layers += [nn.Linear(prev, 1)]
-        self.net = nn.Sequential(*layers)
+        self.trunk = nn.Sequential(*layers)
+        self.head = nn.Linear(prev, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)

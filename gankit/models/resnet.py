@@ -2,7 +2,7 @@
 
 G: z → Linear to ch×4×4 → 3 up-blocks (BN, ReLU, nearest ×2, conv3) → BN, ReLU, conv3 → tanh (32×32).
 D: optimized down-block → down-block → 2 blocks → ReLU → global sum pool → Linear, all spectrally normalised.
-The D body is size-agnostic (global pooling); it is also the feature trunk of the projection D.
+The D body is size-agnostic (global pooling).
 """
 import torch
 import torch.nn.functional as F
@@ -93,5 +93,8 @@ class ResNetDiscriminator(nn.Module):
         if spectral_norm:
             apply_spectral_norm(self)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trunk(x)).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)

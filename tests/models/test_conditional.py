@@ -37,12 +37,36 @@ def test_conditional_generators_shape_and_label_dependence(node, shape):
         assert torch.equal(G(z, torch.zeros(4, dtype=torch.long)), G(z, torch.zeros(4, dtype=torch.long)))
 
 
-def test_concat_generator_feeds_embedding_to_the_body():
-    G = g({"name": "conditional", "z_dim": 20, "embed_dim": 6})
-    assert G.z_dim == 20 and G.body.z_dim == 26
+def test_concat_generator_feeds_one_hot_labels_to_the_body_by_default():
+    G = g({"name": "conditional", "z_dim": 20})
+    assert G.z_dim == 20 and G.body.z_dim == 30
+    assert not any(p is G.embed.weight for p in G.parameters() if p.requires_grad)  # a fixed code
+    z, y = torch.randn(3, 20), torch.tensor([1, 5, 9])
+    with torch.no_grad():
+        assert torch.equal(G(z, y), G.body(torch.cat([z, nn.functional.one_hot(y, 10).float()], 1)))
+
+
+def test_concat_generator_learned_embedding_rows_have_norm_about_one():
+    torch.manual_seed(0)
+    G = g({"name": "conditional", "z_dim": 20, "embed_dim": 64, "body": "mlp"})
+    assert G.body.z_dim == 84 and G.embed.weight.requires_grad
+    norms = G.embed.weight.norm(dim=1)
+    assert norms.shape == (10,) and (norms - 1).abs().max() < 0.35  # N(0, 1/d) rows: E‖e‖² = 1
     z, y = torch.randn(3, 20), torch.tensor([1, 5, 9])
     with torch.no_grad():
         assert torch.equal(G(z, y), G.body(torch.cat([z, G.embed(y)], 1)))
+
+
+@pytest.mark.parametrize("name, shape", [("dcgan_mnist", (1, 28, 28)), ("dcgan", (3, 32, 32)),
+                                         ("resnet", (3, 32, 32)), ("mlp", (1, 12, 12))])
+def test_unconditional_discriminators_are_head_of_features(name, shape):
+    torch.manual_seed(0)
+    args = {"dcgan": {"ndf": 8}, "resnet": {"ch": 8}, "mlp": {"hidden": [16]}}.get(name, {})
+    D = d({"name": name, **args}, {"img_shape": shape}).eval()
+    x = torch.randn(4, *shape)
+    h = D.features(x)
+    assert h.shape == (4, D.head.in_features)
+    assert torch.allclose(D(x), D.head(h).squeeze(1))
 
 
 def test_conditional_bn_uses_class_scale_and_shift():
@@ -61,33 +85,39 @@ def test_conditional_bn_uses_class_scale_and_shift():
 
 def test_projection_discriminator_matches_formula():
     torch.manual_seed(0)
-    D = d({"name": "projection", "ch": 8, "spectral_norm": False})
-    assert D.conditional and D.num_classes == 10
+    D = d({"name": "projection", "body": "dcgan_mnist", "spectral_norm": False})
+    assert D.conditional and D.num_classes == 10 and D.embed.weight.shape == (10, 1024)
     x, y = torch.randn(5, 1, 28, 28), torch.tensor([0, 3, 3, 7, 9])
     out = D(x, y)
-    h = D.trunk(x)
+    h = D.body.features(x)
     assert out.shape == (5,)
-    assert torch.allclose(out, D.head(h).squeeze(1) + (D.embed.weight[y] * h).sum(1), atol=1e-5)
+    assert torch.allclose(out, D.body(x) + (D.embed.weight[y] * h).sum(1), atol=1e-5)
     # the label changes the logit by exactly ⟨e_y' − e_y, φ(x)⟩
     y2 = torch.tensor([1, 1, 1, 1, 1])
     assert torch.allclose(D(x, y2) - out, ((D.embed.weight[y2] - D.embed.weight[y]) * h).sum(1), atol=1e-5)
 
 
 def test_projection_discriminator_spectral_norm_and_shapes_at_32_rgb():
-    D = d({"name": "projection", "ch": 8}, {"img_shape": (3, 32, 32), "num_classes": 10})
+    D = d({"name": "projection", "body_args": {"ch": 8}}, {"img_shape": (3, 32, 32), "num_classes": 10})
     assert nn.utils.parametrize.is_parametrized(D.embed, "weight")
-    assert nn.utils.parametrize.is_parametrized(D.head, "weight")
+    assert nn.utils.parametrize.is_parametrized(D.body.head, "weight")  # the resnet body's own setting
     x = torch.randn(2, 3, 32, 32)
     assert D(x, torch.tensor([0, 1])).shape == (2,)
     assert not torch.allclose(D(x, torch.tensor([0, 0])), D(x, torch.tensor([5, 5])))
 
 
-@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64)])
-def test_acgan_discriminator_heads(shape):
-    D = d({"name": "acgan", "ndf": 8, "aux_weight": 0.5}, {"img_shape": shape, "num_classes": 7})
+@pytest.mark.parametrize("body, shape", [("dcgan_mnist", (1, 28, 28)), ("dcgan", (3, 32, 32)),
+                                         ("dcgan", (3, 64, 64)), ("resnet", (3, 32, 32))])
+def test_acgan_discriminator_heads(body, shape):
+    args = {"dcgan": {"ndf": 8}, "resnet": {"ch": 8}}.get(body, {})
+    D = d({"name": "acgan", "body": body, "body_args": args, "aux_weight": 0.5}, {"img_shape": shape, "num_classes": 7})
     assert not getattr(D, "conditional", False) and D.aux_weight == 0.5
-    logits, cls = D(torch.randn(3, *shape))
+    D.eval()
+    x = torch.randn(3, *shape)
+    logits, cls = D(x)
     assert logits.shape == (3,) and cls.shape == (3, 7)
+    assert torch.allclose(logits, D.body(x))  # the real/fake logit is the body's own
+    assert torch.allclose(cls, D.cls(D.body.features(x)))
 
 
 def test_conditional_models_need_labels():
@@ -98,6 +128,12 @@ def test_conditional_models_need_labels():
 
 
 def test_conditional_body_errors_name_the_body_key():
+    with pytest.raises(GankitError, match="^discriminator.body: projection needs .* 'acgan'"):
+        d({"name": "projection", "body": "acgan"})
+    with pytest.raises(GankitError, match="^discriminator.body: acgan needs .* 'projection'"):
+        d({"name": "acgan", "body": "projection"})
+    with pytest.raises(GankitError, match="discriminator.body.chh"):
+        d({"name": "projection", "body_args": {"chh": 3}})
     with pytest.raises(GankitError, match="generator.body"):
         g({"name": "conditional", "body": "conditional_bn"})
     with pytest.raises(GankitError, match="generator.body.ngff"):

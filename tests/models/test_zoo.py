@@ -43,7 +43,8 @@ def test_dcgan_follows_radford_layout_at_64():
     assert sum(isinstance(m, nn.BatchNorm2d) for m in G.modules()) == 4
     assert isinstance(list(G.modules())[-1], nn.Tanh)
     d_convs = [m for m in D.modules() if isinstance(m, nn.Conv2d)]
-    assert [(m.out_channels, m.stride) for m in d_convs] == [(8, (2, 2)), (16, (2, 2)), (32, (2, 2)), (64, (2, 2)), (1, (1, 1))]
+    assert [(m.out_channels, m.stride) for m in d_convs] == [(8, (2, 2)), (16, (2, 2)), (32, (2, 2)), (64, (2, 2))]
+    assert D.head.in_features == 64 * 4 * 4 and D.head.out_features == 1  # the 4×4 conv to one logit, as a Linear
     assert all(m.negative_slope == 0.2 for m in D.modules() if isinstance(m, nn.LeakyReLU))
     assert sum(isinstance(m, nn.BatchNorm2d) for m in D.modules()) == 3  # none after the first conv
 
