@@ -1,9 +1,10 @@
 """Train every MNIST-family recipe for a fixed budget and measure it: the table in docs/recipes.md.
 
 For each recipe: `gankit train` for --steps generator steps (fast settings: bf16 + channels_last),
-then `gankit eval` (FD, classifier score, mode coverage on 10k samples with the matching LeNet),
-and, for class-conditional recipes, the share of samples the LeNet classifies as the requested
-label. Writes a small grid per recipe under docs/images/recipes/ and prints a Markdown table.
+then `gankit eval` (FD, classifier score, mode coverage on 10k samples with the matching LeNet;
+for class-conditional recipes also label agreement, the share of samples the LeNet classifies as
+the requested label, and intra-FD, the mean per-class FD). Writes a small grid per recipe under
+docs/images/recipes/ and prints a Markdown table.
 
 Usage: python benchmarks/zoo_table.py [--steps 300] [--out /tmp/zoo]
 """
@@ -14,8 +15,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ["data.root=" + str(ROOT.parent / "shared" / "data"), "data.split=test", "data.download=false"]
@@ -31,19 +30,6 @@ def gankit(*args) -> str:
     if out.returncode:
         raise SystemExit(f"gankit {' '.join(map(str, args))} failed:\n{out.stderr[-3000:]}")
     return out.stdout
-
-
-def label_agreement(run: Path, n: int = 10000) -> float | None:
-    from gankit.inference import load_generator, sample, spread_labels
-    from gankit.registry import FEATURES
-
-    G = load_generator(run)
-    if not getattr(G, "conditional", False):
-        return None
-    labels = spread_labels(torch.arange(n), G.num_classes)
-    feats = FEATURES.build({"name": "lenet_mnist"}, "features")
-    probs = feats.extract(sample(G, n, seed=1, labels=labels))["probs"]
-    return float((probs.argmax(1) == labels).float().mean())
 
 
 def main():
@@ -65,18 +51,19 @@ def main():
                f"trainer.sample_every={args.steps}", "trainer.num_grid=40", "--out", run, "--overwrite")
         wall = time.time() - t0
         ev = json.loads(gankit("eval", run, "--json"))
-        agree = label_agreement(run)
+        agree, intra = ev.get("label_agreement"), ev.get("intra_fd")
         grid = sorted((run / "samples").glob("step-*.png"))[-1]
         shutil.copy(grid, images / f"{name}.png")
-        rows.append((name, args.steps, wall, ev["fd"], ev["modes"], agree))
+        rows.append((name, args.steps, wall, ev["fd"], ev["modes"], agree, intra))
         print(json.dumps({"recipe": name, "steps": args.steps, "wall_s": round(wall, 1), "fd": ev["fd"],
                           "modes": ev["modes"], "classifier_score": ev["classifier_score"],
-                          "label_agreement": agree}), flush=True)
-    print("\n| recipe | G steps | wall-clock | FD | modes | label agreement | samples |")
-    print("|---|---|---|---|---|---|---|")
-    for name, steps, wall, fd, modes, agree in rows:
+                          "label_agreement": agree, "intra_fd": intra}), flush=True)
+    print("\n| recipe | G steps | wall-clock | FD | modes | label agreement | intra-FD | samples |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, steps, wall, fd, modes, agree, intra in rows:
         a = "—" if agree is None else f"{100 * agree:.1f} %"
-        print(f"| `{name}` | {steps} | {wall / 60:.1f} min | {fd:.1f} | {modes:.0f}/10 | {a} | "
+        i = "—" if intra is None else f"{intra:.1f}"
+        print(f"| `{name}` | {steps} | {wall / 60:.1f} min | {fd:.1f} | {modes:.0f}/10 | {a} | {i} | "
               f"![{name}](images/recipes/{name}.png) |")
 
 

@@ -56,7 +56,7 @@ class Report:
 def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
     """Validate a recipe file with overrides, build its parts and try them; see the module doc."""
     from . import plugins, recipe
-    from .training.parts import build_data, build_parts, check_components
+    from .training.parts import build_data, build_parts, check_components, run_length
     from .training.run import absolute_plugins
 
     path = Path(path)
@@ -88,9 +88,7 @@ def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
     problems += shape_problems(parts, backward=True, data_name=cfg.data.name)
     raise_if(problems, _header(problems))
 
-    per_iter = t.d_steps * t.grad_accum
-    steps_per_epoch = max(1, len(data) // t.batch_size // per_iter)
-    total = t.max_steps or max(1, t.epochs * len(data) // t.batch_size // per_iter)
+    steps_per_epoch, total = run_length(len(data), t)
     report = Report(
         recipe=str(path), device="", data=str(cfg.data.name), img_shape=tuple(data.img_shape),
         num_images=len(data), g_params=_count(parts.G), d_params=_count(parts.D),

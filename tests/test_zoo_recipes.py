@@ -19,9 +19,8 @@ ZOO = {
     "mnist_hinge_sngan": (["generator.ch=16", "discriminator.ch=16"],
                           ("resnet", "resnet", "hinge", [], (1, 32, 32))),
     "mnist_lsgan": ([], ("dcgan_mnist", "dcgan_mnist", "least_squares", [], (1, 28, 28))),
-    "mnist_cgan": (["discriminator.ch=16"], ("conditional", "projection", "hinge", [], (1, 28, 28))),
-    "mnist_acgan": (["generator.ngf=8", "discriminator.ndf=8"],
-                    ("conditional_bn", "acgan", "non_saturating", [], (1, 28, 28))),
+    "mnist_cgan": ([], ("conditional", "projection", "non_saturating", [], (1, 28, 28))),
+    "mnist_acgan": ([], ("conditional", "acgan", "non_saturating", [], (1, 28, 28))),
     "fashion_mnist_dcgan32": (["generator.ngf=8", "discriminator.ndf=8"],
                               ("dcgan", "dcgan", "non_saturating", [], (1, 32, 32))),
     "cifar10_sngan": (["data.channels=3", "data.image_size=32", "generator.ch=16", "discriminator.ch=16"],
@@ -73,3 +72,21 @@ def test_gpu_recipes_pass_gankit_check_on_synthetic_data_of_their_shape(name, ca
     assert main(["check", str(RECIPES / f"{name}.yaml"), *SYNTH, *shrink, "--steps", "1"]) == 0
     out = capsys.readouterr().out
     assert "OK" in out and f"{shape[0]}×{shape[1]}×{shape[2]}" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist_cgan", "mnist_acgan"])
+def test_conditional_recipe_draws_the_requested_digits(name, mnist_root, tmp_path):
+    """400 of the recipe's 780 steps on real MNIST: the LeNet reads ≥ 90 % of the samples as their label
+    (measured: 96.5 % cGAN, 96.2 % ACGAN), and the classes look like their real images: intra-FD
+    (measured 116, 164) < 300, where real-vs-real is 19, labels shifted by one 6235, so a single
+    class drawn as something else adds ≈ 600."""
+    out = tmp_path / "run"
+    rc = main(["train", str(RECIPES / f"{name}.yaml"), f"data.root={mnist_root}", "data.split=test",
+               "data.download=false", "trainer.max_steps=400", "trainer.eval_every=400", "eval.num_samples=5000",
+               "eval.best=null", "trainer.sample_every=400", "--out", str(out)])
+    assert rc == 0
+    ev = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if "eval/fd" in line][-1]
+    assert ev["step"] == 400
+    assert ev["eval/label_agreement"] >= 0.9, ev
+    assert ev["eval/intra_fd"] < 300, ev

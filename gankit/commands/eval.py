@@ -39,6 +39,9 @@ def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
     load_run_recipe(run_dir)  # plugins first
     cfg = recipe.load(run_dir / RECIPE_FILE, _overrides(args))
+    acc = Accelerator(cpu=args.device == "cpu")
+    G = load_generator(ck, acc.device)
+    conditional = bool(getattr(G, "conditional", False))
     nodes = None
     if args.metrics:
         nodes = [{"name": n.strip()} for n in args.metrics.split(",") if n.strip()]
@@ -46,10 +49,8 @@ def run(args) -> int:
             raise GankitError("--metrics: give metric names separated by commas, e.g. --metrics fd,kid.")
     if args.features:
         nodes = [dict(n, features=args.features) for n in (nodes or recipe.to_dict(cfg)["metrics"]
-                                                           or [{"name": m} for m in _default_metrics()])]
-    acc = Accelerator(cpu=args.device == "cpu")
-    G = load_generator(ck, acc.device)
-    evaluator = Evaluator(cfg, build_data(cfg), acc.device, metrics=nodes)
+                                                           or [{"name": m} for m in _default_metrics(conditional)])]
+    evaluator = Evaluator(cfg, build_data(cfg), acc.device, metrics=nodes, conditional=conditional)
     results = evaluator(G, acc)
     floor = evaluator.floor(cfg.eval.num_samples) if args.floor else {}
     if not acc.is_main_process:
@@ -70,7 +71,7 @@ def run(args) -> int:
     return 0
 
 
-def _default_metrics():
-    from ..metrics.evaluation import DEFAULT_METRICS
+def _default_metrics(conditional: bool):
+    from ..metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS
 
-    return DEFAULT_METRICS
+    return DEFAULT_METRICS + (CONDITIONAL_METRICS if conditional else ())

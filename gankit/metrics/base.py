@@ -8,9 +8,12 @@ class Metric:
     ``input`` names the extractor output it reads: ``"features"`` (penultimate-layer
     activations) or ``"probs"`` (class probabilities). ``features`` names the extractor
     (None = the evaluator's default for the data). ``__call__`` returns a dict of numbers.
+    A metric with ``labels = True`` (class-conditional generators only) is also given
+    ``real_labels`` and ``fake_labels``, the classes of the real rows and of the generated ones.
     """
 
     input = "features"
+    labels = False
 
     def __init__(self, features: str | None = None):
         self.features = features

@@ -19,6 +19,7 @@ from . import cache
 # Datasets whose matching extractor is known; other data is matched by image shape.
 DATASET_FEATURES = {"mnist": "lenet_mnist", "fashion_mnist": "lenet_fashion_mnist"}
 DEFAULT_METRICS = ("fd", "classifier_score", "mode_coverage")
+CONDITIONAL_METRICS = ("label_agreement", "intra_fd")  # added to the defaults for class-conditional generators
 GEN_BATCH = 500
 
 
@@ -35,25 +36,35 @@ class _Planned:
     metric: object
     features: str
     key: str
+    name: str
 
 
 class Evaluator:
-    """Evaluator(cfg, data, device)(G, accelerator) → {metric key: value, ..., "eval_s": seconds}."""
+    """Evaluator(cfg, data, device)(G, accelerator) → {metric key: value, ..., "eval_s": seconds}.
 
-    def __init__(self, cfg: DictConfig, data: ImageData, device="cpu", metrics: list | None = None):
+    ``conditional``: whether the generator to evaluate is class-conditional, when known up front;
+    it adds the label metrics to the defaults and checks label metrics before any work is done.
+    """
+
+    def __init__(self, cfg: DictConfig, data: ImageData, device="cpu", metrics: list | None = None,
+                 conditional: bool | None = None):
         self.ecfg = cfg.eval
         self.data, self.device = data, torch.device(device)
         self.data_node = _plain(cfg.data)
         self.default = default_features(self.data_node.get("name"), data.img_shape)
         nodes = metrics if metrics is not None else _plain(cfg.metrics)
-        nodes = nodes or [{"name": n} for n in DEFAULT_METRICS]
+        nodes = nodes or [{"name": n} for n in DEFAULT_METRICS + (CONDITIONAL_METRICS if conditional else ())]
         self.plan = []
         for i, node in enumerate(nodes):
             node = {"name": node} if isinstance(node, str) else dict(node)
             m = METRICS.build(node, f"metrics[{i}]")
             feats = getattr(m, "features", None) or self.default
             FEATURES.entry(feats, f"metrics[{i}].features")
-            self.plan.append(_Planned(m, feats, f"metrics[{i}]"))
+            self.plan.append(_Planned(m, feats, f"metrics[{i}]", node["name"]))
+        for p in self.plan:
+            if getattr(p.metric, "labels", False):
+                self._check_labels(p, conditional)
+        self.fake_labels = None
         self._extractors: dict = {}
         self._reference: dict = {}
         self._loaders: dict = {}
@@ -103,6 +114,7 @@ class Evaluator:
         from ..inference import latents, spread_labels
 
         n = self.ecfg.num_samples
+        self.fake_labels = None
         z_all = latents(n, G.z_dim, self.ecfg.seed)
         classes = int(getattr(G, "num_classes", 0) or self.data.num_classes or 0)
         conditional = bool(getattr(G, "conditional", False))
@@ -123,6 +135,8 @@ class Evaluator:
                         out[k].setdefault(o, []).append(v.cpu())
         finally:
             G.train(was_training)
+        if conditional:  # gather_for_metrics returns samples 0..n-1 in order
+            self.fake_labels = spread_labels(torch.arange(n), classes)
         return {k: {o: torch.cat(v) for o, v in d.items()} for k, d in out.items()}
 
     def _loader(self, accelerator, n: int):
@@ -140,7 +154,10 @@ class Evaluator:
         results = {}
         for p in self.plan:
             inp = getattr(p.metric, "input", "features")
-            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp]))
+            if getattr(p.metric, "labels", False):
+                self._check_labels(p, self.fake_labels is not None)
+            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp],
+                                     self.real_labels(), self.fake_labels))
         results["eval_s"] = round(time.perf_counter() - t0, 2)
         return results
 
@@ -155,13 +172,31 @@ class Evaluator:
             ref = self.reference(p.features)[getattr(p.metric, "input", "features")]
             m = min(n, ref.shape[0] // 2)
             perm = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(self.ecfg.seed + 1))
-            results.update(self._run(p, ref[perm[:m]], ref[perm[m:2 * m]]))
+            a, b = perm[:m], perm[m:2 * m]
+            y = self.real_labels()
+            results.update(self._run(p, ref[a], ref[b], *((y[a], y[b]) if y is not None else (None, None))))
             results["floor_n"] = m
         return results
 
-    def _run(self, p: _Planned, real, fake) -> dict[str, float]:
+    def real_labels(self) -> torch.Tensor | None:
+        """The labels of the reference rows (None for unlabelled data)."""
+        return None if self.data.labels is None else self.data.labels[self.real_indices()]
+
+    def _check_labels(self, p: _Planned, conditional: bool | None) -> None:
+        if self.data.labels is None:
+            raise GankitError(f"{p.key}: metric '{p.name}' needs labelled data, and '{self.data_node.get('name')}' "
+                              f"has no labels. Remove it from metrics:.")
+        if conditional is False:
+            raise GankitError(f"{p.key}: metric '{p.name}' compares samples with the labels they were generated for, "
+                              f"and this generator is not class-conditional. Remove it from metrics:.")
+
+    def _run(self, p: _Planned, real, fake, real_labels=None, fake_labels=None) -> dict[str, float]:
         try:
-            return {k: float(v) for k, v in p.metric(real, fake).items()}
+            if getattr(p.metric, "labels", False):
+                out = p.metric(real, fake, real_labels=real_labels, fake_labels=fake_labels)
+            else:
+                out = p.metric(real, fake)
+            return {k: float(v) for k, v in out.items()}
         except ValueError as e:
             raise GankitError(f"{p.key}: metric could not be computed on {real.shape[0]} real and "
                               f"{fake.shape[0]} generated samples ({e}). Raise eval.num_samples.") from e

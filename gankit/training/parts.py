@@ -62,5 +62,12 @@ def build_parts(cfg: DictConfig, data: ImageData | None = None) -> Parts:
     return Parts(data, G, D, loss, pens, aug)
 
 
+def run_length(num_images: int, t) -> tuple[int, int]:
+    """(steps per epoch, steps in all) of a run: a step is d_steps global batches (grad_accum splits
+    them, it does not add any), and trainer.max_steps, when set, replaces trainer.epochs."""
+    batches = num_images // t.batch_size  # the last incomplete batch is dropped
+    return max(1, batches // t.d_steps), t.max_steps or max(1, t.epochs * batches // t.d_steps)
+
+
 def _plain(node):
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node

@@ -20,7 +20,7 @@ from . import checkpoint as ckpt
 from .accel import adam, make_accelerator, scheduler
 from .ema import EMA
 from .logbook import Logbook
-from .parts import Parts, build_parts, load_plugins
+from .parts import Parts, build_parts, load_plugins, run_length
 from .stopflag import StopFlag
 
 
@@ -44,7 +44,8 @@ class Trainer:
         self.state = TrainState()
         self._good_step = 0  # the last step whose losses and weights were checked finite
         self._skips_in_row = 0  # on_nonfinite: skip gives up after MAX_SKIPS_IN_ROW
-        self.evaluator = None
+        # built now when evaluations are planned (cheap): a metric that cannot run fails before training
+        self.evaluator = self.make_evaluator() if self.t.eval_every else None
         if resume:
             self.load(ckpt.latest(self.run_dir))
 
@@ -63,9 +64,7 @@ class Trainer:
         d_opt = adam(D, cfg.optim.d, acc.device)
         if t.compile:
             G, D = torch.compile(G), torch.compile(D)
-        per_iter = t.d_steps  # global batches per step (grad_accum splits them, it does not add any)
-        steps_per_epoch = len(parts.data) // t.batch_size
-        self.max_steps = t.max_steps or max(1, t.epochs * steps_per_epoch // per_iter)
+        self.max_steps = run_length(len(parts.data), t)[1]
         g_sched, d_sched = (scheduler(o, cfg.optim[n].schedule, self.max_steps)
                             for o, n in ((g_opt, "g"), (d_opt, "d")))
         self.G, self.D, self.g_opt, self.d_opt, self.g_sched, self.d_sched = acc.prepare(
@@ -326,12 +325,14 @@ class Trainer:
         self.state.best = value
         return {"metric": key, "value": value, "mode": mode, "step": self.state.step}
 
+    def make_evaluator(self):
+        from ..metrics.evaluation import Evaluator
+
+        return Evaluator(self.cfg, self.parts.data, self.acc.device, conditional=self.g_cond)
+
     def evaluate(self) -> dict:
         """The recipe's metrics on eval.num_samples generated images (all processes take part)."""
-        if self.evaluator is None:
-            from ..metrics.evaluation import Evaluator
-
-            self.evaluator = Evaluator(self.cfg, self.parts.data, self.acc.device)
+        self.evaluator = self.evaluator or self.make_evaluator()
         return self.evaluator(self.sampler_model(), self.acc)
 
     # -- sampling ------------------------------------------------------------------

@@ -129,3 +129,13 @@ def test_channels_last_with_ema_saves_and_reloads(tiny_recipe, tmp_path):
     saved = load_file(str(ckpt.latest(tmp_path / "run") / "ema.safetensors"))
     for name, p in tr.ema.model.state_dict().items():
         assert torch.equal(saved[name], p)
+
+
+@pytest.mark.parametrize("extra, expected", [([], 3 * 8), (["trainer.d_steps=2"], 3 * 8 // 2),
+                                             (["trainer.grad_accum=2"], 3 * 8), (["trainer.max_steps=5"], 5)])
+def test_gankit_check_and_the_trainer_plan_the_same_run_length(tiny_recipe, tmp_path, capsys, extra, expected):
+    """256 images, batch 32: 8 batches an epoch; a step takes d_steps of them; grad_accum only splits them."""
+    over = ["trainer.max_steps=null", "trainer.epochs=3", *extra]
+    assert Trainer(recipe.load(tiny_recipe, over), tmp_path / "run").max_steps == expected
+    assert main(["check", str(tiny_recipe), *over, "--steps", "0"]) == 0
+    assert f", {expected} steps in all" in capsys.readouterr().out
