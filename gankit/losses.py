@@ -2,7 +2,9 @@
 
 ``d(real_logits, fake_logits)`` is the discriminator's loss to minimise,
 ``g(fake_logits, real_logits)`` the generator's. ``real_logits`` in ``g`` is only
-read by losses that compare against real data (relativistic).
+read by losses that compare against real data (relativistic); those set ``g_uses_real``
+and the trainer then judges the real batch again with the just-updated D in G's phase
+(otherwise ``g`` gets the D phase's real logits, from before D's update).
 """
 from dataclasses import dataclass
 from typing import Callable
@@ -19,6 +21,7 @@ Tensor = torch.Tensor
 class AdversarialLoss:
     d: Callable[[Tensor, Tensor], Tensor]
     g: Callable[[Tensor, Tensor], Tensor]
+    g_uses_real: bool = False
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
@@ -81,4 +84,4 @@ def relativistic_average() -> AdversarialLoss:
         real = real.detach()
         return _bce(fake - real.mean(), 1.0) + _bce(real - fake.mean(), 0.0)
 
-    return AdversarialLoss(d=d, g=g)
+    return AdversarialLoss(d=d, g=g, g_uses_real=True)

@@ -148,16 +148,19 @@ class Trainer:
         """One generator update through a frozen D.
 
         A D with BatchNorm sees real and fake together here too, as in its own update, so its
-        batch statistics are of the same kind in both phases; only the fake logits are used.
+        batch statistics are of the same kind in both phases. A loss that compares with real data
+        (``g_uses_real``) gets the real logits of this, updated, D; other losses ignore them.
         """
         aug = self.parts.augment
         self.D.requires_grad_(False)
         x, y, n = fake, y_fake, 0
-        if self.d_batchnorm:
+        if self.d_batchnorm or self.loss.g_uses_real:
             x, n = torch.cat([real, fake]), real.shape[0]
             y = torch.cat([y_real, y_fake]) if self.num_classes else None
         logits, cls = _split_aux(self.judge(aug(x) if aug else x, y))
         fake_logits, cls = logits[n:], (cls[n:] if cls is not None else None)
+        if self.loss.g_uses_real:
+            real_logits = logits[:n].float().detach()
         g_loss = self.loss.g(fake_logits.float(), real_logits)
         if cls is not None:
             g_loss = g_loss + self.aux_weight * F.cross_entropy(cls.float(), y_fake)

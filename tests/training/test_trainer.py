@@ -139,3 +139,23 @@ def test_gankit_check_and_the_trainer_plan_the_same_run_length(tiny_recipe, tmp_
     assert Trainer(recipe.load(tiny_recipe, over), tmp_path / "run").max_steps == expected
     assert main(["check", str(tiny_recipe), *over, "--steps", "0"]) == 0
     assert f", {expected} steps in all" in capsys.readouterr().out
+
+
+def test_relativistic_generator_loss_reads_the_updated_discriminator(tiny_recipe, tmp_path):
+    """RaGAN's G step compares fakes with D(real) of the D just updated (a fresh forward), not the D phase's."""
+    import copy
+
+    tr = Trainer(recipe.load(tiny_recipe, ["trainer.max_steps=1", "loss.name=relativistic_average"]), tmp_path / "run")
+    G0, D0 = (copy.deepcopy(tr.acc.unwrap_model(m)) for m in (tr.G, tr.D))
+    sizes = []
+    tr.acc.unwrap_model(tr.D).register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
+    g_loss = tr.iteration()[1]
+    assert sizes == [64, 64]  # G phase: real + fake, although this D has no BatchNorm
+    real, _ = tr.stream.batch(0)
+    z, _ = tr.noise(0)
+    with torch.no_grad():
+        fake, D1 = G0(z), tr.acc.unwrap_model(tr.D)  # G0 in train mode: the same batch statistics
+        expected = tr.loss.g(D1(fake), D1(real))
+        stale = tr.loss.g(D1(fake), D0(real))
+    assert torch.allclose(g_loss, expected, atol=1e-6)
+    assert not torch.allclose(g_loss, stale, atol=1e-4)
