@@ -1,4 +1,8 @@
-"""gankit sample RUN_DIR_OR_CHECKPOINT --num N --out FILE [--seed S] [--format png|npz]"""
+"""gankit sample RUN_DIR_OR_CHECKPOINT --num N --out FILE [--seed S] [--label K ...] [--format png|npz]
+
+A class-conditional generator draws labels i % num_classes (or cycles through --label), its PNG
+grid has one column per label, and the NPZ also holds the "labels" array.
+"""
 from pathlib import Path
 
 from ..errors import GankitError
@@ -10,6 +14,8 @@ def add_parser(sub) -> None:
     p.add_argument("--num", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--out", required=True, help="output file (.png grid or .npz uint8 array)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, nargs="+", metavar="K",
+                   help="class-conditional generators: draw these classes only (default: all, i %% num_classes)")
     p.add_argument("--format", choices=("png", "npz"), help="default: from --out's suffix, else png")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.set_defaults(func=run)
@@ -28,14 +34,38 @@ def run(args) -> int:
     if not out.parent.is_dir():
         raise GankitError(f"--out: folder {out.parent} does not exist. Create it or choose another path.")
     G = load_generator(args.checkpoint, args.device)
-    images = sample(G, args.num, args.seed)
+    labels = _labels(G, args.num, args.label)
+    images = sample(G, args.num, args.seed, labels)
     if fmt == "npz":
         import numpy as np
 
-        np.savez_compressed(out, images=to_uint8(images).numpy())
+        arrays = {"images": to_uint8(images).numpy()}
+        if labels is not None:
+            arrays["labels"] = labels.numpy()
+        np.savez_compressed(out, **arrays)
     else:
         from torchvision.utils import save_image
 
-        save_image(images, out, nrow=max(1, int(math.sqrt(args.num))), normalize=True, value_range=(-1, 1), padding=2)
+        nrow = len(labels.unique()) if labels is not None else max(1, int(math.sqrt(args.num)))
+        save_image(images, out, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
     print(f"wrote {args.num} images to {out} ({fmt})")
     return 0
+
+
+def _labels(G, n: int, chosen: list[int] | None):
+    """Labels for a class-conditional G: i % num_classes, or cycling through ``chosen``; None otherwise."""
+    import torch
+
+    from ..inference import spread_labels
+
+    classes = int(getattr(G, "num_classes", 0) or 0)
+    if not getattr(G, "conditional", False):
+        if chosen:
+            raise GankitError("--label: this generator is not class-conditional, so it takes no labels. Drop --label.")
+        return None
+    if not chosen:
+        return spread_labels(torch.arange(n), classes)
+    wrong = [k for k in chosen if not 0 <= k < classes]
+    if wrong:
+        raise GankitError(f"--label: {wrong} outside this generator's classes 0..{classes - 1}. Give labels in that range.")
+    return torch.tensor(chosen)[torch.arange(n) % len(chosen)]
