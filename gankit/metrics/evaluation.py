@@ -64,7 +64,6 @@ class Evaluator:
         for p in self.plan:
             if getattr(p.metric, "labels", False):
                 self._check_labels(p, conditional)
-        self.fake_labels = None
         self._extractors: dict = {}
         self._reference: dict = {}
         self._loaders: dict = {}
@@ -109,15 +108,22 @@ class Evaluator:
         return out
 
     # -- generated features -------------------------------------------------------------
+    def fake_labels(self, G) -> torch.Tensor | None:
+        """The label of every generated sample (``i % classes``), None for an unconditional G."""
+        from ..inference import spread_labels
+
+        if not getattr(G, "conditional", False):
+            return None
+        classes = int(getattr(G, "num_classes", 0) or self.data.num_classes or 0)
+        return spread_labels(torch.arange(self.ecfg.num_samples), classes)
+
     @torch.no_grad()
     def generated(self, G, accelerator) -> dict[str, dict[str, torch.Tensor]]:
-        from ..inference import latents, spread_labels
+        from ..inference import latents
 
         n = self.ecfg.num_samples
-        self.fake_labels = None
         z_all = latents(n, G.z_dim, self.ecfg.seed)
-        classes = int(getattr(G, "num_classes", 0) or self.data.num_classes or 0)
-        conditional = bool(getattr(G, "conditional", False))
+        labels = self.fake_labels(G)
         names = sorted({p.features for p in self.plan})
         extractors = {k: self.extractor(k) for k in names}
         out: dict = {k: {} for k in names}
@@ -127,7 +133,7 @@ class Evaluator:
             for idx in self._loader(accelerator, n):
                 idx = idx.cpu()
                 z = z_all[idx].to(self.device)
-                x = G(z, spread_labels(idx, classes).to(self.device)) if conditional else G(z)
+                x = G(z) if labels is None else G(z, labels[idx].to(self.device))
                 local = {k: ex.extract(x.float()) for k, ex in extractors.items()}
                 gathered = accelerator.gather_for_metrics(local)
                 for k, d in gathered.items():
@@ -135,8 +141,6 @@ class Evaluator:
                         out[k].setdefault(o, []).append(v.cpu())
         finally:
             G.train(was_training)
-        if conditional:  # gather_for_metrics returns samples 0..n-1 in order
-            self.fake_labels = spread_labels(torch.arange(n), classes)
         return {k: {o: torch.cat(v) for o, v in d.items()} for k, d in out.items()}
 
     def _loader(self, accelerator, n: int):
@@ -150,14 +154,14 @@ class Evaluator:
     def __call__(self, G, accelerator) -> dict[str, float]:
         t0 = time.perf_counter()
         refs = {p.features: self.reference(p.features) for p in self.plan}
-        fake = self.generated(G, accelerator)
+        fake = self.generated(G, accelerator)  # gathered in sample order 0..n-1, as fake_labels(G)
+        y_real, y_fake = self.real_labels(), self.fake_labels(G)
         results = {}
         for p in self.plan:
             inp = getattr(p.metric, "input", "features")
             if getattr(p.metric, "labels", False):
-                self._check_labels(p, self.fake_labels is not None)
-            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp],
-                                     self.real_labels(), self.fake_labels))
+                self._check_labels(p, y_fake is not None)
+            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp], y_real, y_fake))
         results["eval_s"] = round(time.perf_counter() - t0, 2)
         return results
 
@@ -167,13 +171,13 @@ class Evaluator:
         What a perfect generator would score at this sample count (FD and KID are biased upwards
         at small N); ``floor_n`` is the subset size used."""
         n = n or self.ecfg.num_samples
+        y = self.real_labels()
         results = {}
         for p in self.plan:
             ref = self.reference(p.features)[getattr(p.metric, "input", "features")]
             m = min(n, ref.shape[0] // 2)
             perm = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(self.ecfg.seed + 1))
             a, b = perm[:m], perm[m:2 * m]
-            y = self.real_labels()
             results.update(self._run(p, ref[a], ref[b], *((y[a], y[b]) if y is not None else (None, None))))
             results["floor_n"] = m
         return results

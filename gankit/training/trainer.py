@@ -44,8 +44,11 @@ class Trainer:
         self.state = TrainState()
         self._good_step = 0  # the last step whose losses and weights were checked finite
         self._skips_in_row = 0  # on_nonfinite: skip gives up after MAX_SKIPS_IN_ROW
-        # built now when evaluations are planned (cheap): a metric that cannot run fails before training
-        self.evaluator = self.make_evaluator() if self.t.eval_every else None
+        self.evaluator = None  # built now when evaluations are planned: a metric that cannot run fails before training
+        if self.t.eval_every:
+            from ..metrics.evaluation import Evaluator
+
+            self.evaluator = Evaluator(cfg, parts.data, self.acc.device, conditional=self.g_cond)
         if resume:
             self.load(ckpt.latest(self.run_dir))
 
@@ -328,14 +331,8 @@ class Trainer:
         self.state.best = value
         return {"metric": key, "value": value, "mode": mode, "step": self.state.step}
 
-    def make_evaluator(self):
-        from ..metrics.evaluation import Evaluator
-
-        return Evaluator(self.cfg, self.parts.data, self.acc.device, conditional=self.g_cond)
-
     def evaluate(self) -> dict:
         """The recipe's metrics on eval.num_samples generated images (all processes take part)."""
-        self.evaluator = self.evaluator or self.make_evaluator()
         return self.evaluator(self.sampler_model(), self.acc)
 
     # -- sampling ------------------------------------------------------------------
