@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from gankit import recipe  # noqa: E402
 from gankit.data.mnist import mnist  # noqa: E402
-from gankit.registry import DISCRIMINATORS, GENERATORS  # noqa: E402
+from gankit.config.registry import DISCRIMINATORS, GENERATORS  # noqa: E402
 from gankit.training.trainer import Trainer  # noqa: E402
 
 BATCH = 128

@@ -4,8 +4,8 @@ import importlib
 import pkgutil
 import sys
 
-from . import commands
-from .errors import GankitError
+from gankit import commands
+from gankit.errors import GankitError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ def one(precision: str, steps: int, warmup: int, batch_size: int, device: str) -
     """Train ``warmup + steps`` iterations in this process and time the last ``steps``."""
     import torch
 
-    from gankit import recipe
+    from gankit.config import recipe
     from gankit.training.trainer import Trainer
 
     overrides = [f"trainer.batch_size={batch_size}",

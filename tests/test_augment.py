@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from gankit import augment
+from gankit.training import augment
 from gankit.errors import GankitError
-from gankit.registry import AUGMENTS
+from gankit.config.registry import AUGMENTS
 
 
 def build(**kw):

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from gankit.errors import GankitError
-from gankit.listing import render, rows
-from gankit.registry import ALL
+from gankit.config.listing import render, rows
+from gankit.config.registry import ALL
 
 
 def test_rows_read_signatures_and_docstrings():
@@ -58,8 +58,8 @@ def test_markdown_has_a_section_and_an_argument_table_per_component():
 
 
 def test_markdown_pipes_of_union_types_stay_in_their_cell(monkeypatch):
-    from gankit import listing
-    from gankit.registry import Registry
+    from gankit.config import listing
+    from gankit.config.registry import Registry
 
     reg = Registry("thing")
 

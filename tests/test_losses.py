@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gankit.registry import LOSSES
+from gankit.config.registry import LOSSES
 
 real = torch.tensor([2.0, -1.0, 0.5])
 fake = torch.tensor([-3.0, 0.0, 1.0])

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.registry import PENALTIES
+from gankit.config.registry import PENALTIES
 
 
 def build(name, **kw):
@@ -136,7 +136,7 @@ def test_bad_penalty_arguments_name_the_key(node, key):
 @pytest.mark.slow
 def test_trainer_adds_r1_and_applies_weight_clip(tiny_recipe, tmp_path):
     """One real D step: the loss is loss.d + R1 computed by hand, then D's weights are clipped."""
-    from gankit import recipe
+    from gankit.config import recipe
     from gankit.training.trainer import Trainer
 
     cfg = recipe.load(tiny_recipe, ["trainer.batch_size=8", "data.size=32",

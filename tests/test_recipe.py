@@ -1,7 +1,7 @@
 import pytest
 from omegaconf import OmegaConf
 
-from gankit import recipe
+from gankit.config import recipe
 from gankit.errors import GankitError
 
 ROOT = recipe.Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from gankit.errors import GankitError
-from gankit.registry import GENERATORS, LOSSES, Registry
+from gankit.config.registry import GENERATORS, LOSSES, Registry
 
 
 def make_registry():

@@ -11,7 +11,7 @@ import torch
 from torchvision.utils import save_image
 
 from gankit.errors import GankitError
-from gankit.report import MAX_GRIDS, read_metrics, write_report
+from gankit.runs.report import MAX_GRIDS, read_metrics, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

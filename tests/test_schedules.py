@@ -3,9 +3,9 @@ import math
 
 import pytest
 
-from gankit import recipe
+from gankit.config import recipe
 from gankit.errors import GankitError
-from gankit.schedules import SCHEDULES, lr_factor
+from gankit.training.schedules import SCHEDULES, lr_factor
 
 
 @pytest.mark.parametrize("name, step, total, expected", [

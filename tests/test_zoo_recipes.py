@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gankit import recipe
+from gankit.config import recipe
 from gankit.cli import main
 from gankit.training.parts import build_parts, check_components
 

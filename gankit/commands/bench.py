@@ -13,7 +13,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .. import bench, recipe
+    from gankit.training import bench
+    from gankit.config import recipe
 
     cfg = recipe.load(args.recipe, args.overrides)
     result = bench.run(cfg, steps=args.steps, warmup=args.warmup)

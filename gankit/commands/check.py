@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..check import check
+    from gankit.training.check import check
 
     report = check(args.recipe, args.overrides, timed_steps=max(0, args.steps))
     print(report.render())

@@ -1,5 +1,5 @@
 """gankit eval RUN_DIR_OR_CHECKPOINT [key=value ...] [--metrics fd,kid] [--num-samples N] [--floor] [--json]"""
-from ..errors import GankitError
+from gankit.errors import GankitError
 
 
 def add_parser(sub) -> None:
@@ -31,10 +31,10 @@ def run(args) -> int:
 
     from accelerate import Accelerator
 
-    from .. import recipe
-    from ..inference import RECIPE_FILE, load_generator, load_run_recipe, resolve_checkpoint
-    from ..metrics.evaluation import Evaluator
-    from ..training.parts import build_data
+    from gankit.config import recipe
+    from gankit.runs.inference import RECIPE_FILE, load_generator, load_run_recipe, resolve_checkpoint
+    from gankit.metrics.evaluation import Evaluator
+    from gankit.training.parts import build_data
 
     run_dir, ck = resolve_checkpoint(args.checkpoint)
     load_run_recipe(run_dir)  # plugins first
@@ -72,6 +72,6 @@ def run(args) -> int:
 
 
 def _default_metrics(conditional: bool):
-    from ..metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS
+    from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS
 
     return DEFAULT_METRICS + (CONDITIONAL_METRICS if conditional else ())

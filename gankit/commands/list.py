@@ -17,8 +17,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .. import plugins
-    from ..listing import render
+    from gankit.config import plugins
+    from gankit.config.listing import render
 
     plugins.load(args.plugins)
     print(render(args.format, args.kind, builtin_only=args.builtin_only), end="")

@@ -9,7 +9,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..plotting import plot_curves
+    from gankit.runs.curves import plot_curves
 
     print(f"wrote {plot_curves(args.run_dir, args.out)}")
     return 0

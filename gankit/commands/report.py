@@ -9,7 +9,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report import write_report
+    from gankit.runs.report import write_report
 
     print(write_report(args.run_dir, args.out))
     return 0

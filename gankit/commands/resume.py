@@ -1,8 +1,8 @@
 """gankit resume RUN_DIR [key=value ...]: continue a run from its latest checkpoint."""
 from pathlib import Path
 
-from ..errors import GankitError
-from . import train
+from gankit.errors import GankitError
+from gankit.commands import train
 
 
 def add_parser(sub) -> None:
@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..training.run import RECIPE_FILE
+    from gankit.training.run import RECIPE_FILE
 
     args.recipe = str(Path(args.resume) / RECIPE_FILE) if args.overrides else None
     if args.recipe and not Path(args.recipe).is_file():

@@ -5,7 +5,7 @@ grid has one column per label, and the NPZ also holds the "labels" array.
 """
 from pathlib import Path
 
-from ..errors import GankitError
+from gankit.errors import GankitError
 
 
 def add_parser(sub) -> None:
@@ -24,8 +24,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import math
 
-    from ..data.base import to_uint8
-    from ..inference import load_generator, sample
+    from gankit.data.base import to_uint8
+    from gankit.runs.inference import load_generator, sample
 
     fmt = args.format or ("npz" if args.out.lower().endswith(".npz") else "png")
     if args.num < 1:
@@ -56,7 +56,7 @@ def _labels(G, n: int, chosen: list[int] | None):
     """Labels for a class-conditional G: i % num_classes, or cycling through ``chosen``; None otherwise."""
     import torch
 
-    from ..inference import spread_labels
+    from gankit.runs.inference import spread_labels
 
     classes = int(getattr(G, "num_classes", 0) or 0)
     if not getattr(G, "conditional", False):

@@ -1,7 +1,7 @@
 """gankit train RECIPE [key=value ...] [--out DIR] [--resume RUN_DIR] [--overwrite]"""
 from pathlib import Path
 
-from ..errors import GankitError
+from gankit.errors import GankitError
 
 
 def add_parser(sub) -> None:
@@ -15,8 +15,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .. import recipe
-    from ..training.run import train
+    from gankit.config import recipe
+    from gankit.training.run import train
 
     if args.resume and not args.recipe:
         cfg, recipe_dir, name = None, None, "run"

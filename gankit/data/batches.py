@@ -10,7 +10,7 @@ import hashlib
 
 import torch
 
-from .base import ImageData
+from gankit.data.base import ImageData
 
 
 def stable_seed(*parts) -> int:

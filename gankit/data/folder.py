@@ -3,9 +3,9 @@ from pathlib import Path
 
 import torch
 
-from ..errors import GankitError
-from ..registry import DATASETS
-from .base import ImageData
+from gankit.errors import GankitError
+from gankit.config.registry import DATASETS
+from gankit.data.base import ImageData
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 

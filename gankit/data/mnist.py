@@ -2,10 +2,10 @@
 import socket
 from pathlib import Path
 
-from ..errors import GankitError
-from ..registry import DATASETS
-from .base import ImageData
-from .idx import read_idx
+from gankit.errors import GankitError
+from gankit.config.registry import DATASETS
+from gankit.data.base import ImageData
+from gankit.data.idx import read_idx
 
 _PREFIX = {"train": "train", "test": "t10k"}
 

@@ -1,8 +1,8 @@
 """Small generated images for tests and smoke runs: no files needed."""
 import torch
 
-from ..registry import DATASETS
-from .base import ImageData
+from gankit.config.registry import DATASETS
+from gankit.data.base import ImageData
 
 
 @DATASETS.register("synthetic")

@@ -2,8 +2,8 @@
 
 import torch
 
-from ..registry import METRICS
-from .base import Metric, as_float64
+from gankit.config.registry import METRICS
+from gankit.metrics.base import Metric, as_float64
 
 
 def classifier_score(probs) -> float:

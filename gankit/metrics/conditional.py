@@ -6,9 +6,9 @@ labels and the labels the samples were generated with.
 """
 import torch
 
-from ..registry import METRICS
-from .base import Metric, as_float64
-from .frechet import frechet_distance, gaussian_fit
+from gankit.config.registry import METRICS
+from gankit.metrics.base import Metric, as_float64
+from gankit.metrics.frechet import frechet_distance, gaussian_fit
 
 
 @METRICS.register("label_agreement")

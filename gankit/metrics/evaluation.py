@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ..data.base import ImageData, to_unit_range
-from ..errors import GankitError
-from ..registry import FEATURES, METRICS
-from . import cache
+from gankit.data.base import ImageData, to_unit_range
+from gankit.errors import GankitError
+from gankit.config.registry import FEATURES, METRICS
+from gankit.metrics import cache
 
 # Datasets whose matching extractor is known; other data is matched by image shape.
 DATASET_FEATURES = {"mnist": "lenet_mnist", "fashion_mnist": "lenet_fashion_mnist"}
@@ -110,7 +110,7 @@ class Evaluator:
     # -- generated features -------------------------------------------------------------
     def fake_labels(self, G) -> torch.Tensor | None:
         """The label of every generated sample (``i % classes``), None for an unconditional G."""
-        from ..inference import spread_labels
+        from gankit.runs.inference import spread_labels
 
         if not getattr(G, "conditional", False):
             return None
@@ -119,7 +119,7 @@ class Evaluator:
 
     @torch.no_grad()
     def generated(self, G, accelerator) -> dict[str, dict[str, torch.Tensor]]:
-        from ..inference import latents
+        from gankit.runs.inference import latents
 
         n = self.ecfg.num_samples
         z_all = latents(n, G.z_dim, self.ecfg.seed)

@@ -1,8 +1,8 @@
 """Fréchet distance between Gaussian fits of two feature sets (the FID formula)."""
 import torch
 
-from ..registry import METRICS
-from .base import Metric, as_float64
+from gankit.config.registry import METRICS
+from gankit.metrics.base import Metric, as_float64
 
 
 def gaussian_fit(x) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,8 +1,8 @@
 """Kernel distance: unbiased MMD² with a cubic polynomial kernel, averaged over subsets."""
 import torch
 
-from ..registry import METRICS
-from .base import Metric, as_float64
+from gankit.config.registry import METRICS
+from gankit.metrics.base import Metric, as_float64
 
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:

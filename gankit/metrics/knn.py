@@ -2,8 +2,8 @@
 density/coverage (Naeem et al. 2020). Use pre-ReLU features: dead units make k-NN balls meaningless."""
 import torch
 
-from ..registry import METRICS
-from .base import Metric, as_float64
+from gankit.config.registry import METRICS
+from gankit.metrics.base import Metric, as_float64
 
 _CHUNK = 1024
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GankitError
-from ..registry import FEATURES
+from gankit.errors import GankitError
+from gankit.config.registry import FEATURES
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -66,7 +66,7 @@ class LeNetFeatures:
         if not weights.is_file():
             raise GankitError(
                 f"features: weights for '{name}' not found at {weights}. Recreate them with "
-                f"`python -m gankit.metrics.train_lenet --dataset {name.removeprefix('lenet_')} --root <data folder>`."
+                f"`python scripts/train_lenet.py --dataset {name.removeprefix('lenet_')} --root <data folder>`."
             )
         self.name, self.device, self.fast = name, torch.device(device), fast
         self.weights_sha256 = file_sha256(weights)

@@ -12,9 +12,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..errors import GankitError
-from ..registry import DISCRIMINATORS, GENERATORS
-from .layers import ConditionalBatchNorm2d, conv_plan, init_dcgan, require_classes
+from gankit.errors import GankitError
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
+from gankit.models.layers import ConditionalBatchNorm2d, conv_plan, init_dcgan, require_classes
 
 
 @GENERATORS.register("conditional")

@@ -7,8 +7,8 @@ Sides 32 and 64 are the paper's layout; any side 4·2^k or 7·2^k (≥ 16, e.g. 
 import torch
 from torch import nn
 
-from ..registry import DISCRIMINATORS, GENERATORS
-from .layers import apply_spectral_norm, conv_plan, init_dcgan, norm2d
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
+from gankit.models.layers import apply_spectral_norm, conv_plan, init_dcgan, norm2d
 
 
 @GENERATORS.register("dcgan")

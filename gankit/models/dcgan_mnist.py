@@ -2,8 +2,8 @@
 import torch
 from torch import nn
 
-from ..errors import GankitError
-from ..registry import DISCRIMINATORS, GENERATORS
+from gankit.errors import GankitError
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
 
 
 def _require_28(img_shape, who: str) -> tuple[int, int, int]:

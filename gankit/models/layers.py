@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from ..errors import GankitError
+from gankit.errors import GankitError
 
 # Normalisation layers for conv feature maps, by recipe name (``norm: batch``).
 NORMS = {

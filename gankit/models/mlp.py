@@ -4,7 +4,7 @@ import math
 import torch
 from torch import nn
 
-from ..registry import DISCRIMINATORS, GENERATORS
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
 
 
 @GENERATORS.register("mlp")

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..registry import DISCRIMINATORS, GENERATORS
-from .layers import apply_spectral_norm, conv_plan, min_side
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
+from gankit.models.layers import apply_spectral_norm, conv_plan, min_side
 
 
 class UpBlock(nn.Module):

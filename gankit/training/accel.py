@@ -7,8 +7,8 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DistributedDataParallelKwargs
 from omegaconf import DictConfig
 
-from ..errors import GankitError
-from ..schedules import lr_factor
+from gankit.errors import GankitError
+from gankit.training.schedules import lr_factor
 
 
 def scheduler(opt, name: str, total: int):

@@ -16,7 +16,7 @@ import pickle
 import shutil
 from pathlib import Path
 
-from ..errors import GankitError
+from gankit.errors import GankitError
 
 PREFIX = "step-"
 STATE_FILE = "state.json"

@@ -5,11 +5,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from .. import plugins
-from ..data.base import ImageData
-from ..errors import GankitError, raise_if
-from ..losses import AdversarialLoss
-from ..registry import AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
+from gankit.config import plugins
+from gankit.data.base import ImageData
+from gankit.errors import GankitError, raise_if
+from gankit.losses import AdversarialLoss
+from gankit.config.registry import AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
 
 
 @dataclass

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from .. import recipe as recipe_mod
-from ..errors import GankitError
-from . import checkpoint as ckpt
+from gankit.config import recipe as recipe_mod
+from gankit.errors import GankitError
+from gankit.training import checkpoint as ckpt
 
 RECIPE_FILE = "recipe.yaml"
 
@@ -21,8 +21,8 @@ RECIPE_FILE = "recipe.yaml"
 def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path | None = None,
           overwrite: bool = False, recipe_dir=None, name: str = "run") -> dict:
     """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``."""
-    from ..check import preflight
-    from .trainer import Trainer
+    from gankit.training.check import preflight
+    from gankit.training.trainer import Trainer
 
     if cfg is not None:
         cfg = absolute_plugins(cfg, recipe_dir)
@@ -56,8 +56,8 @@ def _write_views(run_dir: Path) -> None:
     """Loss/metric curves and the HTML report; a failure here must not fail a finished run."""
     import warnings
 
-    from ..plotting import plot_curves
-    from ..report import write_report
+    from gankit.runs.curves import plot_curves
+    from gankit.runs.report import write_report
 
     for make in (plot_curves, write_report):
         try:

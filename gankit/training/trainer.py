@@ -14,14 +14,14 @@ from accelerate.utils import set_seed
 from omegaconf import DictConfig
 
 
-from ..data.batches import BatchStream, stable_seed
-from ..errors import GankitError
-from . import checkpoint as ckpt
-from .accel import adam, make_accelerator, scheduler
-from .ema import EMA
-from .logbook import Logbook
-from .parts import Parts, build_parts, load_plugins, run_length
-from .stopflag import StopFlag
+from gankit.data.batches import BatchStream, stable_seed
+from gankit.errors import GankitError
+from gankit.training import checkpoint as ckpt
+from gankit.training.accel import adam, make_accelerator, scheduler
+from gankit.training.ema import EMA
+from gankit.training.logbook import Logbook
+from gankit.training.parts import Parts, build_parts, load_plugins, run_length
+from gankit.training.signals import StopFlag
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Trainer:
         self._skips_in_row = 0  # on_nonfinite: skip gives up after MAX_SKIPS_IN_ROW
         self.evaluator = None  # built now when evaluations are planned: a metric that cannot run fails before training
         if self.t.eval_every:
-            from ..metrics.evaluation import Evaluator
+            from gankit.metrics.evaluation import Evaluator
 
             self.evaluator = Evaluator(cfg, parts.data, self.acc.device, conditional=self.g_cond)
         if resume:

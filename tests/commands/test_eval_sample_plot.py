@@ -8,7 +8,7 @@ import torch
 
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.inference import load_generator, sample
+from gankit.runs.inference import load_generator, sample
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_plot_losses_and_eval_rows(run_dir, tmp_path, capsys):
     (run / "metrics.jsonl").write_text(rows + "\n{\"step\": 5, \"d_lo")  # a half-written last line
     assert main(["plot", str(run)]) == 0
     assert (run / "curves.png").stat().st_size > 1000
-    from gankit.plotting import read_rows
+    from gankit.runs.curves import read_rows
 
     assert len(read_rows(run / "metrics.jsonl")) == 3
     assert main(["plot", str(tmp_path / "empty")]) == 2

@@ -8,7 +8,7 @@ from gankit.data.base import ImageData, to_unit_range, to_uint8
 from gankit.data.batches import BatchStream
 from gankit.data.idx import read_idx
 from gankit.errors import GankitError
-from gankit.registry import DATASETS
+from gankit.config.registry import DATASETS
 
 
 def write_idx(path, array: np.ndarray, gz: bool):

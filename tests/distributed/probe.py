@@ -13,7 +13,7 @@ import os
 import torch
 from torch import nn
 
-from gankit.registry import DISCRIMINATORS, GENERATORS
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
 from gankit.training.trainer import Trainer
 
 PROBE_DIR = os.environ.get("GANKIT_PROBE_DIR")

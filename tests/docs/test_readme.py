@@ -3,7 +3,7 @@ import re
 import shlex
 from pathlib import Path
 
-from gankit import recipe
+from gankit.config import recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -9,7 +9,7 @@ from gankit.errors import GankitError
 from gankit.metrics.conditional import IntraFD, LabelAgreement
 from gankit.metrics.evaluation import Evaluator
 from gankit.metrics.frechet import frechet_distance, gaussian_fit
-from gankit.recipe import from_container
+from gankit.config.recipe import from_container
 
 from .test_evaluator import TinyG
 

@@ -10,7 +10,7 @@ from gankit.errors import GankitError
 from gankit.metrics import cache
 from gankit.metrics.evaluation import Evaluator, default_features
 from gankit.metrics.lenet import LeNetFeatures
-from gankit.recipe import from_container
+from gankit.config.recipe import from_container
 
 
 class TinyG(torch.nn.Module):

@@ -8,7 +8,7 @@ from gankit.data.base import to_unit_range
 from gankit.errors import GankitError
 from gankit.metrics.classifier import ModeCoverage
 from gankit.metrics.frechet import FrechetDistance
-from gankit.registry import FEATURES
+from gankit.config.registry import FEATURES
 
 
 def test_lenet_accepts_rgb_and_other_sizes():

@@ -9,7 +9,7 @@ from gankit.metrics.classifier import ClassifierScore, ModeCoverage, classifier_
 from gankit.metrics.frechet import FrechetDistance, frechet_distance, gaussian_fit
 from gankit.metrics.kid import KernelDistance, mmd2_unbiased
 from gankit.metrics.knn import density_coverage, knn_radii, precision_recall
-from gankit.registry import METRICS
+from gankit.config.registry import METRICS
 
 
 def test_fd_closed_form_diagonal():

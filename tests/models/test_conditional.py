@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.registry import DISCRIMINATORS, GENERATORS
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
 
 CTX28 = {"img_shape": (1, 28, 28), "num_classes": 10}
 

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.registry import DISCRIMINATORS, GENERATORS
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
 
 
 def test_reference_generator_architecture_and_shapes():

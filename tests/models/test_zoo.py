@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.registry import DISCRIMINATORS, GENERATORS
+from gankit.config.registry import DISCRIMINATORS, GENERATORS
 
 SMALL = {"mlp": ({"hidden": [32, 32]}, {"hidden": [32, 16]}),
          "dcgan": ({"ngf": 8}, {"ndf": 8}),

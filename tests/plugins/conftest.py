@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from gankit import plugins, registry
+from gankit.config import plugins
+from gankit.config import registry
 
 
 @pytest.fixture

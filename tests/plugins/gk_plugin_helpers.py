@@ -9,7 +9,7 @@ import textwrap
 import tomllib
 from pathlib import Path
 
-from gankit import plugins
+from gankit.config import plugins
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "plugins" / "gankit-example-plugin"

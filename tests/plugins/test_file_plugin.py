@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 import gankit
-from gankit import GENERATORS, LOSSES, plugins
+from gankit import GENERATORS, LOSSES
+from gankit.config import plugins
 from gankit.errors import GankitError
 from gankit.training.parts import build_parts, load_plugins
 

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 import gankit
-from gankit import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, plugins, registry
+from gankit import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES
+from gankit.config import plugins
+from gankit.config import registry
 from gankit.errors import GankitError
-from gankit.listing import render, rows
+from gankit.config.listing import render, rows
 
 from gk_plugin_helpers import EXAMPLE, EXAMPLE_META, ROOT, example_site, write_dist
 
@@ -98,7 +100,7 @@ def test_broken_plugin_warns_by_package_and_builtin_recipe_still_trains(fresh_pl
 def test_entry_point_may_name_a_register_function(fresh_plugins, tmp_path):
     site = write_dist(tmp_path / "site", "gk-func", "0.0.1", {"func": "gk_fake_func:register"}, {"gk_fake_func": """
         from gankit import LOSSES
-        from gankit.losses import hinge
+        from gankit.losses.adversarial import hinge
         def register():
             LOSSES.register("gk_func_hinge")(lambda: hinge())
         """})

@@ -4,8 +4,8 @@ import time
 
 import torch
 
-from gankit.losses import AdversarialLoss, _bce
-from gankit.registry import LOSSES
+from gankit.losses.adversarial import AdversarialLoss, _bce
+from gankit.config.registry import LOSSES
 
 
 @LOSSES.register("reliability_nan_at")

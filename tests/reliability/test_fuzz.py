@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig
 
-from gankit import recipe
+from gankit.config import recipe
 from gankit.errors import GankitError
 
 from .helpers import SMALL

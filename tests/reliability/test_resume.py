@@ -97,7 +97,7 @@ def test_resume_refusals_name_the_problem(small_run, tmp_path, capsys):
 def test_plugin_paths_are_stored_absolute_so_resume_works_anywhere(tmp_path, monkeypatch, capsys):
     recipe = tmp_path / "r.yaml"
     (tmp_path / "my_plugin.py").write_text(
-        "from gankit.losses import non_saturating\nfrom gankit.registry import LOSSES\n"
+        "from gankit.losses.adversarial import non_saturating\nfrom gankit.config.registry import LOSSES\n"
         "LOSSES.register('reliability_moved')(lambda: non_saturating())\n")
     recipe.write_text(f"base: {SMALL}\nplugins: [my_plugin.py]\nloss: {{name: reliability_moved}}\n")
     run = tmp_path / "run"

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gankit import recipe
+from gankit.config import recipe
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.training import checkpoint as ckpt
@@ -178,7 +178,7 @@ def test_plugins_run_only_when_named(tmp_path):
     (tmp_path / "sneaky.py").write_text(f"from pathlib import Path\nPath({str(marker)!r}).touch()\n")
     r = tmp_path / "r.yaml"
     r.write_text(f"base: {SMALL}\n")
-    from gankit.check import check
+    from gankit.training.check import check
 
     check(r, timed_steps=0)
     assert not marker.exists()  # a file next to the recipe is not imported on its own

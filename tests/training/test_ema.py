@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from gankit import recipe
+from gankit.config import recipe
 from gankit.training.ema import EMA
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gankit import recipe
+from gankit.config import recipe
 from gankit.cli import main
 from gankit.training import checkpoint as ckpt
 from gankit.training.trainer import Trainer
@@ -102,7 +102,7 @@ def test_conditional_grid_has_one_row_per_class(tiny_recipe, tmp_path):
 
 @pytest.mark.slow
 def test_evaluation_during_training_logs_metrics_and_keeps_the_best_checkpoint(mnist_root, tmp_path):
-    from gankit.recipe import load
+    from gankit.config.recipe import load
 
     cfg = load(ROOT_RECIPES / "mnist_dcgan.yaml", [
         f"data.root={mnist_root}", "data.split=test", "data.download=false", "trainer.max_steps=4",

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .registry import LOSSES
+from gankit.config.registry import LOSSES
 
 Tensor = torch.Tensor
 

@@ -1,7 +1,7 @@
 """Train the LeNet feature extractors (seeded, CPU, a minute or two).
 
-    python -m gankit.metrics.train_lenet --dataset mnist --root ../shared/data
-    python -m gankit.metrics.train_lenet --dataset fashion_mnist --root /usr/share/datasets/fashion-mnist
+    python scripts/train_lenet.py --dataset mnist --root ../shared/data
+    python scripts/train_lenet.py --dataset fashion_mnist --root /usr/share/datasets/fashion-mnist
 
 MNIST: only the 10k test split is available offline, so it is shuffled and 2k are held out
 (the first and last 5k come from different writer populations). Fashion-MNIST: trained on the
@@ -14,9 +14,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ..data.base import to_unit_range
-from ..data.mnist import fashion_mnist, mnist
-from .lenet import WEIGHTS_DIR, LeNet
+from gankit.data.base import to_unit_range
+from gankit.data.mnist import fashion_mnist, mnist
+from gankit.metrics.lenet import WEIGHTS_DIR, LeNet
 
 
 def splits(dataset: str, root: str, seed: int):

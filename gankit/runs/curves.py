@@ -3,7 +3,7 @@ import json
 import math
 from pathlib import Path
 
-from .errors import GankitError
+from gankit.errors import GankitError
 
 PANELS = (("losses", ("d_loss", "g_loss")), ("D outputs (mean logit)", ("d_real", "d_fake")))
 SKIP_EVAL = {"eval/eval_s"}

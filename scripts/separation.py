@@ -1,6 +1,6 @@
 """Does a metric separate good from bad? Real MNIST test images vs degraded copies.
 
-    python -m gankit.metrics.separation --root ../shared/data --n 5000 [--fast]
+    python scripts/separation.py --root ../shared/data --n 5000 [--fast]
 
 Prints a markdown table: FD, mode coverage and the k-NN metrics of each set against real set A.
 """
@@ -13,12 +13,12 @@ import torch
 def main(argv=None) -> None:
     import torchvision.transforms.functional as TF
 
-    from ..data.base import to_unit_range
-    from ..data.mnist import mnist
-    from .classifier import ModeCoverage
-    from .frechet import FrechetDistance
-    from .knn import density_coverage, precision_recall
-    from .lenet import lenet_mnist
+    from gankit.data.base import to_unit_range
+    from gankit.data.mnist import mnist
+    from gankit.metrics.classifier import ModeCoverage
+    from gankit.metrics.frechet import FrechetDistance
+    from gankit.metrics.knn import density_coverage, precision_recall
+    from gankit.metrics.lenet import lenet_mnist
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", required=True, help="folder with the MNIST test split IDX files")

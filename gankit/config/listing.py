@@ -7,8 +7,8 @@ class or factory (names, annotations, defaults) and the first line of its docstr
 import inspect
 import json
 
-from .errors import GankitError
-from .registry import ALL, _describe
+from gankit.errors import GankitError
+from gankit.config.registry import ALL, _describe
 
 # Arguments the run fills in from the data; shown but not asked of the recipe.
 CONTEXT_ARGS = ("img_shape", "num_classes")
@@ -70,7 +70,7 @@ def rows(kind: str | None = None, builtin_only: bool = False) -> dict[str, list[
 
 def plugin_rows() -> list[dict]:
     """Installed plugin packages (entry points) with their status."""
-    from . import plugins
+    from gankit.config import plugins
 
     return [{"entry_point": p.name, "value": p.value, "package": p.package, "version": p.version,
              "loaded": p.error is None, "error": p.error} for p in plugins.installed]

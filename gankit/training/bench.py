@@ -61,7 +61,7 @@ def flops_per_step(trainer) -> int:
 
 
 def run(cfg, steps: int = 20, warmup: int = 5) -> dict:
-    from .training.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
         tr = Trainer(cfg, tmp)

@@ -5,15 +5,15 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from .errors import GankitError
+from gankit.errors import GankitError
 
 # Built-in components live in these modules; they are imported the first time any
 # registry is read, so a registry is never missing a built-in because of import order.
 BUILTIN_MODULES = (
     "gankit.models",
     "gankit.losses",
-    "gankit.penalties",
-    "gankit.augment",
+    "gankit.losses.penalties",
+    "gankit.training.augment",
     "gankit.data",
     "gankit.metrics",
 )
@@ -229,6 +229,6 @@ def _populate() -> None:
         except ModuleNotFoundError as e:  # a room that does not exist yet
             if e.name != mod:
                 raise
-    from .plugins import load_installed
+    from gankit.config.plugins import load_installed
 
     load_installed()

@@ -8,14 +8,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import GankitError
+from gankit.errors import GankitError
 
 RECIPE_FILE = "recipe.yaml"
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """(run dir, checkpoint dir) for a run dir (its latest checkpoint) or a checkpoint dir."""
-    from .training import checkpoint as ckpt
+    from gankit.training import checkpoint as ckpt
 
     p = Path(path).expanduser()
     if not p.exists():
@@ -34,7 +34,8 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
 
 
 def load_run_recipe(run_dir: Path):
-    from . import plugins, recipe
+    from gankit.config import plugins
+    from gankit.config import recipe
 
     recipe_path = run_dir / RECIPE_FILE
     if not recipe_path.is_file():
@@ -52,8 +53,8 @@ def load_generator(run_dir_or_checkpoint: str | Path, device="cpu", ema: bool | 
     """
     from safetensors.torch import load_file
 
-    from .registry import GENERATORS
-    from .training import checkpoint as ckpt
+    from gankit.config.registry import GENERATORS
+    from gankit.training import checkpoint as ckpt
 
     run_dir, ck = resolve_checkpoint(run_dir_or_checkpoint)
     cfg = load_run_recipe(run_dir)
@@ -61,7 +62,7 @@ def load_generator(run_dir_or_checkpoint: str | Path, device="cpu", ema: bool | 
     if "img_shape" in state:
         ctx = {"img_shape": tuple(state["img_shape"]), "num_classes": state.get("num_classes", 0)}
     else:  # checkpoints from before img_shape was stored: read the shape from the recipe's data
-        from .training.parts import build_data
+        from gankit.training.parts import build_data
 
         data = build_data(cfg)
         ctx = {"img_shape": tuple(data.img_shape), "num_classes": data.num_classes}

@@ -23,8 +23,8 @@ autocast off, so the penalty value never rounds to bf16/fp16.
 """
 import torch
 
-from .errors import GankitError
-from .registry import PENALTIES
+from gankit.errors import GankitError
+from gankit.config.registry import PENALTIES
 
 Tensor = torch.Tensor
 

@@ -6,8 +6,8 @@ shape, and is differentiable with respect to the image (G's gradient flows throu
 import torch
 import torch.nn.functional as F
 
-from .errors import GankitError
-from .registry import AUGMENTS
+from gankit.errors import GankitError
+from gankit.config.registry import AUGMENTS
 
 Tensor = torch.Tensor
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import GankitError, raise_if
+from gankit.errors import GankitError, raise_if
 
 
 @dataclass
@@ -55,9 +55,10 @@ class Report:
 
 def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
     """Validate a recipe file with overrides, build its parts and try them; see the module doc."""
-    from . import plugins, recipe
-    from .training.parts import build_data, build_parts, check_components, run_length
-    from .training.run import absolute_plugins
+    from gankit.config import plugins
+    from gankit.config import recipe
+    from gankit.training.parts import build_data, build_parts, check_components, run_length
+    from gankit.training.run import absolute_plugins
 
     path = Path(path)
     try:
@@ -96,7 +97,7 @@ def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
     )
     report.step_s, report.device = _time_steps(cfg, timed_steps) if timed_steps > 0 else (None, _device(cfg))
     if t.precision == "auto":
-        from .training.accel import resolve_precision
+        from gankit.training.accel import resolve_precision
 
         report.notes.append(f"precision auto → {resolve_precision('auto', report.device == 'cpu')} on this machine.")
     if t.precision == "bf16" and report.device == "cpu":
@@ -177,7 +178,7 @@ def _time_steps(cfg, n: int) -> tuple[float, str]:
     """Median seconds per training step over ``n`` steps (after one warm-up) in a throwaway run."""
     import tempfile
 
-    from .training.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
     with tempfile.TemporaryDirectory(prefix="gankit-check-") as tmp:
         tr = Trainer(cfg, Path(tmp) / "run")
@@ -195,8 +196,9 @@ def _time_steps(cfg, n: int) -> tuple[float, str]:
 
 def _raw_component_problems(path: Path, overrides) -> list[str]:
     """Component problems of a recipe whose schema is broken, read from the raw YAML (best effort)."""
-    from . import plugins, recipe
-    from .registry import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES
+    from gankit.config import plugins
+    from gankit.config import recipe
+    from gankit.config.registry import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES
 
     try:
         raw = recipe._load_chain(path, [])

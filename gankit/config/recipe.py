@@ -15,8 +15,8 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .errors import GankitError, raise_if
-from .schedules import SCHEDULES
+from gankit.errors import GankitError, raise_if
+from gankit.training.schedules import SCHEDULES
 
 PRECISIONS = ("no", "bf16", "fp16", "auto")
 

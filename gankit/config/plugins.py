@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .errors import GankitError
-from . import registry
+from gankit.errors import GankitError
+from gankit.config import registry
 
 ENTRY_POINT_GROUP = "gankit.plugins"
 _loaded_installed = False

@@ -16,7 +16,7 @@ import re
 import time
 from pathlib import Path
 
-from .errors import GankitError
+from gankit.errors import GankitError
 
 REPORT_FILE = "report.html"
 MAX_GRIDS = 8  # sample grids shown (evenly spaced over training, always the last one)
@@ -116,7 +116,7 @@ def _grid_step(path: Path) -> int | None:
 
 def environment() -> dict[str, str]:
     """Versions and hardware of this machine."""
-    from . import __version__
+    from gankit import __version__
 
     env = {"python": platform.python_version(), "gankit": __version__, "platform": platform.platform()}
     for mod in ("torch", "accelerate"):
@@ -145,7 +145,7 @@ def _table(rows: list[tuple[str, str]], head: tuple[str, str] | None = None) -> 
 
 
 def _checkpoint_state(run_dir: Path) -> dict:
-    from .training import checkpoint as ckpt
+    from gankit.training import checkpoint as ckpt
 
     last = ckpt.latest(run_dir)
     if last is None:
