@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gankit import recipe  # noqa: E402
+from gankit.config import recipe  # noqa: E402
 from gankit.data.mnist import mnist  # noqa: E402
 from gankit.config.registry import DISCRIMINATORS, GENERATORS  # noqa: E402
 from gankit.training.trainer import Trainer  # noqa: E402
@@ -74,7 +74,7 @@ class GankitLoop:
         self.window = torch.zeros(4)
 
     def step(self):
-        self.window += self.tr.iteration()  # the per-step bookkeeping fit() does
+        self.window += torch.stack(list(self.tr.step().values()))  # the per-step bookkeeping fit() does
         self.tr.state.step += 1
 
 

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from gankit.runs.files import grids
+
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ["data.root=" + str(ROOT.parent / "shared" / "data"), "data.split=test", "data.download=false"]
 FASHION = ["data.root=/usr/share/datasets/fashion-mnist"]
@@ -52,7 +54,7 @@ def main():
         wall = time.time() - t0
         ev = json.loads(gankit("eval", run, "--json"))
         agree, intra = ev.get("label_agreement"), ev.get("intra_fd")
-        grid = sorted((run / "samples").glob("step-*.png"))[-1]
+        grid = grids(run)[-1]
         shutil.copy(grid, images / f"{name}.png")
         rows.append((name, args.steps, wall, ev["fd"], ev["modes"], agree, intra))
         print(json.dumps({"recipe": name, "steps": args.steps, "wall_s": round(wall, 1), "fd": ev["fd"],

@@ -1,41 +1,45 @@
-"""gankit: pluggable GAN experiments from YAML recipes, trained on accelerate."""
+"""gankit: pluggable GAN experiments from YAML recipes, trained on accelerate.
+
+``import gankit`` is light: the registries and the error type. The registries fill themselves on
+their first read (built-in components, then installed plugin packages; ``gankit.config.plugins``
+arranges that). The functions below come from their modules on first use:
+
+- ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``);
+- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it (``gankit.training.run.train``);
+- ``load_generator(run_dir_or_checkpoint, device="cpu")``: a trained generator (``gankit.runs.inference``);
+- ``sample(generator, n, seed=0, labels=None)``: images in [-1, 1] from it (``gankit.runs.inference``).
+"""
+import importlib
+
+from gankit.config import plugins as _plugins  # noqa: F401 - makes the first registry read find the components
+from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
+                                    LOSSES, METRICS, NORMS, OPTIMIZERS, PENALTIES, SCHEDULES, Registry)
 from gankit.errors import GankitError
-from gankit.config.registry import (AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS, LOSSES, METRICS,
-                       PENALTIES, Registry)
 
 __version__ = "0.1.0"
 
-
-def load_recipe(path, overrides=()):
-    """Load and validate a recipe file (with its ``base:`` chain) and ``key=value`` overrides."""
-    from gankit.config.recipe import load
-
-    return load(path, list(overrides))
-
-
-def train(recipe, out=None, *, resume=None, overwrite=False):
-    """Train a loaded recipe; returns the last logged numbers and the run directory."""
-    from gankit.training.run import train as _train
-
-    return _train(recipe, out, resume=resume, overwrite=overwrite)
-
+# Public functions and the modules that define them, imported on first use so that
+# ``import gankit`` does not import torch models, accelerate or the trainer.
+_LAZY = {
+    "load_recipe": ("gankit.config.recipe", "load"),
+    "train": ("gankit.training.run", "train"),
+    "load_generator": ("gankit.runs.inference", "load_generator"),
+    "sample": ("gankit.runs.inference", "sample"),
+}
 
 __all__ = ["GankitError", "Registry", "GENERATORS", "DISCRIMINATORS", "LOSSES", "PENALTIES", "AUGMENTS",
-           "DATASETS", "METRICS", "FEATURES", "load_recipe", "train", "__version__"]
+           "AUGMENT_POLICIES", "DATASETS", "METRICS", "FEATURES", "OPTIMIZERS", "SCHEDULES", "NORMS", *_LAZY,
+           "__version__"]
 
 
-def load_generator(run_dir_or_checkpoint, device="cpu"):
-    """The trained generator of a run (latest checkpoint) or of one checkpoint folder, in eval mode."""
-    from gankit.runs.inference import load_generator as _load
-
-    return _load(run_dir_or_checkpoint, device)
-
-
-def sample(generator, n, seed=0, labels=None):
-    """``n`` images in [-1, 1] from a generator, with latents seeded by ``seed``."""
-    from gankit.runs.inference import sample as _sample
-
-    return _sample(generator, n, seed, labels)
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gankit' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
 
 
-__all__ += ["load_generator", "sample"]
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

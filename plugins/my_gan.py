@@ -31,7 +31,7 @@ class MyMLPGenerator(nn.Module):
         self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(),
                                  nn.Linear(hidden, math.prod(self.img_shape)), nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(z).view(-1, *self.img_shape)
 
 

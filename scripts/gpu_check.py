@@ -14,13 +14,17 @@ to check the script itself).
 """
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import torch
+
+from gankit.config import recipe
+from gankit.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "mnist_dcgan.yaml"
@@ -29,11 +33,6 @@ PRECISIONS = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
 
 def one(precision: str, steps: int, warmup: int, batch_size: int, device: str) -> dict:
     """Train ``warmup + steps`` iterations in this process and time the last ``steps``."""
-    import torch
-
-    from gankit.config import recipe
-    from gankit.training.trainer import Trainer
-
     overrides = [f"trainer.batch_size={batch_size}",
                  f"data.size={max(4 * batch_size, 1024)}", "data.root=null", "data.split=null", "data.name=synthetic",
                  f"trainer.cpu={'true' if device == 'cpu' else 'false'}", "trainer.max_steps=1000000"]
@@ -48,7 +47,8 @@ def one(precision: str, steps: int, warmup: int, batch_size: int, device: str) -
             if i == warmup:
                 sync()
                 start = time.perf_counter()
-            losses.append(tr.iteration())
+            out = tr.step()
+            losses.append(torch.stack([out["d_loss"], out["g_loss"]]))
             tr.state.step += 1
         sync()
         seconds = time.perf_counter() - start
@@ -76,8 +76,6 @@ def main(argv=None) -> int:
     if args.one:
         print("GPU_CHECK_RESULT " + json.dumps(one(args.one, args.steps, args.warmup, args.batch_size, args.device)))
         return 0
-
-    import torch
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("gpu_check: no CUDA GPU on this machine (torch.cuda.is_available() is False); nothing to check.")

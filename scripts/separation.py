@@ -9,16 +9,16 @@ import time
 
 import torch
 
+from gankit.data.base import to_unit_range
+from gankit.data.mnist import mnist
+from gankit.metrics.classifier import ModeCoverage
+from gankit.metrics.frechet import FrechetDistance
+from gankit.metrics.knn import density_coverage, precision_recall
+from gankit.metrics.lenet import lenet_mnist
+
 
 def main(argv=None) -> None:
     import torchvision.transforms.functional as TF
-
-    from gankit.data.base import to_unit_range
-    from gankit.data.mnist import mnist
-    from gankit.metrics.classifier import ModeCoverage
-    from gankit.metrics.frechet import FrechetDistance
-    from gankit.metrics.knn import density_coverage, precision_recall
-    from gankit.metrics.lenet import lenet_mnist
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", required=True, help="folder with the MNIST test split IDX files")

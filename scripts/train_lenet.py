@@ -13,6 +13,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 
 from gankit.data.base import to_unit_range
 from gankit.data.mnist import fashion_mnist, mnist
@@ -72,8 +73,6 @@ def main(argv=None) -> None:
             sched.step()
         print(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.4f}, {test_name} accuracy "
               f"{accuracy(net, xte, yte):.4f} ({time.time() - t0:.0f} s)", flush=True)
-    from safetensors.torch import save_file
-
     WEIGHTS_DIR.mkdir(exist_ok=True)
     path = WEIGHTS_DIR / f"lenet_{args.dataset}.safetensors"
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))

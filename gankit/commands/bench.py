@@ -1,6 +1,9 @@
 """gankit bench RECIPE [key=value ...] [--steps N] [--warmup W] [--json]: time the training step."""
 import json
 
+from gankit.config import recipe
+from gankit.training import bench
+
 
 def add_parser(sub) -> None:
     b = sub.add_parser("bench", help="time a recipe's training step (no run is written)")
@@ -13,9 +16,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from gankit.training import bench
-    from gankit.config import recipe
-
     cfg = recipe.load(args.recipe, args.overrides)
     result = bench.run(cfg, steps=args.steps, warmup=args.warmup)
     print(json.dumps(result, indent=1) if args.json else bench.format_table(result))

@@ -1,4 +1,5 @@
 """gankit check RECIPE [key=value ...] [--steps N]: validate a recipe without training."""
+from gankit.training.check import check
 
 
 def add_parser(sub) -> None:
@@ -11,8 +12,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from gankit.training.check import check
-
     report = check(args.recipe, args.overrides, timed_steps=max(0, args.steps))
     print(report.render())
     return 0

@@ -1,5 +1,15 @@
 """gankit eval RUN_DIR_OR_CHECKPOINT [key=value ...] [--metrics fd,kid] [--num-samples N] [--floor] [--json]"""
+import json
+
+from accelerate import Accelerator
+
+from gankit.config import recipe
 from gankit.errors import GankitError
+from gankit.metrics.draws import is_conditional
+from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
+from gankit.runs.files import RECIPE_FILE
+from gankit.runs.inference import load_generator, load_run_recipe, resolve_checkpoint
+from gankit.training.parts import build_data
 
 
 def add_parser(sub) -> None:
@@ -27,21 +37,12 @@ def _overrides(args) -> list[str]:
 
 
 def run(args) -> int:
-    import json
-
-    from accelerate import Accelerator
-
-    from gankit.config import recipe
-    from gankit.runs.inference import RECIPE_FILE, load_generator, load_run_recipe, resolve_checkpoint
-    from gankit.metrics.evaluation import Evaluator
-    from gankit.training.parts import build_data
-
     run_dir, ck = resolve_checkpoint(args.checkpoint)
     load_run_recipe(run_dir)  # plugins first
     cfg = recipe.load(run_dir / RECIPE_FILE, _overrides(args))
     acc = Accelerator(cpu=args.device == "cpu")
     G = load_generator(ck, acc.device)
-    conditional = bool(getattr(G, "conditional", False))
+    conditional = is_conditional(G)
     nodes = None
     if args.metrics:
         nodes = [{"name": n.strip()} for n in args.metrics.split(",") if n.strip()]
@@ -72,6 +73,4 @@ def run(args) -> int:
 
 
 def _default_metrics(conditional: bool):
-    from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS
-
     return DEFAULT_METRICS + (CONDITIONAL_METRICS if conditional else ())

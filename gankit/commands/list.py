@@ -1,11 +1,13 @@
 """gankit list [KIND] [--json|--markdown] [--plugins ...] [--builtin-only]: the registered components."""
+from gankit.config import plugins
+from gankit.config.listing import render
 
 
 def add_parser(sub) -> None:
     ls = sub.add_parser("list", help="list registered components with their arguments",
                         description="Every registered component: origin (built-in, plugin package and "
                                     "version, or file), arguments with types and defaults, one-line doc.")
-    ls.add_argument("kind", nargs="?", help="only this registry (generators, discriminators, losses, ...)")
+    ls.add_argument("kind", nargs="?", help="only this registry (generators, discriminators, losses, optimizers, ...)")
     ls.add_argument("--plugins", nargs="*", default=[], metavar="PLUGIN",
                     help="plugin modules or files to load first (as a recipe's plugins: list)")
     ls.add_argument("--builtin-only", action="store_true", help="only gankit's own components")
@@ -17,9 +19,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from gankit.config import plugins
-    from gankit.config.listing import render
-
     plugins.load(args.plugins)
     print(render(args.format, args.kind, builtin_only=args.builtin_only), end="")
     return 0

@@ -1,8 +1,9 @@
 """gankit resume RUN_DIR [key=value ...]: continue a run from its latest checkpoint."""
 from pathlib import Path
 
-from gankit.errors import GankitError
 from gankit.commands import train
+from gankit.errors import GankitError
+from gankit.runs.files import RECIPE_FILE
 
 
 def add_parser(sub) -> None:
@@ -13,8 +14,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from gankit.training.run import RECIPE_FILE
-
     args.recipe = str(Path(args.resume) / RECIPE_FILE) if args.overrides else None
     if args.recipe and not Path(args.recipe).is_file():
         raise GankitError(f"resume: {args.resume} is not a gankit run (no {RECIPE_FILE}).")

@@ -3,9 +3,16 @@
 A class-conditional generator draws labels i % num_classes (or cycles through --label), its PNG
 grid has one column per label, and the NPZ also holds the "labels" array.
 """
+import math
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from gankit.data.base import to_uint8
 from gankit.errors import GankitError
+from gankit.metrics.draws import class_count, draw_labels, is_conditional
+from gankit.runs.inference import load_generator, sample
 
 
 def add_parser(sub) -> None:
@@ -22,11 +29,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import math
-
-    from gankit.data.base import to_uint8
-    from gankit.runs.inference import load_generator, sample
-
     fmt = args.format or ("npz" if args.out.lower().endswith(".npz") else "png")
     if args.num < 1:
         raise GankitError(f"--num: must be ≥ 1, got {args.num}.")
@@ -37,14 +39,12 @@ def run(args) -> int:
     labels = _labels(G, args.num, args.label)
     images = sample(G, args.num, args.seed, labels)
     if fmt == "npz":
-        import numpy as np
-
         arrays = {"images": to_uint8(images).numpy()}
         if labels is not None:
             arrays["labels"] = labels.numpy()
         np.savez_compressed(out, **arrays)
     else:
-        from torchvision.utils import save_image
+        from torchvision.utils import save_image  # heavy: only when writing a grid
 
         nrow = len(labels.unique()) if labels is not None else max(1, int(math.sqrt(args.num)))
         save_image(images, out, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
@@ -54,17 +54,13 @@ def run(args) -> int:
 
 def _labels(G, n: int, chosen: list[int] | None):
     """Labels for a class-conditional G: i % num_classes, or cycling through ``chosen``; None otherwise."""
-    import torch
-
-    from gankit.runs.inference import spread_labels
-
-    classes = int(getattr(G, "num_classes", 0) or 0)
-    if not getattr(G, "conditional", False):
+    if not is_conditional(G):
         if chosen:
             raise GankitError("--label: this generator is not class-conditional, so it takes no labels. Drop --label.")
         return None
     if not chosen:
-        return spread_labels(torch.arange(n), classes)
+        return draw_labels(G, n)
+    classes = class_count(G)
     wrong = [k for k in chosen if not 0 <= k < classes]
     if wrong:
         raise GankitError(f"--label: {wrong} outside this generator's classes 0..{classes - 1}. Give labels in that range.")

@@ -1,7 +1,11 @@
 """gankit train RECIPE [key=value ...] [--out DIR] [--resume RUN_DIR] [--overwrite]"""
 from pathlib import Path
 
+from accelerate import PartialState
+
+from gankit.config import recipe
 from gankit.errors import GankitError
+from gankit.training.run import train
 
 
 def add_parser(sub) -> None:
@@ -15,9 +19,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from gankit.config import recipe
-    from gankit.training.run import train
-
     if args.resume and not args.recipe:
         cfg, recipe_dir, name = None, None, "run"
     else:
@@ -26,8 +27,6 @@ def run(args) -> int:
         cfg = recipe.load(args.recipe, args.overrides)
         recipe_dir, name = Path(args.recipe).parent, Path(args.recipe).stem
     summary = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, recipe_dir=recipe_dir, name=name)
-    from accelerate import PartialState
-
     if PartialState().is_main_process:
         print(f"run directory: {summary['run_dir']}")
     return summary.get("exit_code", 0)

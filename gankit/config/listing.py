@@ -7,11 +7,23 @@ class or factory (names, annotations, defaults) and the first line of its docstr
 import inspect
 import json
 
-from gankit.errors import GankitError
+from gankit.config import plugins
 from gankit.config.registry import ALL, _describe
+from gankit.errors import GankitError
 
 # Arguments the run fills in from the data; shown but not asked of the recipe.
 CONTEXT_ARGS = ("img_shape", "num_classes")
+# Other arguments the run supplies, by registry: argument → where its value comes from.
+SUPPLIED = {
+    "optimizers": {"params": "the network", "lr": "optim.<net>.lr", "betas": "optim.<net>.betas",
+                   "weight_decay": "optim.<net>.weight_decay", "device": "the run"},
+    "schedules": {"total_steps": "the run"},
+    "augment_policies": {"x": "the batch"},
+}
+
+
+def _supplied_by(registry: str, arg: str) -> str | None:
+    return "the data" if arg in CONTEXT_ARGS else SUPPLIED.get(registry, {}).get(arg)
 
 FORMATS = ("text", "json", "markdown")
 
@@ -59,19 +71,17 @@ def rows(kind: str | None = None, builtin_only: bool = False) -> dict[str, list[
                     {"name": p.name,
                      "type": _type_name(p.annotation),
                      "default": None if p.default is p.empty else repr(p.default),
-                     "required": p.default is p.empty and p.name not in CONTEXT_ARGS,
+                     "required": p.default is p.empty and _supplied_by(name, p.name) is None,
                      "from_data": p.name in CONTEXT_ARGS}
                     for p in params
                 ],
-                "signature": ", ".join(_describe(p) for p in params if p.name not in CONTEXT_ARGS),
+                "signature": ", ".join(_describe(p) for p in params if _supplied_by(name, p.name) is None),
             })
     return out
 
 
 def plugin_rows() -> list[dict]:
     """Installed plugin packages (entry points) with their status."""
-    from gankit.config import plugins
-
     return [{"entry_point": p.name, "value": p.value, "package": p.package, "version": p.version,
              "loaded": p.error is None, "error": p.error} for p in plugins.installed]
 
@@ -88,10 +98,10 @@ def render(fmt: str = "text", kind: str | None = None, builtin_only: bool = Fals
     return _text(data, installed)
 
 
-def _arg_text(a: dict) -> str:
+def _arg_text(reg: str, a: dict) -> str:
     t = f": {a['type']}" if a["type"] else ""
-    if a["from_data"]:
-        return f"{a['name']}{t}  (from the data)"
+    if _supplied_by(reg, a["name"]):
+        return f"{a['name']}{t}  (from {_supplied_by(reg, a['name'])})"
     d = "  (required)" if a["required"] else f" = {a['default']}"
     return f"{a['name']}{t}{d}"
 
@@ -107,7 +117,7 @@ def _text(data: dict, installed: list[dict]) -> str:
             if e["doc"]:
                 lines.append(f"      {e['doc']}")
             for a in e["args"]:
-                lines.append(f"      - {_arg_text(a)}")
+                lines.append(f"      - {_arg_text(reg, a)}")
         lines.append("")
     if installed:
         lines.append("installed plugin packages:")
@@ -143,7 +153,7 @@ def _markdown(data: dict, installed: list[dict]) -> str:
             if e["args"]:
                 lines += ["| argument | type | default |", "|---|---|---|"]
                 for a in e["args"]:
-                    default = ("*from the data*" if a["from_data"] else
+                    default = (f"*from {_supplied_by(reg, a['name'])}*" if _supplied_by(reg, a["name"]) else
                                "*required*" if a["required"] else _code(a["default"]))
                     typ = _code(a["type"]) if a["type"] else ""
                     lines.append(f"| `{a['name']}` | {typ} | {default} |")

@@ -1,4 +1,9 @@
-"""Loading user components: modules or files named by a recipe, and installed packages."""
+"""Finding components: the built-in modules, modules or files named by a recipe, installed packages.
+
+Importing this module makes the registries fill themselves on their first read
+(``registry.on_first_read(populate)``): the built-in component modules first, then every
+installed plugin package. ``import gankit`` imports this module but reads no registry.
+"""
 import importlib
 import importlib.util
 import sys
@@ -7,10 +12,24 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from gankit.errors import GankitError
+from omegaconf import DictConfig, open_dict
+
 from gankit.config import registry
+from gankit.errors import GankitError
 
 ENTRY_POINT_GROUP = "gankit.plugins"
+
+# Built-in components live in these modules; they are imported the first time any
+# registry is read, so a registry is never missing a built-in because of import order.
+BUILTIN_MODULES = (
+    "gankit.models",
+    "gankit.losses",
+    "gankit.losses.penalties",
+    "gankit.training.augment",
+    "gankit.training.optim",
+    "gankit.data",
+    "gankit.metrics",
+)
 _loaded_installed = False
 _loaded_explicit: dict[str, object] = {}
 
@@ -44,17 +63,45 @@ def load(specs, base_dir: str | Path | None = None) -> None:
         spec = str(spec)
         if spec in _loaded_explicit:
             continue
-        if spec.endswith(".py") or "/" in spec or "\\" in spec:
+        if is_file_spec(spec):
             _loaded_explicit[spec] = _load_file(spec, base_dir)
         else:
             _loaded_explicit[spec] = _load_module(spec)
 
 
+def is_file_spec(spec: str) -> bool:
+    """Whether a ``plugins:`` entry names a file (``./my_gan.py``) rather than a module."""
+    return spec.endswith(".py") or "/" in spec or "\\" in spec
+
+
+def absolute_plugins(cfg: DictConfig, recipe_dir=None) -> DictConfig:
+    """The recipe with plugin *files* given as absolute paths (modules stay as they are).
+
+    A relative file is found the way ``load`` finds it: next to the recipe first, then in the
+    working directory. One that exists nowhere is left for ``load`` to report.
+    """
+    specs = list(cfg.plugins)
+    fixed = []
+    for spec in specs:
+        spec = str(spec)
+        if is_file_spec(spec) and not Path(spec).is_absolute():
+            bases = ([Path(recipe_dir)] if recipe_dir else []) + [Path.cwd()]
+            hit = next((b / spec for b in bases if (b / spec).is_file()), None)
+            spec = str(hit.resolve()) if hit else spec
+        fixed.append(spec)
+    if fixed == specs:
+        return cfg
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.plugins = fixed
+    return cfg
+
+
 def _load_module(name: str):
-    registry._populate()  # built-ins first, so a clash names the plugin as the newcomer
+    registry.populate()  # built-ins first, so a clash names the plugin as the newcomer
     try:
-        registry._current_origin.append(f"module {name}")
-        return importlib.import_module(name)
+        with registry.origin(f"module {name}"):
+            return importlib.import_module(name)
     except ModuleNotFoundError as e:
         if e.name and name.startswith(e.name):
             raise GankitError(
@@ -63,12 +110,10 @@ def _load_module(name: str):
                 f"or name the file by path, e.g. plugins: [./{name.replace('.', '/')}.py]."
             ) from e
         raise
-    finally:
-        registry._current_origin.pop()
 
 
 def _load_file(spec: str, base_dir) -> object:
-    registry._populate()
+    registry.populate()
     candidates = [Path(spec)] if Path(spec).is_absolute() else (
         [Path(base_dir) / spec] if base_dir else []) + [Path.cwd() / spec]
     path = next((p for p in candidates if p.is_file()), None)
@@ -84,14 +129,12 @@ def _load_file(spec: str, base_dir) -> object:
     module_spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[mod_name] = module
-    registry._current_origin.append(f"file {path}")
     try:
-        module_spec.loader.exec_module(module)
+        with registry.origin(f"file {path}"):
+            module_spec.loader.exec_module(module)
     except Exception:
         del sys.modules[mod_name]
         raise
-    finally:
-        registry._current_origin.pop()
     return module
 
 
@@ -116,11 +159,11 @@ def load_installed() -> None:
             continue
         seen.add((info.package, ep.value))
         installed.append(info)
-        registry._current_origin.append(info.origin)
         try:
-            obj = ep.load()
-            if callable(obj) and not isinstance(obj, type):
-                obj()
+            with registry.origin(info.origin):
+                obj = ep.load()
+                if callable(obj) and not isinstance(obj, type):
+                    obj()
         except GankitError:
             raise
         except Exception as e:  # a broken plugin must not break unrelated runs
@@ -133,5 +176,17 @@ def load_installed() -> None:
                 RuntimeWarning,
                 stacklevel=2,
             )
-        finally:
-            registry._current_origin.pop()
+
+
+def populate() -> None:
+    """What the first registry read does: import the built-in component modules, then load_installed()."""
+    for mod in BUILTIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:  # a room that does not exist yet
+            if e.name != mod:
+                raise
+    load_installed()
+
+
+registry.on_first_read(populate)

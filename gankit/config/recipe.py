@@ -1,126 +1,60 @@
-"""Recipes: typed schema, YAML loading with ``base:`` chains, command-line overrides.
+"""Recipes: YAML loading with ``base:`` chains, command-line overrides, checking against the schema.
 
-Merge order: schema defaults ← base recipe(s) ← recipe ← ``key=value`` overrides.
-Every problem found is reported in one error, each with its key path.
+Merge order: schema defaults (``gankit.config.schema``) ← base recipe(s) ← recipe ← ``key=value``
+overrides. Every problem found is reported in one error, each with its key path.
 """
+import copy
 import dataclasses
-import re
 import difflib
+import re
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from gankit.config.schema import (PRECISIONS, RESUME_SAFE_KEYS, DDPCfg, EMACfg, EvalCfg, OptimCfg, OptimizerCfg,
+                                  OutputCfg, Recipe, TrainerCfg)
 from gankit.errors import GankitError, raise_if
-from gankit.training.schedules import SCHEDULES
 
-PRECISIONS = ("no", "bf16", "fp16", "auto")
-
-
-@dataclass
-class OptimizerCfg:
-    """Adam for one network."""
-
-    lr: float = 2e-4
-    betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
-    weight_decay: float = 0.0
-    grad_clip: Optional[float] = None  # max global grad norm, None = off
-    schedule: str = "constant"  # constant | linear_decay | cosine, stepped per iteration
-
-
-@dataclass
-class OptimCfg:
-    g: OptimizerCfg = field(default_factory=OptimizerCfg)
-    d: OptimizerCfg = field(default_factory=OptimizerCfg)
-
-
-@dataclass
-class DDPCfg:
-    find_unused_parameters: bool = False
-    broadcast_buffers: bool = True
-    sync_batchnorm: bool = False
-
-
-@dataclass
-class EMACfg:
-    enabled: bool = False
-    decay: float = 0.999
-    start: int = 0  # step from which the EMA tracks G (copied before)
-
-
-@dataclass
-class EvalCfg:
-    num_samples: int = 10000  # generated samples per evaluation (the same set on any process count)
-    real_samples: Optional[int] = None  # real images for reference statistics (None = all)
-    best: Optional[str] = None  # metric key that chooses the `best` checkpoint, e.g. "fd"
-    best_mode: str = "min"  # min | max
-    seed: int = 12345
-
-
-@dataclass
-class TrainerCfg:
-    epochs: int = 10
-    max_steps: Optional[int] = None  # when set, wins over epochs
-    batch_size: int = 128  # global batch per step, split across processes
-    d_steps: int = 1
-    g_steps: int = 1
-    grad_accum: int = 1
-    precision: str = "no"  # no | bf16 | fp16 | auto (bf16 where the hardware runs it natively, else no)
-    channels_last: bool = False
-    compile: bool = False
-    seed: int = 0
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 3
-    eval_every: Optional[int] = None
-    num_grid: int = 64  # images in each sample grid
-    on_nonfinite: str = "stop"  # stop | skip
-    cpu: bool = False  # force CPU even when a GPU is present
-
-
-@dataclass
-class OutputCfg:
-    root: str = "runs"  # run dirs are created under it unless --out is given
-
-
-@dataclass
-class Recipe:
-    generator: Dict[str, Any] = field(default_factory=lambda: {"name": "dcgan_mnist"})
-    discriminator: Dict[str, Any] = field(default_factory=lambda: {"name": "dcgan_mnist"})
-    loss: Dict[str, Any] = field(default_factory=lambda: {"name": "non_saturating"})
-    data: Dict[str, Any] = field(default_factory=lambda: {"name": "mnist"})
-    penalties: List[Dict[str, Any]] = field(default_factory=list)
-    augment: Optional[Dict[str, Any]] = None
-    metrics: List[Dict[str, Any]] = field(default_factory=list)
-    optim: OptimCfg = field(default_factory=OptimCfg)
-    trainer: TrainerCfg = field(default_factory=TrainerCfg)
-    ema: EMACfg = field(default_factory=EMACfg)
-    eval: EvalCfg = field(default_factory=EvalCfg)
-    ddp: DDPCfg = field(default_factory=DDPCfg)
-    output: OutputCfg = field(default_factory=OutputCfg)
-    plugins: List[str] = field(default_factory=list)
-    trackers: List[str] = field(default_factory=list)
-    description: str = ""
-
-
-# Keys a resumed run may change (everything else must match the stored recipe).
-RESUME_SAFE_KEYS = (
-    "trainer.epochs", "trainer.max_steps", "trainer.log_every", "trainer.sample_every",
-    "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.eval_every", "trainer.num_grid",
-    "trainer.on_nonfinite", "trackers", "output", "description",
-)
+__all__ = ["load", "load_partial", "from_container", "save", "to_dict", "diff_keys", "is_resume_safe", "Recipe",
+           "PRECISIONS", "RESUME_SAFE_KEYS", "OptimizerCfg", "OptimCfg", "DDPCfg", "EMACfg", "EvalCfg",
+           "TrainerCfg", "OutputCfg"]
 
 
 def load(path: str | Path, overrides: list[str] | tuple = ()) -> DictConfig:
     """Load a recipe file with its base chain and overrides; validate; return a typed config."""
+    problems: list[str] = []
+    raw = _merged(path, overrides, problems)
+    return from_container(raw, problems)
+
+
+def load_partial(path: str | Path, overrides: list[str] | tuple = ()) -> DictConfig | None:
+    """The recipe as far as it is valid: keys with schema problems dropped, the rest merged over the
+    schema defaults (a broken recipe's components can still be checked). None when even that fails."""
+    problems: list[str] = []
+    try:
+        raw = _merged(path, overrides, problems)
+    except GankitError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    _fix_precision(raw)
+    _check_against(raw, Recipe, "", problems)
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(Recipe), _pruned(raw, problems))
+        OmegaConf.resolve(cfg)
+    except (OmegaConfBaseException, TypeError, ValueError):
+        return None
+    return cfg
+
+
+def _merged(path, overrides, problems: list[str]):
+    """The raw recipe (base chain) with the overrides that apply; override problems go to ``problems``."""
     raw = _load_chain(Path(path), [])
     raw.pop("base", None)
-    problems: list[str] = []
     merged = OmegaConf.create(raw)
     for ov in overrides:
         try:
@@ -129,7 +63,13 @@ def load(path: str | Path, overrides: list[str] | tuple = ()) -> DictConfig:
             problems.append(str(e))
         except (OmegaConfBaseException, TypeError, ValueError) as e:  # (merging a list into a mapping: TypeError)
             problems.append(f"{ov}: cannot apply this override ({_short(e)}).")
-    return from_container(_to_container(merged, problems), problems)
+    return _to_container(merged, problems)
+
+
+def _fix_precision(raw: dict) -> None:
+    trainer = raw.get("trainer")
+    if isinstance(trainer, dict) and trainer.get("precision") is False:
+        trainer["precision"] = "no"  # YAML reads a bare `no` (e.g. trainer.precision=no) as false
 
 
 def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
@@ -137,9 +77,7 @@ def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
     problems = list(problems or [])
     if not isinstance(raw, dict):
         raise GankitError(f"recipe: expected a mapping at the top level, got {type(raw).__name__}.")
-    trainer = raw.get("trainer")
-    if isinstance(trainer, dict) and trainer.get("precision") is False:
-        trainer["precision"] = "no"  # YAML reads a bare `no` (e.g. trainer.precision=no) as false
+    _fix_precision(raw)
     _check_against(raw, Recipe, "", problems)
     if problems:  # also report the value problems of the keys that are fine, all in one message
         _check_values_of(_pruned(raw, problems), problems)
@@ -158,8 +96,6 @@ def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
 
 def _pruned(raw: dict, problems: list[str]) -> dict:
     """``raw`` without the keys that ``problems`` name (the text before the first ':' of each)."""
-    import copy
-
     raw = copy.deepcopy(raw)
     for p in problems:
         parts = re.split(r"[.\[]", p.split(":", 1)[0])
@@ -314,8 +250,6 @@ def _check_values(cfg: DictConfig, problems: list[str]) -> None:
             problems.append(f"optim.{net}.lr: must be > 0, got {o.lr}.")
         if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
             problems.append(f"optim.{net}.betas: expected two numbers in [0, 1), got {list(o.betas)}.")
-        if o.schedule not in SCHEDULES:
-            problems.append(f"optim.{net}.schedule: '{o.schedule}' is not one of {', '.join(SCHEDULES)}.")
         if o.grad_clip is not None and not o.grad_clip > 0:
             problems.append(f"optim.{net}.grad_clip: must be > 0 (or null), got {o.grad_clip}.")
     if not 0 < cfg.ema.decay < 1:

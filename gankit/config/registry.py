@@ -1,22 +1,21 @@
-"""Name → component registries, filled from built-in modules and plugins on first use."""
+"""Name → component registries.
+
+This module is a leaf: it imports nothing of gankit but the error type. The registries fill
+themselves on their first read by calling the functions given to ``on_first_read`` (plugin
+discovery, ``gankit.config.plugins``, installs one that imports the built-in components and
+then the installed plugin packages). Components registered inside ``with origin("..."):`` get
+that origin (the plugin loader says which package or file is registering).
+"""
+import contextlib
 import difflib
-import importlib
 import inspect
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from gankit.errors import GankitError
+from omegaconf import DictConfig, OmegaConf
 
-# Built-in components live in these modules; they are imported the first time any
-# registry is read, so a registry is never missing a built-in because of import order.
-BUILTIN_MODULES = (
-    "gankit.models",
-    "gankit.losses",
-    "gankit.losses.penalties",
-    "gankit.training.augment",
-    "gankit.data",
-    "gankit.metrics",
-)
+from gankit.errors import GankitError
 
 
 @dataclass
@@ -49,8 +48,40 @@ class Entry:
         return any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-# The origin given to components registered while a plugin is being loaded.
-_current_origin: list[str] = []
+# The origin given to components registered while a plugin is being loaded (innermost last).
+_origins: list[str] = []
+# Called once, in order, on the first read of any registry (see ``on_first_read``).
+_first_read: list[Callable[[], None]] = []
+_populated = False
+
+
+def on_first_read(fn: Callable[[], None]) -> Callable[[], None]:
+    """Have ``fn()`` called on the first read of any registry (now, if that read has happened)."""
+    if fn not in _first_read:
+        _first_read.append(fn)
+        if _populated:
+            fn()
+    return fn
+
+
+def populate() -> None:
+    """Run the first-read functions (once); every read of a registry calls this first."""
+    global _populated
+    if _populated:
+        return
+    _populated = True  # before the calls: they may read registries themselves
+    for fn in list(_first_read):
+        fn()
+
+
+@contextlib.contextmanager
+def origin(text: str):
+    """Components registered inside this block get ``text`` as their origin (e.g. ``"file /x.py"``)."""
+    _origins.append(text)
+    try:
+        yield text
+    finally:
+        _origins.pop()
 
 
 class Registry:
@@ -66,34 +97,34 @@ class Registry:
 
         def deco(obj):
             key = name or obj.__name__
-            origin = _current_origin[-1] if _current_origin else _origin_of(obj)
+            where = _origins[-1] if _origins else _origin_of(obj)
             old = self._entries.get(key)
             if old is not None and not override and old.obj is not obj:
                 raise GankitError(
                     f"{self.kind} '{key}' is registered twice: by {old.origin} "
-                    f"({_qualname(old.obj)}) and by {origin} ({_qualname(obj)}). "
+                    f"({_qualname(old.obj)}) and by {where} ({_qualname(obj)}). "
                     f"Rename one, or pass override=True to register(...) to replace it on purpose."
                 )
-            self._entries[key] = Entry(key, obj, origin)
+            self._entries[key] = Entry(key, obj, where)
             return obj
 
         return deco
 
     # -- reading -----------------------------------------------------------------
     def __contains__(self, name: str) -> bool:
-        _populate()
+        populate()
         return name in self._entries
 
     def __iter__(self) -> Iterator[Entry]:
-        _populate()
+        populate()
         return iter(sorted(self._entries.values(), key=lambda e: e.name))
 
     def names(self) -> list[str]:
-        _populate()
+        populate()
         return sorted(self._entries)
 
     def entry(self, name: str, key: str = "name") -> Entry:
-        _populate()
+        populate()
         if name in self._entries:
             return self._entries[name]
         close = difflib.get_close_matches(str(name), list(self._entries), n=1, cutoff=0.5)
@@ -108,8 +139,15 @@ class Registry:
         return self.entry(name).obj
 
     # -- building ----------------------------------------------------------------
-    def check(self, node: Mapping[str, Any] | None, key: str, context: Mapping[str, Any] = ()) -> list[str]:
-        """Every problem with a recipe node ``{name: ..., **kwargs}``, as messages."""
+    def check(self, node: Mapping[str, Any] | None, key: str, context: Mapping[str, Any] = (), *,
+              args_key: str | None = None) -> list[str]:
+        """Every problem with a recipe node ``{name: ..., **kwargs}``, as messages.
+
+        Names in ``context`` are supplied by the run, so they are not required of the node.
+        ``args_key`` is where the arguments live in the recipe when not beside ``name``
+        (an optimizer's ``optim.g.args``); messages about them name it.
+        """
+        args_key = args_key or key
         if node is None or not isinstance(node, Mapping):
             return [f"{key}: expected a mapping like {{name: ..., <arguments>}}, got {node!r}."]
         if "name" not in node or node["name"] is None:
@@ -128,29 +166,28 @@ class Registry:
                     close = difflib.get_close_matches(k, list(params), n=1, cutoff=0.6)
                     hint = f" Did you mean '{close[0]}'?" if close else ""
                     problems.append(
-                        f"{key}.{k}: {self.kind} '{entry.name}' has no argument '{k}'.{hint} "
+                        f"{args_key}.{k}: {self.kind} '{entry.name}' has no argument '{k}'.{hint} "
                         f"Accepted arguments: {accepted}."
                     )
         for p in params.values():
             if p.default is p.empty and p.name not in kwargs and p.name not in context:
                 problems.append(
-                    f"{key}.{p.name}: missing required argument of {self.kind} '{entry.name}'. "
+                    f"{args_key}.{p.name}: missing required argument of {self.kind} '{entry.name}'. "
                     f"Accepted arguments: {accepted}."
                 )
         return problems
 
-    def build(self, node: Mapping[str, Any], key: str, context: Mapping[str, Any] | None = None, **extra):
+    def build(self, node: Mapping[str, Any], key: str, context: Mapping[str, Any] | None = None, *,
+              args_key: str | None = None, **extra):
         """Build the component a recipe node names.
 
         ``context`` holds values the run supplies (such as ``img_shape`` from the data):
         each is passed only if the constructor accepts it and the recipe did not set it.
         """
         context = dict(context or {})
-        from omegaconf import DictConfig, OmegaConf
-
         if isinstance(node, DictConfig):
             node = OmegaConf.to_container(node, resolve=True)
-        problems = self.check(node, key, context)
+        problems = self.check(node, key, context, args_key=args_key)
         if problems:
             raise GankitError.collect(problems)
         entry = self.entry(node["name"], f"{key}.name")
@@ -189,7 +226,7 @@ def _origin_of(obj) -> str:
     mod = getattr(obj, "__module__", "") or ""
     if mod == "gankit" or mod.startswith("gankit."):
         return "built-in"
-    module = importlib.sys.modules.get(mod)
+    module = sys.modules.get(mod)
     path = getattr(module, "__file__", None)
     return f"file {path}" if path else f"module {mod}"
 
@@ -199,9 +236,13 @@ DISCRIMINATORS = Registry("discriminator")
 LOSSES = Registry("loss", "losses")
 PENALTIES = Registry("penalty", "penalties")
 AUGMENTS = Registry("augment")
+AUGMENT_POLICIES = Registry("augment policy", "augment policies")
 DATASETS = Registry("dataset")
 METRICS = Registry("metric")
 FEATURES = Registry("feature extractor")
+OPTIMIZERS = Registry("optimizer")
+SCHEDULES = Registry("schedule")
+NORMS = Registry("norm")
 
 ALL = {
     "generators": GENERATORS,
@@ -209,26 +250,11 @@ ALL = {
     "losses": LOSSES,
     "penalties": PENALTIES,
     "augments": AUGMENTS,
+    "augment_policies": AUGMENT_POLICIES,
     "datasets": DATASETS,
     "metrics": METRICS,
     "features": FEATURES,
+    "optimizers": OPTIMIZERS,
+    "schedules": SCHEDULES,
+    "norms": NORMS,
 }
-
-_populated = False
-
-
-def _populate() -> None:
-    """Import the built-in components, then installed plugin packages (once)."""
-    global _populated
-    if _populated:
-        return
-    _populated = True
-    for mod in BUILTIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:  # a room that does not exist yet
-            if e.name != mod:
-                raise
-    from gankit.config.plugins import load_installed
-
-    load_installed()

@@ -61,3 +61,26 @@ class BatchStream:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, (self.labels.index_select(0, idx) if self.labels is not None else None)
+
+
+class NoiseStream:
+    """Latents (and labels, for a class-conditional run) as a pure function of (seed, key).
+
+    ``noise(index)`` is global batch ``index``'s draw, ``noise(index, "g", k)`` another stream
+    for the same batch; ``local`` keeps this process's share of micro-batch ``micro``, the same
+    positions as its real images in ``BatchStream``.
+    """
+
+    def __init__(self, z_dim: int, num_classes: int, stream: BatchStream, seed: int, device):
+        self.z_dim, self.num_classes, self.stream = z_dim, num_classes, stream
+        self.seed, self.device = seed, device
+
+    def __call__(self, *key, n: int | None = None, local: bool = True, micro: int = 0):
+        n = n or self.stream.batch_size
+        g = torch.Generator().manual_seed(stable_seed(self.seed, "noise", *key))
+        z = torch.randn(n, self.z_dim, generator=g)
+        y = torch.randint(0, self.num_classes, (n,), generator=g) if self.num_classes else None
+        if local:
+            sl = self.stream.share(micro)
+            z, y = z[sl], (y[sl] if y is not None else None)
+        return z.to(self.device, non_blocking=True), (y.to(self.device, non_blocking=True) if y is not None else None)

@@ -1,12 +1,9 @@
 """Discriminator regularisers: R1, WGAN-GP, weight clipping.
 
-The trainer's protocol (see ``Trainer.d_phase``):
-
-* ``inputs(real, fake, step) -> Tensor | None``: extra images that require grad; the trainer
-  concatenates them into the SAME D forward as real and fake (one forward keeps DDP safe);
-  ``None`` skips the penalty this step (lazy regularisation).
-* ``__call__(x_extra, logits_extra, step) -> Tensor``: the term added to D's loss.
-* ``after_d_step(D)`` (optional): runs after each D optimizer step.
+A penalty is a ``Penalty`` (see its docstring) and one term of the D phase: its extra images go
+through the SAME D forward as real and fake (one forward keeps DDP safe), and its value is added
+to D's loss. Any penalty node in a recipe takes ``interval: k`` (lazy regularisation, handled by
+the phase, not by the penalty): the term runs on steps divisible by k and is scaled by k.
 
 Mixed precision. The input gradient ∇ₓD(x) comes from ``torch.autograd.grad`` through D's
 forward as it ran. Everything after it (norms, squares, means) is computed in fp32 with
@@ -41,27 +38,53 @@ def _check(ok: bool, key: str, message: str) -> None:
         raise GankitError(f"penalties: {key}: {message}")
 
 
-@PENALTIES.register("r1")
-class R1:
-    """R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on real images; lazy every `interval` steps (scaled ×interval)."""
+def split_interval(node: dict, key: str) -> tuple[dict, int]:
+    """A penalty node without its ``interval`` (the phase's business), and that interval (default 1)."""
+    node = dict(node)
+    interval = node.pop("interval", 1)
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise GankitError(f"{key}.interval: must be a whole number ≥ 1 (1 = every step; k = every k-th step, "
+                          f"scaled by k), got {interval!r}.")
+    return node, interval
 
-    def __init__(self, gamma: float = 10.0, interval: int = 1):
-        _check(gamma >= 0, "r1.gamma", f"must be ≥ 0, got {gamma}.")
-        _check(interval >= 1, "r1.interval", f"must be ≥ 1 (1 = every step), got {interval}.")
-        self.gamma, self.interval = float(gamma), int(interval)
+
+class Penalty:
+    """A regulariser of D, as one term of the D phase.
+
+    * ``inputs(real, fake, step)``: extra images (requiring grad) for D's one forward, or None
+      (then the penalty adds no term: it may still act in ``after_step``).
+    * ``__call__(x, logits, step)``: the term, from those images and D's logits for them.
+    * ``after_step(D)``: runs after each D optimizer step (weight clipping).
+    """
 
     def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor | None:
-        if step % self.interval:
-            return None
+        return None
+
+    def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} gives inputs but no __call__")
+
+    def after_step(self, D: torch.nn.Module) -> None:
+        pass
+
+
+@PENALTIES.register("r1")
+class R1(Penalty):
+    """R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on real images (lazy with `interval`, as any penalty)."""
+
+    def __init__(self, gamma: float = 10.0):
+        _check(gamma >= 0, "r1.gamma", f"must be ≥ 0, got {gamma}.")
+        self.gamma = float(gamma)
+
+    def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor:
         return real.detach().float().requires_grad_(True)
 
     def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
         g = input_grad(x, logits)
-        return (self.gamma / 2) * g.pow(2).sum(dim=1).mean() * self.interval
+        return (self.gamma / 2) * g.pow(2).sum(dim=1).mean()
 
 
 @PENALTIES.register("wgan_gp")
-class WGANGP:
+class WGANGP(Penalty):
     """WGAN-GP (Gulrajani et al. 2017): λ·E(‖∇D(x̂)‖ − 1)² on random real/fake interpolates x̂."""
 
     def __init__(self, weight: float = 10.0, target: float = 1.0, seed: int = 0):
@@ -82,7 +105,7 @@ class WGANGP:
 
 
 @PENALTIES.register("weight_clip")
-class WeightClip:
+class WeightClip(Penalty):
     """Original WGAN (Arjovsky et al. 2017): clamp every D parameter to [−clip, clip] after each D step."""
 
     def __init__(self, clip: float = 0.01):
@@ -90,6 +113,6 @@ class WeightClip:
         self.clip = float(clip)
 
     @torch.no_grad()
-    def after_d_step(self, D: torch.nn.Module) -> None:
+    def after_step(self, D: torch.nn.Module) -> None:
         for p in D.parameters():
             p.clamp_(-self.clip, self.clip)

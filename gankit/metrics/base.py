@@ -24,3 +24,14 @@ class Metric:
 
 def as_float64(x) -> torch.Tensor:
     return torch.as_tensor(x).detach().to("cpu", torch.float64)
+
+
+def trained_on(*datasets: str):
+    """Decorator for a feature-extractor factory: the datasets (``data.name``) its network was
+    trained on. The evaluator picks it by default for those datasets (``default_features``)."""
+
+    def mark(factory):
+        factory.trained_on = tuple(datasets)
+        return factory
+
+    return mark

@@ -10,6 +10,9 @@ import os
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
+
+from gankit.runs.files import replacing, write_text_atomic
 
 FORMAT = 1
 
@@ -23,11 +26,13 @@ def cache_key(meta: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def _path(meta: dict) -> Path:
+    return cache_dir() / f"{meta.get('extractor', 'features')}-{cache_key(meta)}.safetensors"
+
+
 def load(meta: dict) -> dict[str, torch.Tensor] | None:
     """The cached tensors for ``meta``, or None when absent or unreadable (a damaged file is a miss)."""
-    from safetensors.torch import load_file
-
-    path = cache_dir() / f"{meta.get('extractor', 'features')}-{cache_key(meta)}.safetensors"
+    path = _path(meta)
     if not path.is_file():
         return None
     try:
@@ -38,16 +43,12 @@ def load(meta: dict) -> dict[str, torch.Tensor] | None:
 
 def save(meta: dict, tensors: dict[str, torch.Tensor]) -> Path | None:
     """Write atomically (temporary file, then rename); an unwritable cache folder only skips caching."""
-    from safetensors.torch import save_file
-
-    d = cache_dir()
-    stem = f"{meta.get('extractor', 'features')}-{cache_key(meta)}"
+    path = _path(meta)
     try:
-        d.mkdir(parents=True, exist_ok=True)
-        tmp = d / f".{stem}.{os.getpid()}.tmp"
-        save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-        os.replace(tmp, d / f"{stem}.safetensors")
-        (d / f"{stem}.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=str))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path) as tmp:
+            save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tmp))
+        write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=1, sort_keys=True, default=str))
     except OSError:
         return None
-    return d / f"{stem}.safetensors"
+    return path

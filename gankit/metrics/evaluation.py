@@ -7,28 +7,32 @@ Real features are computed once and cached (see ``gankit.metrics.cache``).
 """
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from gankit.config.registry import FEATURES, METRICS
 from gankit.data.base import ImageData, to_unit_range
 from gankit.errors import GankitError
-from gankit.config.registry import FEATURES, METRICS
 from gankit.metrics import cache
+from gankit.metrics.draws import draw_labels, latents
 
-# Datasets whose matching extractor is known; other data is matched by image shape.
-DATASET_FEATURES = {"mnist": "lenet_mnist", "fashion_mnist": "lenet_fashion_mnist"}
+# Data no extractor declares itself trained on (``trained_on``) is matched by image size.
+SMALL_IMAGE_FEATURES, LARGE_IMAGE_FEATURES, SMALL_SIDE = "lenet_mnist", "inception_v3", 32
 DEFAULT_METRICS = ("fd", "classifier_score", "mode_coverage")
 CONDITIONAL_METRICS = ("label_agreement", "intra_fd")  # added to the defaults for class-conditional generators
 GEN_BATCH = 500
 
 
 def default_features(data_name: str | None, img_shape) -> str:
-    """The extractor for a dataset: by name, else LeNet for small images, Inception-v3 for larger ones."""
-    if data_name in DATASET_FEATURES:
-        return DATASET_FEATURES[data_name]
+    """The extractor for a dataset: the one registered as trained on it (its factory's ``trained_on``),
+    else LeNet for small images, Inception-v3 for larger ones."""
+    for entry in FEATURES:
+        if data_name is not None and data_name in getattr(entry.obj, "trained_on", ()):
+            return entry.name
     c, h, w = img_shape
-    return "lenet_mnist" if max(h, w) <= 32 else "inception_v3"
+    return SMALL_IMAGE_FEATURES if max(h, w) <= SMALL_SIDE else LARGE_IMAGE_FEATURES
 
 
 @dataclass
@@ -110,17 +114,10 @@ class Evaluator:
     # -- generated features -------------------------------------------------------------
     def fake_labels(self, G) -> torch.Tensor | None:
         """The label of every generated sample (``i % classes``), None for an unconditional G."""
-        from gankit.runs.inference import spread_labels
-
-        if not getattr(G, "conditional", False):
-            return None
-        classes = int(getattr(G, "num_classes", 0) or self.data.num_classes or 0)
-        return spread_labels(torch.arange(self.ecfg.num_samples), classes)
+        return draw_labels(G, self.ecfg.num_samples, self.data.num_classes or 0)
 
     @torch.no_grad()
     def generated(self, G, accelerator) -> dict[str, dict[str, torch.Tensor]]:
-        from gankit.runs.inference import latents
-
         n = self.ecfg.num_samples
         z_all = latents(n, G.z_dim, self.ecfg.seed)
         labels = self.fake_labels(G)
@@ -132,8 +129,8 @@ class Evaluator:
         try:
             for idx in self._loader(accelerator, n):
                 idx = idx.cpu()
-                z = z_all[idx].to(self.device)
-                x = G(z) if labels is None else G(z, labels[idx].to(self.device))
+                y = None if labels is None else labels[idx].to(self.device)
+                x = G(z_all[idx].to(self.device), y)
                 local = {k: ex.extract(x.float()) for k, ex in extractors.items()}
                 gathered = accelerator.gather_for_metrics(local)
                 for k, d in gathered.items():
@@ -208,8 +205,6 @@ class Evaluator:
 
 def _absolute_root(node: dict) -> dict:
     """The data node with a relative ``root`` made absolute (``data`` in two folders is two datasets)."""
-    from pathlib import Path
-
     root = node.get("root")
     return {**node, "root": str(Path(root).expanduser().resolve())} if isinstance(root, str) else node
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 
-from gankit.errors import GankitError
 from gankit.config.registry import FEATURES
+from gankit.errors import GankitError
+from gankit.metrics.lenet import file_sha256
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}"
@@ -43,8 +44,6 @@ class InceptionFeatures:
                 f"evaluation. Provide them, or use a local extractor such as features: lenet_mnist."
             )
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-        from gankit.metrics.lenet import file_sha256
 
         self.name, self.device = "inception_v3", torch.device(device)
         self.weights_sha256 = file_sha256(path)

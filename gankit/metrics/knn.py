@@ -46,9 +46,11 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     return float(density), float(coverage)
 
 
-@METRICS.register("precision_recall")
-class PrecisionRecall(Metric):
-    """k-NN precision (fidelity) and recall (diversity) of generated vs real features (Kynkäänniemi 2019)."""
+class _KNNMetric(Metric):
+    """A pair of k-NN numbers: ``measure(real, fake, k)`` reported under ``keys``."""
+
+    keys: tuple[str, str] = ()
+    measure = None  # staticmethod(fn(real, fake, k) -> (a, b))
 
     def __init__(self, features: str | None = None, k: int = 3):
         super().__init__(features)
@@ -57,20 +59,21 @@ class PrecisionRecall(Metric):
         self.k = k
 
     def __call__(self, real, fake) -> dict[str, float]:
-        p, r = precision_recall(real, fake, self.k)
-        return {"precision": p, "recall": r}
+        return dict(zip(self.keys, self.measure(real, fake, self.k)))
+
+
+@METRICS.register("precision_recall")
+class PrecisionRecall(_KNNMetric):
+    """k-NN precision (fidelity) and recall (diversity) of generated vs real features (Kynkäänniemi 2019)."""
+
+    keys, measure = ("precision", "recall"), staticmethod(precision_recall)
 
 
 @METRICS.register("density_coverage")
-class DensityCoverage(Metric):
+class DensityCoverage(_KNNMetric):
     """k-NN density (fidelity, ≈1 for real) and coverage (diversity) of generated vs real features (Naeem 2020)."""
 
-    def __init__(self, features: str | None = None, k: int = 5):
-        super().__init__(features)
-        if k < 1:
-            raise ValueError("k must be ≥ 1")
-        self.k = k
+    keys, measure = ("density", "coverage"), staticmethod(density_coverage)
 
-    def __call__(self, real, fake) -> dict[str, float]:
-        d, c = density_coverage(real, fake, self.k)
-        return {"density": d, "coverage": c}
+    def __init__(self, features: str | None = None, k: int = 5):
+        super().__init__(features, k)

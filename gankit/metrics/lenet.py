@@ -10,10 +10,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
 
-from gankit.errors import GankitError
 from gankit.config.registry import FEATURES
+from gankit.errors import GankitError
+from gankit.metrics.base import trained_on
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -61,8 +63,6 @@ class LeNetFeatures:
     outputs = ("features", "probs")
 
     def __init__(self, name: str, weights: Path, device="cpu", fast: bool = False):
-        from safetensors.torch import load_file
-
         if not weights.is_file():
             raise GankitError(
                 f"features: weights for '{name}' not found at {weights}. Recreate them with "
@@ -95,12 +95,14 @@ class LeNetFeatures:
 
 
 @FEATURES.register("lenet_mnist")
+@trained_on("mnist")
 def lenet_mnist(device="cpu", fast: bool = False) -> LeNetFeatures:
     """LeNet digit classifier (MNIST): 128 pre-ReLU penultimate features and 10-class softmax."""
     return LeNetFeatures("lenet_mnist", WEIGHTS_DIR / "lenet_mnist.safetensors", device, fast)
 
 
 @FEATURES.register("lenet_fashion_mnist")
+@trained_on("fashion_mnist")
 def lenet_fashion_mnist(device="cpu", fast: bool = False) -> LeNetFeatures:
     """LeNet clothing classifier (Fashion-MNIST): 128 pre-ReLU penultimate features and 10-class softmax."""
     return LeNetFeatures("lenet_fashion_mnist", WEIGHTS_DIR / "lenet_fashion_mnist.safetensors", device, fast)

@@ -1,4 +1,4 @@
-"""Class-conditional models: G(z, y) and D(x, y) (or D(x) → (logits, class_logits) for ACGAN).
+"""Class-conditional models: G(z, y) and D(x, y), and ACGAN's D(x, y=None) → Verdict(logits, classes).
 
 A model that takes labels sets ``conditional = True`` and ``num_classes``; the trainer then
 passes labels (real labels for real images, sampled labels for fakes).
@@ -14,6 +14,7 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
+from gankit.models.base import Verdict
 from gankit.models.layers import ConditionalBatchNorm2d, conv_plan, init_dcgan, require_classes
 
 
@@ -122,6 +123,6 @@ class ACGANDiscriminator(nn.Module):
         self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
         self.cls = nn.Linear(self.body.head.in_features, self.num_classes)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> Verdict:
         h = self.drop(self.body.features(x))
-        return self.body.head(h).squeeze(1), self.cls(h)
+        return Verdict(self.body.head(h).squeeze(1), self.cls(h))

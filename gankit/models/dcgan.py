@@ -4,9 +4,12 @@ G: z (as a 1×1 map) → ConvT to start×start → [ConvT 4/2 → BN → ReLU]�
 D: [Conv 4/2 → norm → LeakyReLU 0.2]… (no norm on the first) → Linear (≡ conv start×start) → one logit.
 Sides 32 and 64 are the paper's layout; any side 4·2^k or 7·2^k (≥ 16, e.g. 28) works.
 """
+from typing import Optional
+
 import torch
 from torch import nn
 
+from gankit.models.base import FeatureDiscriminator
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
 from gankit.models.layers import apply_spectral_norm, conv_plan, init_dcgan, norm2d
 
@@ -28,7 +31,7 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         init_dcgan(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.net(z[:, :, None, None])
 
 
@@ -43,7 +46,7 @@ def dcgan_trunk(c: int, n_down: int, ndf: int, norm: str, key: str) -> tuple[nn.
 
 
 @DISCRIMINATORS.register("dcgan")
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(FeatureDiscriminator):
     """Radford et al. DCGAN discriminator: strided convs, LeakyReLU 0.2, optional norm/spectral norm; logits."""
 
     def __init__(self, img_shape: tuple = (3, 64, 64), ndf: int = 64, norm: str = "batch",
@@ -59,8 +62,3 @@ class DCGANDiscriminator(nn.Module):
         if spectral_norm:  # after init: the parametrisation wraps the initialised weights
             apply_spectral_norm(self)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)

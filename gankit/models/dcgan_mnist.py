@@ -1,8 +1,11 @@
 """The reference MNIST DCGAN (the classic tutorial architecture), for 1×28×28 images."""
+from typing import Optional
+
 import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.models.base import FeatureDiscriminator
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
 
 
@@ -34,12 +37,12 @@ class DCGANMnistGenerator(nn.Module):
             nn.ConvTranspose2d(64, c, 4, stride=2, padding=1), nn.Tanh(),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.conv(self.fc(z).view(-1, 128, 7, 7))
 
 
 @DISCRIMINATORS.register("dcgan_mnist")
-class DCGANMnistDiscriminator(nn.Module):
+class DCGANMnistDiscriminator(FeatureDiscriminator):
     """Conv 32 k5 → pool → Conv 64 k5 → pool → FC 1024 → FC 1 (LeakyReLU 0.01, logits out)."""
 
     def __init__(self, img_shape: tuple = (1, 28, 28), slope: float = 0.01):
@@ -53,8 +56,3 @@ class DCGANMnistDiscriminator(nn.Module):
         )
         self.head = nn.Linear(1024, 1)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)

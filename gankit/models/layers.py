@@ -2,22 +2,36 @@
 import torch
 from torch import nn
 
+from gankit.config.registry import NORMS
 from gankit.errors import GankitError
 
-# Normalisation layers for conv feature maps, by recipe name (``norm: batch``).
-NORMS = {
-    "batch": lambda c: nn.BatchNorm2d(c),
-    "instance": lambda c: nn.InstanceNorm2d(c, affine=True),
-    "layer": lambda c: nn.GroupNorm(1, c),  # LayerNorm over (C, H, W): safe with gradient penalties
-    "none": lambda c: nn.Identity(),
-}
+@NORMS.register("batch")
+def batch_norm(channels: int) -> nn.Module:
+    """BatchNorm2d: statistics over the batch (real and fake share them in one forward)."""
+    return nn.BatchNorm2d(channels)
+
+
+@NORMS.register("instance")
+def instance_norm(channels: int) -> nn.Module:
+    """InstanceNorm2d with a learned affine: per image and channel."""
+    return nn.InstanceNorm2d(channels, affine=True)
+
+
+@NORMS.register("layer")
+def layer_norm(channels: int) -> nn.Module:
+    """LayerNorm over (C, H, W) (GroupNorm with one group): per image, safe with gradient penalties."""
+    return nn.GroupNorm(1, channels)
+
+
+@NORMS.register("none")
+def no_norm(channels: int) -> nn.Module:
+    """No normalisation."""
+    return nn.Identity()
 
 
 def norm2d(name: str, channels: int, key: str) -> nn.Module:
-    """The norm layer a recipe names, or a GankitError naming the key and the choices."""
-    if name not in NORMS:
-        raise GankitError(f"{key}.norm: unknown norm '{name}'. Choose one of: {', '.join(NORMS)}.")
-    return NORMS[name](channels)
+    """The norm layer a recipe names (``norm: batch``), or a GankitError naming the key and the choices."""
+    return NORMS.entry(name, f"{key}.norm").obj(channels)
 
 
 def maybe_sn(module: nn.Module, enabled: bool) -> nn.Module:

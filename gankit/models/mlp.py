@@ -1,9 +1,12 @@
 """Fully connected G and D in the spirit of the original GAN (Goodfellow et al. 2014): any size, any channels."""
 import math
 
+from typing import Optional
+
 import torch
 from torch import nn
 
+from gankit.models.base import FeatureDiscriminator
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
 
 
@@ -22,12 +25,12 @@ class MLPGenerator(nn.Module):
         layers += [nn.Linear(prev, math.prod(self.img_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.net(z).view(-1, *self.img_shape)
 
 
 @DISCRIMINATORS.register("mlp")
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(FeatureDiscriminator):
     """Flattened image → hidden LeakyReLU 0.2 layers (with dropout) → one logit (any image size)."""
 
     def __init__(self, img_shape: tuple = (1, 28, 28), hidden: tuple = (1024, 512, 256), dropout: float = 0.3):
@@ -39,8 +42,3 @@ class MLPDiscriminator(nn.Module):
         self.trunk = nn.Sequential(*layers)
         self.head = nn.Linear(prev, 1)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)

@@ -4,10 +4,13 @@ G: z → Linear to ch×4×4 → 3 up-blocks (BN, ReLU, nearest ×2, conv3) → B
 D: optimized down-block → down-block → 2 blocks → ReLU → global sum pool → Linear, all spectrally normalised.
 The D body is size-agnostic (global pooling).
 """
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gankit.models.base import FeatureDiscriminator
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
 from gankit.models.layers import apply_spectral_norm, conv_plan, min_side
 
@@ -75,7 +78,7 @@ class ResNetGenerator(nn.Module):
         self.blocks = nn.ModuleList(UpBlock(ch, ch) for _ in range(n_up))
         self.out = nn.Sequential(nn.BatchNorm2d(ch), nn.ReLU(True), nn.Conv2d(ch, c, 3, 1, 1), nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.fc(z).view(-1, self.ch, self.start, self.start)
         for b in self.blocks:
             h = b(h)
@@ -83,7 +86,7 @@ class ResNetGenerator(nn.Module):
 
 
 @DISCRIMINATORS.register("resnet")
-class ResNetDiscriminator(nn.Module):
+class ResNetDiscriminator(FeatureDiscriminator):
     """SNGAN ResNet discriminator with spectral norm (global sum pooling: any side ≥ 8)."""
 
     def __init__(self, img_shape: tuple = (3, 32, 32), ch: int = 128, spectral_norm: bool = True):
@@ -93,8 +96,3 @@ class ResNetDiscriminator(nn.Module):
         if spectral_norm:
             apply_spectral_norm(self)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)

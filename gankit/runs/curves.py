@@ -1,69 +1,114 @@
-"""Training curves from a run's metrics.jsonl: losses, D outputs and every ``eval/*`` metric."""
-import json
+"""Training curves from a run's metrics.jsonl: losses, D outputs, throughput and every ``eval/*`` metric.
+
+One panel table and one drawing function serve both ``gankit plot`` (all panels in one
+``curves.png``) and the HTML report (one PNG per panel).
+"""
+import io
 import math
 from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 from gankit.errors import GankitError
+from gankit.runs.files import CURVES_FILE, EVAL_PREFIX, METRICS_FILE, MetricsLog, read_metrics, replacing
 
-PANELS = (("losses", ("d_loss", "g_loss")), ("D outputs (mean logit)", ("d_real", "d_fake")))
-SKIP_EVAL = {"eval/eval_s"}
-
-
-def read_rows(path: Path) -> list[dict]:
-    """The JSON rows of a metrics.jsonl; a half-written last line (crash) is skipped."""
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and "step" in row:
-            rows.append(row)
-    return rows
+# Panels drawn from training rows: (title, y label, keys).
+PANELS = (
+    ("Losses", "loss", ("d_loss", "g_loss")),
+    ("Discriminator logits (mean)", "logit", ("d_real", "d_fake")),
+    ("Throughput", "images / s", ("images_per_s",)),
+)
+SKIP_EVAL = {"eval/eval_s"}  # bookkeeping, not a metric
+PANEL_SIZE = (4.5, 3.2)  # inches per panel
 
 
-def _series(rows: list[dict], key: str) -> tuple[list, list]:
-    pts = [(r["step"], r[key]) for r in rows
-           if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+class Panel(NamedTuple):
+    title: str
+    ylabel: str
+    series: list[tuple[str, list, list]]  # (key, steps, values)
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def series(rows: list[dict], key: str) -> tuple[list, list]:
+    """Steps and finite values of ``key`` over ``rows``."""
+    pts = [(r["step"], r[key]) for r in rows if is_number(r.get(key)) and math.isfinite(r[key])]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def plot_curves(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``<run>/curves.png`` (or ``out``): one panel per group of losses and per eval metric."""
+def panels(log: MetricsLog) -> list[Panel]:
+    """The panels with something to draw: the training table's, then one per eval metric."""
+    out = []
+    for title, ylabel, keys in PANELS:
+        drawn = [(k, *series(log.train, k)) for k in keys]
+        drawn = [s for s in drawn if s[1]]
+        if drawn:
+            out.append(Panel(title, ylabel, drawn))
+    eval_keys = sorted({k for r in log.evals for k, v in r.items()
+                        if k.startswith(EVAL_PREFIX) and k not in SKIP_EVAL and is_number(v)})
+    for k in eval_keys:
+        xs, ys = series(log.evals, k)
+        if xs:
+            name = k.removeprefix(EVAL_PREFIX)
+            out.append(Panel(name, name, [(k, xs, ys)]))
+    return out
+
+
+def draw(shown: list[Panel], out: str | Path | BinaryIO, title: str | None = None, cols: int = 3,
+         size: tuple[float, float] = PANEL_SIZE) -> None:
+    """Draw ``shown`` in a grid of up to ``cols`` columns, as a PNG into ``out`` (a path or binary file)."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+    from matplotlib.ticker import MaxNLocator
 
+    cols = max(1, min(cols, len(shown)))
+    nrows = math.ceil(len(shown) / cols)
+    fig = Figure(figsize=(size[0] * cols, size[1] * nrows), dpi=100)
+    axes = fig.subplots(nrows, cols, squeeze=False)
+    for ax, panel in zip(axes.flat, shown):
+        for key, xs, ys in panel.series:
+            ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, markersize=3, label=key)
+        ax.set_title(panel.title)
+        ax.set_xlabel("step")
+        ax.set_ylabel(panel.ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if len(panel.series) > 1:
+            ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, format="png")
+
+
+def panel_pngs(log: MetricsLog, size: tuple[float, float] = (6.4, 3.4)) -> list[bytes]:
+    """Each panel as its own PNG (the report's inline charts)."""
+    pngs = []
+    for panel in panels(log):
+        buf = io.BytesIO()
+        draw([panel], buf, size=size)
+        pngs.append(buf.getvalue())
+    return pngs
+
+
+def plot_curves(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``<run>/curves.png`` (or ``out``): one panel per group of training numbers and per eval metric."""
     run_dir = Path(run_dir)
-    path = run_dir / "metrics.jsonl"
+    path = run_dir / METRICS_FILE
     if not path.is_file():
         raise GankitError(f"plot: {path} not found. Give a run directory written by `gankit train`.")
-    rows = read_rows(path)
-    if not rows:
+    log = read_metrics(path)
+    if not log.train and not log.evals:
         raise GankitError(f"plot: {path} has no rows yet. Plot after the run has logged (trainer.log_every).")
-    eval_keys = sorted({k for r in rows for k in r if k.startswith("eval/") and k not in SKIP_EVAL})
-    panels = [(t, [k for k in keys if _series(rows, k)[0]]) for t, keys in PANELS]
-    panels = [(t, keys) for t, keys in panels if keys] + [(k.removeprefix("eval/"), [k]) for k in eval_keys]
-    if not panels:
+    shown = panels(log)
+    if not shown:
         raise GankitError(f"plot: {path} holds no loss or eval/* numbers to plot.")
-    cols = min(3, len(panels))
-    nrows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.5 * cols, 3.2 * nrows), squeeze=False)
-    for ax, (title, keys) in zip(axes.flat, panels):
-        for k in keys:
-            xs, ys = _series(rows, k)
-            ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, markersize=3, label=k)
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        if len(keys) > 1:
-            ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
-    fig.suptitle(run_dir.name)
-    fig.tight_layout()
-    out = Path(out) if out else run_dir / "curves.png"
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    out = Path(out) if out else run_dir / CURVES_FILE
+    with replacing(out) as tmp:
+        draw(shown, tmp, title=run_dir.name)
     return out

@@ -1,5 +1,6 @@
 """Making the Accelerator and the optimizers from a recipe, refusing what accelerate would silently ignore."""
 import os
+from types import SimpleNamespace
 
 import torch
 from accelerate import Accelerator
@@ -7,18 +8,19 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DistributedDataParallelKwargs
 from omegaconf import DictConfig
 
-from gankit.errors import GankitError
-from gankit.training.schedules import lr_factor
+from gankit.config.validate import settings_problems
+from gankit.errors import GankitError, raise_if
+from gankit.training.optim import build_optimizer, build_schedule
 
 
 def scheduler(opt, name: str, total: int):
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(name, step, total))
+    """Deprecated: use ``gankit.training.optim.build_schedule``."""
+    return build_schedule(opt, SimpleNamespace(schedule=name), total)
 
 
 def adam(model, ocfg, device):
-    fused = device.type == "cuda"
-    return torch.optim.Adam(model.parameters(), lr=ocfg.lr, betas=tuple(ocfg.betas),
-                            weight_decay=ocfg.weight_decay, foreach=None if fused else True, fused=fused or None)
+    """Deprecated: use ``gankit.training.optim.build_optimizer`` (which follows ``optim.<net>.name``)."""
+    return build_optimizer(model, ocfg, device)
 
 
 def native_bf16(cpu: bool) -> bool:
@@ -39,14 +41,7 @@ def resolve_precision(precision: str, cpu: bool) -> str:
 def make_accelerator(cfg: DictConfig) -> Accelerator:
     t = cfg.trainer
     cpu = t.cpu or not torch.cuda.is_available()
-    if t.precision == "fp16" and cpu:
-        raise GankitError("trainer.precision: fp16 needs a CUDA GPU (on a CPU it would silently train in fp32). "
-                          "Use trainer.precision=bf16 or no on this machine.")
-    if cfg.ddp.sync_batchnorm and cpu:
-        raise GankitError("ddp.sync_batchnorm: SyncBatchNorm works only on CUDA GPUs. Set ddp.sync_batchnorm=false.")
-    if t.grad_accum > 1 and (t.d_steps > 1 or t.g_steps > 1):
-        raise GankitError("trainer.grad_accum: gradient accumulation works with d_steps=1 and g_steps=1 only "
-                          "(accumulated D updates would merge). Set trainer.grad_accum=1 or the step ratios to 1.")
+    raise_if(settings_problems(cfg))
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.ddp.find_unused_parameters,
                                         broadcast_buffers=cfg.ddp.broadcast_buffers)
     trackers = list(cfg.trackers) or None

@@ -1,13 +1,18 @@
 """Differentiable augmentation of D's inputs (applied to real AND fake, so G learns through it).
 
+The ops are grouped into policies, entries of ``AUGMENT_POLICIES`` (``color``, ``translation``,
+``cutout``; a plugin may add one): ``policy(x, **kwargs) -> x'``, taking the augment's keyword
+arguments (``translation_ratio``, ``cutout_ratio``) and ignoring those it does not use.
+
 DiffAugment (Zhao et al. 2020): each op draws its random parameters per image, keeps the
 shape, and is differentiable with respect to the image (G's gradient flows through it).
 """
 import torch
 import torch.nn.functional as F
 
-from gankit.errors import GankitError
-from gankit.config.registry import AUGMENTS
+from gankit.config.registry import AUGMENT_POLICIES, AUGMENTS
+from gankit.config.validate import policy_problems
+from gankit.errors import GankitError, raise_if
 
 Tensor = torch.Tensor
 
@@ -33,6 +38,7 @@ def contrast(x: Tensor, **_) -> Tensor:
     return (x - mean) * (_rand(x) + 0.5) + mean
 
 
+@AUGMENT_POLICIES.register("translation")
 def translation(x: Tensor, translation_ratio: float = 0.125, **_) -> Tensor:
     """Shift by up to ratio·size pixels in each direction, filling with zeros."""
     n, _, h, w = x.shape
@@ -47,6 +53,7 @@ def translation(x: Tensor, translation_ratio: float = 0.125, **_) -> Tensor:
     return padded.permute(0, 2, 3, 1)[gb, gy, gx].permute(0, 3, 1, 2).contiguous()
 
 
+@AUGMENT_POLICIES.register("cutout")
 def cutout(x: Tensor, cutout_ratio: float = 0.5, **_) -> Tensor:
     """Zero one random square of ratio·size per image (it may be clipped by the border)."""
     n, _, h, w = x.shape
@@ -62,12 +69,10 @@ def cutout(x: Tensor, cutout_ratio: float = 0.5, **_) -> Tensor:
     return x * mask.unsqueeze(1)
 
 
-# Policy name → the ops it applies, in order (the paper's groups).
-POLICIES = {
-    "color": (brightness, saturation, contrast),
-    "translation": (translation,),
-    "cutout": (cutout,),
-}
+@AUGMENT_POLICIES.register("color")
+def color(x: Tensor, **_) -> Tensor:
+    """Brightness, saturation and contrast, in that order (the paper's color group)."""
+    return contrast(saturation(brightness(x)))
 
 
 @AUGMENTS.register("diffaugment")
@@ -76,14 +81,11 @@ class DiffAugment:
 
     def __init__(self, policy: str = "color,translation,cutout", translation_ratio: float = 0.125,
                  cutout_ratio: float = 0.5, p: float = 1.0):
+        raise_if(policy_problems(policy, "augment.policy"))
         names = [s.strip() for s in str(policy).split(",") if s.strip()]
-        unknown = [s for s in names if s not in POLICIES]
-        if unknown:
-            raise GankitError(f"augment.policy: unknown DiffAugment op(s) {', '.join(unknown)}. "
-                              f"Write a comma-separated subset of: {', '.join(POLICIES)}.")
         if not 0 <= p <= 1:
             raise GankitError(f"augment.p: the probability of augmenting a batch must be in [0, 1], got {p}.")
-        self.ops = [op for s in names for op in POLICIES[s]]
+        self.ops = [AUGMENT_POLICIES.get(s) for s in names]  # each an AUGMENT_POLICIES entry
         self.kwargs = {"translation_ratio": translation_ratio, "cutout_ratio": cutout_ratio}
         self.p = p
 

@@ -3,38 +3,13 @@ import resource
 import statistics
 import tempfile
 import time
-from contextlib import contextmanager
+from collections import defaultdict
 
 import torch
+from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.flop_counter import FlopCounterMode
 
-
-class PhaseTimer:
-    """Wall time per named phase of a step (synchronising CUDA around each phase)."""
-
-    def __init__(self, device: torch.device):
-        self.device, self.totals = device, {}
-
-    def _sync(self):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
-    @contextmanager
-    def phase(self, name: str):
-        self._sync()
-        t0 = time.perf_counter()
-        yield
-        self._sync()
-        self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - t0
-
-    def wrap(self, obj, attr: str, name: str) -> None:
-        fn = getattr(obj, attr)
-
-        def timed(*a, **k):
-            with self.phase(name):
-                return fn(*a, **k)
-
-        setattr(obj, attr, timed)
+from gankit.training.trainer import Trainer
 
 
 def matmul_gflops(device: torch.device, dtype=torch.float32, n: int = 2048, reps: int = 5) -> float:
@@ -56,39 +31,65 @@ def matmul_gflops(device: torch.device, dtype=torch.float32, n: int = 2048, reps
 def flops_per_step(trainer) -> int:
     counter = FlopCounterMode(display=False)
     with counter:
-        trainer.iteration()
+        trainer.step()
     return counter.get_total_flops()
 
 
-def run(cfg, steps: int = 20, warmup: int = 5) -> dict:
-    from gankit.training.trainer import Trainer
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
+
+def phase_split(trainer, steps: int) -> dict[str, float]:
+    """Fractions of a step spent in each named phase (without its data and optimizer parts), in data
+    loading, in optimizer steps and elsewhere, read from the profiler's ``phase:*`` records (host time)."""
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            with record_function("bench:step"):
+                trainer.step()
+            _sync(trainer.acc.device)
+    total, inside = 0.0, defaultdict(float)
+    for ev in prof.events():
+        if ev.name == "bench:step":
+            total += ev.cpu_time_total
+            continue
+        kind = "data" if ev.name == "data" else "optimizer" if ev.name.startswith("Optimizer.step#") else \
+            ev.name if ev.name.startswith("phase:") else None
+        if kind is None:
+            continue
+        parent = ev.cpu_parent
+        while parent is not None and not parent.name.startswith("phase:"):
+            parent = parent.cpu_parent
+        if kind.startswith("phase:"):
+            inside[kind] += ev.cpu_time_total
+        else:
+            inside[kind] += ev.cpu_time_total
+            if parent is not None:
+                inside[parent.name] -= ev.cpu_time_total
+    split = {f"{k.removeprefix('phase:').lower()}_step" if k.startswith("phase:") else k: v / total
+             for k, v in inside.items()}
+    split["other"] = max(0.0, 1.0 - sum(split.values()))
+    return split
+
+
+def run(cfg, steps: int = 20, warmup: int = 5) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tr = Trainer(cfg, tmp)
         dev = tr.acc.device
         for _ in range(warmup):
-            tr.iteration()
+            tr.step()
         flops = flops_per_step(tr)
-        timer = PhaseTimer(dev)
-        timer.wrap(tr.stream, "batch", "data")
-        timer.wrap(tr, "d_phase", "d_step")
-        timer.wrap(tr, "g_phase", "g_step")
-        timer.wrap(tr.d_opt, "step", "optimizer")
-        timer.wrap(tr.g_opt, "step", "optimizer")
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         step_times = []
         for _ in range(steps):
-            with timer.phase("step"):
-                tr.iteration()
-            step_times.append(timer.totals["step"] - sum(step_times))
-        total = timer.totals["step"]
+            _sync(dev)
+            t0 = time.perf_counter()
+            tr.step()
+            _sync(dev)
+            step_times.append(time.perf_counter() - t0)
         ms = statistics.median(step_times) * 1e3
-        split = {k: timer.totals.get(k, 0.0) / total for k in ("data", "d_step", "g_step", "optimizer")}
-        # d_step and g_step include their optimizer step; report the optimizer separately
-        split["d_step"] -= timer.totals.get("optimizer", 0.0) / total / 2
-        split["g_step"] -= timer.totals.get("optimizer", 0.0) / total / 2
-        split["generator_forward"] = max(0.0, 1.0 - sum(split.values()))
+        split = phase_split(tr, min(steps, 5))
         images = cfg.trainer.batch_size * cfg.trainer.d_steps
         peak = (torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda"
                 else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

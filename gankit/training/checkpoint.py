@@ -6,7 +6,8 @@ read by accelerate with ``torch.load(weights_only=True)`` and are checked the sa
 anything is loaded (``verify``); our own state is JSON.
 
 ``checkpoints/best`` is a copy of the checkpoint an evaluation liked best, published
-atomically the same way and never removed by rotation.
+atomically the same way and never removed by rotation. ``Checkpointer`` is what the trainer
+calls: it decides when a save is due, saves, loads and publishes the best.
 """
 import contextlib
 import errno
@@ -16,12 +17,13 @@ import pickle
 import shutil
 from pathlib import Path
 
+from accelerate.utils import load as safe_load
+from safetensors.torch import load_file, save_file
+
 from gankit.errors import GankitError
+from gankit.runs.files import BEST, CHECKPOINTS_DIR, EMA_FILE, STATE_FILE, swap_in, write_json_atomic
 
 PREFIX = "step-"
-STATE_FILE = "state.json"
-BEST = "best"
-EMA_FILE = "ema.safetensors"
 
 
 def name_for(step: int) -> str:
@@ -34,7 +36,7 @@ def _complete(p: Path) -> bool:
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
     """Complete step checkpoints of a run, oldest first (``best`` is not among them)."""
-    ck = Path(run_dir) / "checkpoints"
+    ck = Path(run_dir) / CHECKPOINTS_DIR
     if not ck.is_dir():
         return []
     found = [p for p in ck.iterdir() if p.name.startswith(PREFIX) and _complete(p)]
@@ -47,52 +49,19 @@ def latest(run_dir: Path) -> Path | None:
 
 
 def best(run_dir: Path) -> Path | None:
-    p = Path(run_dir) / "checkpoints" / BEST
+    p = Path(run_dir) / CHECKPOINTS_DIR / BEST
     return p if _complete(p) else None
 
 
 def temp_dir(run_dir: Path, step: int) -> Path:
-    return Path(run_dir) / "checkpoints" / f".tmp-{name_for(step)}"
-
-
-def fsync_tree(path: Path) -> None:
-    for root, _, files in os.walk(path):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                os.fsync(fh.fileno())
-        _fsync_dir(root)
-
-
-def _fsync_dir(path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Rename a complete ``tmp`` folder to ``final``; an existing ``final`` stays until replaced.
-
-    A crash at any moment leaves either the old or the new folder under ``final``, or the
-    old one parked as ``.old-<name>`` (put back by ``clean_temporaries``).
-    """
-    fsync_tree(tmp)
-    old = final.parent / f".old-{final.name}"
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    _fsync_dir(final.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    return Path(run_dir) / CHECKPOINTS_DIR / f".tmp-{name_for(step)}"
 
 
 def publish(tmp: Path, step: int, keep: int, protect: tuple[str, ...] = ()) -> Path:
     """Make a fully written temporary checkpoint visible, then rotate old step checkpoints."""
     final = tmp.parent / name_for(step)
     with disk_errors(tmp, "publishing the checkpoint"):
-        _swap_in(tmp, final)
+        swap_in(tmp, final)
     rotate(tmp.parent.parent, keep, protect)
     return final
 
@@ -114,7 +83,7 @@ def publish_best(run_dir: Path, source: Path, info: dict | None = None) -> Path:
     source = Path(source)
     if not _complete(source):
         raise GankitError(f"checkpoint {source}: not a complete checkpoint; cannot publish it as best.")
-    ck = Path(run_dir) / "checkpoints"
+    ck = Path(run_dir) / CHECKPOINTS_DIR
     tmp = ck / f".tmp-{BEST}"
     with disk_errors(tmp, "writing the best checkpoint"):
         if tmp.exists():
@@ -123,8 +92,8 @@ def publish_best(run_dir: Path, source: Path, info: dict | None = None) -> Path:
             shutil.copytree(source, tmp, copy_function=_link_or_copy)
         except shutil.Error as e:  # copytree gathers per-file OSErrors
             raise OSError(errno.EIO, str(e)) from e
-        write_json(tmp / "best.json", {"source": source.name, **(info or {})})
-        _swap_in(tmp, ck / BEST)
+        write_json_atomic(tmp / "best.json", {"source": source.name, **(info or {})})
+        swap_in(tmp, ck / BEST)
     return ck / BEST
 
 
@@ -138,7 +107,7 @@ def _link_or_copy(src, dst):
 
 def clean_temporaries(run_dir: Path) -> None:
     """Remove half-written checkpoints left by a crash; put back a parked old one."""
-    ck = Path(run_dir) / "checkpoints"
+    ck = Path(run_dir) / CHECKPOINTS_DIR
     if not ck.is_dir():
         return
     for p in ck.glob(".tmp-*"):
@@ -171,26 +140,6 @@ def disk_errors(tmp: Path, doing: str = "saving a checkpoint"):
         ) from None
 
 
-def write_json(path: Path, data: dict) -> None:
-    tmp = Path(str(path) + ".tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(data, indent=1))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a small file so that readers see the old or the new content, never half of it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def read_state(ckpt: Path) -> dict:
     try:
         state = json.loads((Path(ckpt) / STATE_FILE).read_text())
@@ -210,8 +159,6 @@ def verify(ckpt: Path) -> None:
     ``torch.load(weights_only=True)`` (accelerate's allow-list for RNG states included), which
     rejects any object that would run code; safetensors files hold no code by design.
     """
-    from accelerate.utils import load as safe_load
-
     ckpt = Path(ckpt)
     for f in sorted(ckpt.iterdir()):
         if f.suffix in (".bin", ".pkl", ".pt", ".pth"):
@@ -234,14 +181,55 @@ UNSAFE_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, KeyErr
                  AttributeError, TypeError, ImportError, IndexError)
 
 
-def nonfinite(named_tensors) -> list[str]:
-    """Names of the tensors holding NaN or ±inf (one fused check, one host sync)."""
-    import torch
+class Checkpointer:
+    """A run's checkpoints: due every ``every`` steps (and at the end), saved by every process as
+    accelerate requires, published by the main one; loaded after verification."""
 
-    named = [(n, t) for n, t in named_tensors if t.is_floating_point()]
-    if not named:
-        return []
-    flags = torch.stack([torch.isfinite(t).all() for _, t in named])
-    if bool(flags.all()):
-        return []
-    return [n for (n, _), ok in zip(named, flags.tolist()) if not ok]
+    def __init__(self, acc, run_dir: Path, every: int, keep: int):
+        self.acc, self.run_dir, self.every, self.keep = acc, Path(run_dir), every, keep
+
+    def due(self, step: int, last: bool) -> bool:
+        return step % self.every == 0 or last
+
+    def latest(self) -> Path | None:
+        return latest(self.run_dir)
+
+    def save(self, step: int, state: dict, ema=None) -> Path | None:
+        """Write checkpoint ``step`` (training state, ``state`` as JSON, the EMA weights); the path on the main process."""
+        acc, tmp = self.acc, temp_dir(self.run_dir, step)
+        if acc.is_main_process:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            if tmp.exists():
+                shutil.rmtree(tmp)
+        acc.wait_for_everyone()
+        final = None
+        with disk_errors(tmp):
+            acc.save_state(str(tmp), safe_serialization=True)
+            if acc.is_main_process:
+                if ema is not None:  # contiguous: channels_last weights
+                    save_file({k: v.contiguous() for k, v in ema.state_dict().items()}, str(tmp / EMA_FILE))
+                write_json_atomic(tmp / STATE_FILE, state)
+                final = publish(tmp, step, self.keep)
+        acc.wait_for_everyone()
+        return final
+
+    def load(self, path: Path | None, ema=None) -> dict:
+        """Restore the training state of checkpoint ``path`` (and the EMA weights); returns its JSON state."""
+        if path is None:
+            raise GankitError(f"--resume: {self.run_dir} has no complete checkpoint to resume from.")
+        state = read_state(path)
+        verify(path)
+        try:
+            self.acc.load_state(str(path))
+        except UNSAFE_ERRORS as e:
+            raise unsafe_load_error(path, e) from None
+        if ema is not None:
+            if not (path / EMA_FILE).is_file():
+                raise GankitError(f"ema.enabled: the run now keeps an EMA of G, but checkpoint {path} has none "
+                                  f"({EMA_FILE}). Resume with ema.enabled=false, or start a new run.")
+            ema.load_state_dict(load_file(str(path / EMA_FILE), device=str(self.acc.device)))
+        return state
+
+    def publish_best(self, path: Path | None, record: dict | None) -> None:
+        if record is not None and path is not None:  # the main process
+            publish_best(self.run_dir, path, record)

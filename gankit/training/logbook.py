@@ -1,4 +1,8 @@
-"""What a run writes: metrics.jsonl, the progress bar, trackers, sample grids (main process only)."""
+"""What a run writes as it goes: metrics.jsonl rows, the progress bar, trackers, sample grids.
+
+Numbers of each step are summed on the device; every ``log_every`` steps their window means
+over all processes (one host sync) become a row. Only the main process writes files.
+"""
 import json
 import math
 import time
@@ -8,58 +12,75 @@ import torch
 from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
-FIELDS = ("d_loss", "g_loss", "d_real", "d_fake")
+from gankit.runs import files
 
 
 class Logbook:
-    def __init__(self, trainer, enabled: bool):
-        self.tr, self.enabled = trainer, enabled
-        self.run_dir = trainer.run_dir
+    def __init__(self, run_dir: Path, acc, *, every: int, sample_every: int, total_steps: int, start_step: int,
+                 images_per_step: int, steps_per_epoch: int, fields: dict):
+        self.run_dir, self.acc, self.enabled = Path(run_dir), acc, acc.is_main_process
+        self.every, self.sample_every = every, sample_every
+        self.images_per_step, self.steps_per_epoch, self.fields = images_per_step, steps_per_epoch, fields
         self.start = time.time()
-        if enabled:
-            (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
-            self.file = open(self.run_dir / "metrics.jsonl", "a")
-            self.bar = tqdm(total=trainer.max_steps, initial=trainer.state.step, desc="train",
-                            dynamic_ncols=True, mininterval=1.0)
-
-    def record(self, means: torch.Tensor, images_per_s: float, extra: dict | None = None) -> dict:
-        """Log the window's mean losses (one host sync per log interval)."""
-        tr = self.tr
-        values = dict(zip(FIELDS, (round(v, 6) for v in means.tolist())))
-        row = {"step": tr.state.step, "epoch": round(tr.state.batch / tr.stream.steps_per_epoch, 3), **values,
-               "images_per_s": round(images_per_s, 1), "batch_global": tr.t.batch_size,
-               "batch_per_process": tr.stream.local, "precision": tr.acc.mixed_precision, "time_s": round(time.time() - self.start, 2)}
-        row.update(extra or {})
+        self.window: dict[str, torch.Tensor] = {}
+        self.n_window, self.t_window = 0, time.perf_counter()
         if self.enabled:
-            self.file.write(json.dumps(row) + "\n")
-            self.file.flush()
-            self.bar.n = tr.state.step
+            (self.run_dir / files.SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+            self.file = open(self.run_dir / files.METRICS_FILE, "a")
+            self.bar = tqdm(total=total_steps, initial=start_step, desc="train", dynamic_ncols=True, mininterval=1.0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def due(self, step: int, last: bool) -> bool:
+        return step % self.every == 0 or last
+
+    def samples_due(self, step: int, last: bool) -> bool:
+        return step % self.sample_every == 0 or last
+
+    def add(self, stats: dict) -> None:
+        """One counted step's numbers (device tensors: no host sync)."""
+        for k, v in stats.items():
+            self.window[k] = self.window[k] + v if k in self.window else v.clone()
+        self.n_window += 1
+
+    def record(self, step: int, batch: int) -> dict:
+        """The window's mean numbers over all processes as one row; the window starts again."""
+        dt = time.perf_counter() - self.t_window
+        names = list(self.window)
+        means = self.acc.reduce(torch.stack([self.window[k] for k in names]) / self.n_window, reduction="mean")
+        values = dict(zip(names, (round(v, 6) for v in means.tolist())))
+        images_per_s = self.n_window * self.images_per_step / dt
+        row = {"step": step, "epoch": round(batch / self.steps_per_epoch, 3), **values,
+               "images_per_s": round(images_per_s, 1), **self.fields, "time_s": round(time.time() - self.start, 2)}
+        self.window, self.n_window, self.t_window = {}, 0, time.perf_counter()
+        if self.enabled:
+            self._write(row)
+            self.bar.n = step
             self.bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()} | {"img/s": f"{images_per_s:.0f}"},
                                  refresh=False)
             self.bar.refresh()
-        if tr.acc.trackers:
-            tr.acc.log({k: v for k, v in row.items() if isinstance(v, (int, float)) and math.isfinite(v)},
-                       step=tr.state.step)
+        self._track(row)
         return row
 
-    def record_eval(self, results: dict) -> dict:
-        """Log evaluation numbers as their own metrics.jsonl row (same step)."""
-        row = {"step": self.tr.state.step, **{f"eval/{k}": v for k, v in results.items()}}
+    def record_eval(self, step: int, results: dict) -> dict:
+        """Evaluation numbers as their own metrics.jsonl row (same step)."""
+        row = {"step": step, **{f"eval/{k}": v for k, v in results.items()}}
         if self.enabled:
-            self.file.write(json.dumps(row) + "\n")
-            self.file.flush()
-            self.bar.write("eval @ step {}: {}".format(row["step"], ", ".join(
+            self._write(row)
+            self.bar.write("eval @ step {}: {}".format(step, ", ".join(
                 f"{k}={v:.4g}" for k, v in results.items() if isinstance(v, (int, float)))))
-        if self.tr.acc.trackers:
-            self.tr.acc.log({k: v for k, v in row.items() if isinstance(v, (int, float))}, step=row["step"])
+        self._track(row)
         return row
 
-    def samples(self, _model=None) -> Path | None:
+    def samples(self, step: int, images: torch.Tensor, nrow: int) -> Path | None:
         if not self.enabled:
             return None
-        images = self.tr.grid_images()
-        path = self.run_dir / "samples" / f"step-{self.tr.state.step:07d}.png"
-        save_image(images, path, nrow=self.tr.grid_nrow, normalize=True, value_range=(-1, 1), padding=2)
+        path = files.grid_path(self.run_dir, step)
+        save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
         return path
 
     def message(self, text: str) -> None:
@@ -70,5 +91,14 @@ class Logbook:
         if self.enabled:
             self.bar.close()
             self.file.close()
-        if self.tr.acc.trackers:
-            self.tr.acc.end_training()
+        if self.acc.trackers:
+            self.acc.end_training()
+
+    def _write(self, row: dict) -> None:
+        self.file.write(json.dumps(row) + "\n")
+        self.file.flush()
+
+    def _track(self, row: dict) -> None:
+        if self.acc.trackers:
+            self.acc.log({k: v for k, v in row.items() if isinstance(v, (int, float)) and math.isfinite(v)},
+                         step=row["step"])

@@ -2,14 +2,15 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch import nn
 
-from gankit.config import plugins
+from gankit.config import plugins, validate
+from gankit.config.registry import AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
 from gankit.data.base import ImageData
 from gankit.errors import GankitError, raise_if
 from gankit.losses import AdversarialLoss
-from gankit.config.registry import AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
+from gankit.losses.penalties import split_interval
 
 
 @dataclass
@@ -27,18 +28,9 @@ def load_plugins(cfg: DictConfig, recipe_dir: str | Path | None = None) -> None:
 
 
 def check_components(cfg: DictConfig) -> list[str]:
-    """Every unknown component or bad argument in the recipe, without building anything."""
-    ctx = {"img_shape": None, "num_classes": None, "z_dim": None}
-    problems = []
-    problems += DATASETS.check(_plain(cfg.data), "data")
-    problems += GENERATORS.check(_plain(cfg.generator), "generator", ctx)
-    problems += DISCRIMINATORS.check(_plain(cfg.discriminator), "discriminator", ctx)
-    problems += LOSSES.check(_plain(cfg.loss), "loss", ctx)
-    for i, p in enumerate(cfg.penalties):
-        problems += PENALTIES.check(_plain(p), f"penalties[{i}]", ctx)
-    if cfg.augment is not None:
-        problems += AUGMENTS.check(_plain(cfg.augment), "augment", ctx)
-    return problems
+    """Every unknown component or bad argument in the recipe, without building anything
+    (``gankit.config.validate.component_problems``)."""
+    return validate.component_problems(cfg)
 
 
 def build_data(cfg: DictConfig) -> ImageData:
@@ -49,7 +41,10 @@ def build_data(cfg: DictConfig) -> ImageData:
 
 
 def build_parts(cfg: DictConfig, data: ImageData | None = None) -> Parts:
-    raise_if(check_components(cfg))
+    """Data, G, D, loss, penalties and augment of a recipe; first refuses every problem that
+    ``gankit.config.validate.problems`` finds (the path ``gankit check`` takes too)."""
+    problems = validate.problems(cfg)
+    raise_if(problems, validate.header(problems))
     data = data if data is not None else build_data(cfg)
     ctx = {"img_shape": data.img_shape, "num_classes": data.num_classes}
     G = GENERATORS.build(cfg.generator, "generator", ctx)
@@ -57,7 +52,8 @@ def build_parts(cfg: DictConfig, data: ImageData | None = None) -> Parts:
     if not hasattr(G, "z_dim"):
         raise GankitError(f"generator.name: generator '{cfg.generator.name}' has no z_dim attribute; set self.z_dim in its __init__.")
     loss = LOSSES.build(cfg.loss, "loss", ctx)
-    pens = [PENALTIES.build(p, f"penalties[{i}]", ctx) for i, p in enumerate(cfg.penalties)]
+    pens = [PENALTIES.build(split_interval(validate.plain(p), f"penalties[{i}]")[0], f"penalties[{i}]", ctx)
+            for i, p in enumerate(cfg.penalties)]
     aug = AUGMENTS.build(cfg.augment, "augment", ctx) if cfg.augment is not None else None
     return Parts(data, G, D, loss, pens, aug)
 
@@ -68,6 +64,3 @@ def run_length(num_images: int, t) -> tuple[int, int]:
     batches = num_images // t.batch_size  # the last incomplete batch is dropped
     return max(1, batches // t.d_steps), t.max_steps or max(1, t.epochs * batches // t.d_steps)
 
-
-def _plain(node):
-    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node

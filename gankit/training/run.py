@@ -6,24 +6,28 @@ The stored recipe is rewritten (atomically) with those changes, so a later plain
 ``gankit train --resume RUN_DIR`` continues with them. Plugin files are stored as absolute
 paths, so a run resumes from any working directory.
 """
+import shutil
 import time
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+import torch
+from accelerate import PartialState
+from accelerate.utils import broadcast_object_list
+from omegaconf import DictConfig, OmegaConf
 
 from gankit.config import recipe as recipe_mod
+from gankit.config.plugins import absolute_plugins
 from gankit.errors import GankitError
+from gankit.runs.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
+from gankit.runs.report import write_views
 from gankit.training import checkpoint as ckpt
-
-RECIPE_FILE = "recipe.yaml"
+from gankit.training.preflight import preflight
+from gankit.training.trainer import Trainer
 
 
 def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path | None = None,
           overwrite: bool = False, recipe_dir=None, name: str = "run") -> dict:
     """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``."""
-    from gankit.training.check import preflight
-    from gankit.training.trainer import Trainer
-
     if cfg is not None:
         cfg = absolute_plugins(cfg, recipe_dir)
     if resume is not None:
@@ -40,61 +44,20 @@ def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path 
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         ckpt.clean_temporaries(run_dir)
-        ckpt.write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
+        write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
     if acc.trackers is not None and cfg.trackers:
         acc.init_trackers("gankit", config=recipe_mod.to_dict(cfg), init_kwargs={})
     acc.wait_for_everyone()
     summary = trainer.fit()
     if acc.is_main_process:
-        _write_views(run_dir)
+        write_views(run_dir)  # curves.png and report.html
     # 130 = 128 + SIGINT, 143 = 128 + SIGTERM (the shell's convention for a run ended by a signal).
     code = {"SIGINT": 130, "SIGTERM": 143}.get(summary.get("interrupted"), 0)
     return {**summary, "run_dir": str(run_dir), "exit_code": code}
 
 
-def _write_views(run_dir: Path) -> None:
-    """Loss/metric curves and the HTML report; a failure here must not fail a finished run."""
-    import warnings
-
-    from gankit.runs.curves import plot_curves
-    from gankit.runs.report import write_report
-
-    for make in (plot_curves, write_report):
-        try:
-            make(run_dir)
-        except Exception as e:  # noqa: BLE001 - the run itself is complete and saved
-            warnings.warn(f"could not write {make.__name__} for {run_dir}: {type(e).__name__}: {e}", stacklevel=2)
-
-
-def absolute_plugins(cfg: DictConfig, recipe_dir=None) -> DictConfig:
-    """The recipe with plugin *files* given as absolute paths (modules stay as they are).
-
-    A relative file is found the way ``plugins.load`` finds it: next to the recipe first, then
-    in the working directory. One that exists nowhere is left for ``plugins.load`` to report.
-    """
-    specs = list(cfg.plugins)
-    fixed = []
-    for spec in specs:
-        spec = str(spec)
-        if (spec.endswith(".py") or "/" in spec or "\\" in spec) and not Path(spec).is_absolute():
-            bases = ([Path(recipe_dir)] if recipe_dir else []) + [Path.cwd()]
-            hit = next((b / spec for b in bases if (b / spec).is_file()), None)
-            spec = str(hit.resolve()) if hit else spec
-        fixed.append(spec)
-    if fixed == specs:
-        return cfg
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.plugins = fixed
-    return cfg
-
-
 def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     if out is None:
-        import torch
-        from accelerate import PartialState
-        from accelerate.utils import broadcast_object_list
-
         # Form the process group now (with the trainer's device choice): before it exists the
         # broadcast does nothing, and two processes could pick folders a second apart.
         PartialState(cpu=cfg.trainer.cpu or not torch.cuda.is_available())
@@ -110,9 +73,7 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
             f"choose another --out, or pass --overwrite to train into it anyway (old checkpoints are replaced)."
         )
     if overwrite and run_dir.is_dir():
-        import shutil
-
-        for sub in ("checkpoints", "samples", "metrics.jsonl"):
+        for sub in (CHECKPOINTS_DIR, SAMPLES_DIR, METRICS_FILE):
             p = run_dir / sub
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
     return run_dir

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
+from gankit.training import phases
 from gankit.training.trainer import Trainer
 
 PROBE_DIR = os.environ.get("GANKIT_PROBE_DIR")
@@ -29,7 +30,7 @@ class ProbeMLPGenerator(nn.Module):
         self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2),
                                  nn.Linear(hidden, math.prod(img_shape)), nn.Tanh())
 
-    def forward(self, z):
+    def forward(self, z, y=None):
         return self.net(z).view(-1, *self.img_shape)
 
 
@@ -40,7 +41,7 @@ class ProbeMLPDiscriminator(nn.Module):
         self.net = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(img_shape), hidden), nn.LeakyReLU(0.2),
                                  nn.Linear(hidden, 1))
 
-    def forward(self, x):
+    def forward(self, x, y=None):
         return self.net(x).squeeze(1)
 
 
@@ -68,32 +69,35 @@ def _dtype_hooks(trainer) -> dict:
 
 
 if PROBE_DIR:
-    _iteration, _clip = Trainer.iteration, Trainer._clip
+    _step, _clip = Trainer.step, phases.clip
+    _current = {}
 
-    def iteration(self):
+    def step(self):
         acc = self.acc
         first = not hasattr(self, "_probe_seen")
+        _current["trainer"] = self
         if first:
             self._probe_seen = _dtype_hooks(self)
             before = {"G": _checksum(acc.unwrap_model(self.G)), "D": _checksum(acc.unwrap_model(self.D))}
-        out = _iteration(self)
+        out = _step(self)
         record = {"step": self.state.step + 1, "batch": self.state.batch, "local": self.stream.local,
                   "G": _checksum(acc.unwrap_model(self.G)), "D": _checksum(acc.unwrap_model(self.D)),
-                  "stats": [float(v) for v in out]}
+                  "stats": [float(out[k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")]}
         if first:
             record["layer_dtypes"] = {k: sorted(v) for k, v in self._probe_seen.items()}
             record["before"] = before
         _write(self, record)
         return out
 
-    def clip(self, model, opt, max_norm):
+    def clip(model, opt, max_norm, acc):
         def norm():
             grads = [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None]
             return float(torch.stack(grads).norm()) if grads else 0.0
 
-        pre = norm() if max_norm and self.acc.sync_gradients else None
-        _clip(self, model, opt, max_norm)
+        trainer = _current["trainer"]
+        pre = norm() if max_norm else None
+        _clip(model, opt, max_norm, acc)
         if pre is not None:
-            _write(self, {"clip": "D" if model is self.D else "G", "max": max_norm, "pre": pre, "post": norm()})
+            _write(trainer, {"clip": "D" if model is trainer.D else "G", "max": max_norm, "pre": pre, "post": norm()})
 
-    Trainer.iteration, Trainer._clip = iteration, clip
+    Trainer.step, phases.clip = step, clip

@@ -5,6 +5,7 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
+from gankit.models.base import Verdict
 
 CTX28 = {"img_shape": (1, 28, 28), "num_classes": 10}
 
@@ -55,32 +56,6 @@ def test_concat_generator_learned_embedding_rows_have_norm_about_one():
     z, y = torch.randn(3, 20), torch.tensor([1, 5, 9])
     with torch.no_grad():
         assert torch.equal(G(z, y), G.body(torch.cat([z, G.embed(y)], 1)))
-
-
-@pytest.mark.parametrize("name, shape", [("dcgan_mnist", (1, 28, 28)), ("dcgan", (3, 32, 32)),
-                                         ("resnet", (3, 32, 32)), ("mlp", (1, 12, 12))])
-def test_unconditional_discriminators_are_head_of_features(name, shape):
-    torch.manual_seed(0)
-    args = {"dcgan": {"ndf": 8}, "resnet": {"ch": 8}, "mlp": {"hidden": [16]}}.get(name, {})
-    D = d({"name": name, **args}, {"img_shape": shape}).eval()
-    x = torch.randn(4, *shape)
-    h = D.features(x)
-    assert h.shape == (4, D.head.in_features)
-    assert torch.allclose(D(x), D.head(h).squeeze(1))
-
-
-def test_conditional_bn_uses_class_scale_and_shift():
-    from gankit.models.layers import ConditionalBatchNorm2d
-
-    cbn = ConditionalBatchNorm2d(2, 3)
-    with torch.no_grad():
-        cbn.gamma.weight.copy_(torch.tensor([[1.0, 1.0], [2.0, 3.0], [0.5, 0.0]]))
-        cbn.beta.weight.copy_(torch.tensor([[0.0, 0.0], [1.0, -1.0], [0.0, 4.0]]))
-    x = torch.randn(6, 2, 3, 3)
-    y = torch.tensor([0, 1, 2, 0, 1, 2])
-    normed = (x - x.mean((0, 2, 3), keepdim=True)) / torch.sqrt(x.var((0, 2, 3), unbiased=False, keepdim=True) + 1e-5)
-    expected = normed * cbn.gamma.weight[y][:, :, None, None] + cbn.beta.weight[y][:, :, None, None]
-    assert torch.allclose(cbn(x, y), expected, atol=1e-5)
 
 
 def test_projection_discriminator_matches_formula():
@@ -140,3 +115,23 @@ def test_conditional_body_errors_name_the_body_key():
         g({"name": "conditional", "body": "dcgan", "body_args": {"ngff": 3}})
     with pytest.raises(GankitError, match="^generator: .*conditional_bn"):
         g({"name": "conditional_bn"}, {"img_shape": (1, 30, 30), "num_classes": 10})
+
+
+def test_acgan_returns_a_verdict_and_ignores_labels():
+    torch.manual_seed(0)
+    D = d({"name": "acgan", "body": "dcgan_mnist", "dropout": 0.5}).eval()
+    x = torch.randn(4, 1, 28, 28)
+    out = D(x, y=torch.tensor([0, 1, 2, 3]))
+    assert isinstance(out, Verdict) and out.classes.shape == (4, 10)
+    assert torch.equal(out.logits, D(x).logits) and torch.equal(out.classes, D(x).classes)
+    assert isinstance(D.drop, nn.Dropout) and D.drop.p == 0.5
+
+
+def test_conditional_bn_generator_has_one_class_norm_per_upsampling_layer():
+    from gankit.models.layers import ConditionalBatchNorm2d
+
+    G = g({"name": "conditional_bn", "ngf": 8}, {"img_shape": (3, 32, 32), "num_classes": 5})
+    assert len(G.convs) == len(G.norms) == 3  # 4 → 8 → 16, then the output conv to 32
+    assert all(isinstance(n, ConditionalBatchNorm2d) and n.gamma.num_embeddings == 5 for n in G.norms)
+    assert [n.bn.num_features for n in G.norms] == [32, 16, 8]
+    assert not any(isinstance(m, nn.BatchNorm2d) and m.affine for m in G.modules())  # scales are per class only

@@ -63,9 +63,9 @@ def test_skip_mode_skips_and_counts(tmp_path):
 
 
 def test_skip_mode_gives_up_when_every_step_fails(tmp_path, monkeypatch):
-    import gankit.training.trainer as tr
+    import gankit.training.guard as guard
 
-    monkeypatch.setattr(tr, "MAX_SKIPS_IN_ROW", 3)
+    monkeypatch.setattr(guard, "MAX_SKIPS_IN_ROW", 3)
     cfg = _cfg("optim.d.lr=1e38", "optim.g.lr=1e38", "trainer.max_steps=50", "trainer.on_nonfinite=skip")
     # lr 1e38 with skipping: the weights stay finite (updates with inf grads are dropped) or the loss
     # stays non-finite; either way the run must end, with a message, not loop forever.

@@ -62,7 +62,7 @@ def test_ema_in_a_four_step_run_follows_the_formula(tiny_recipe, tmp_path):
     G = tr.acc.unwrap_model(tr.G)
     expected = {n: p.detach().clone() for n, p in G.named_parameters()}
     for step in range(4):
-        tr.iteration()
+        tr.step()
         for n, p in G.named_parameters():
             expected[n] = p.detach().clone() if step < 2 else 0.5 * expected[n] + 0.5 * p.detach()
         tr.state.step += 1

@@ -88,7 +88,7 @@ def test_a_batchnorm_discriminator_sees_real_and_fake_together_in_both_phases(ti
     tr = Trainer(cfg, tmp_path / "run")
     sizes = []
     tr.acc.unwrap_model(tr.D).register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
-    tr.iteration()
+    tr.step()
     assert sizes == expected  # D phase: real + fake; G phase: real + fake only when D normalises over the batch
 
 
@@ -149,7 +149,7 @@ def test_relativistic_generator_loss_reads_the_updated_discriminator(tiny_recipe
     G0, D0 = (copy.deepcopy(tr.acc.unwrap_model(m)) for m in (tr.G, tr.D))
     sizes = []
     tr.acc.unwrap_model(tr.D).register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
-    g_loss = tr.iteration()[1]
+    g_loss = tr.step()["g_loss"]
     assert sizes == [64, 64]  # G phase: real + fake, although this D has no BatchNorm
     real, _ = tr.stream.batch(0)
     z, _ = tr.noise(0)

@@ -21,7 +21,7 @@ class ExampleMLPGenerator(nn.Module):
             nn.Linear(hidden, math.prod(self.img_shape)), nn.Tanh(),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(z).view(-1, *self.img_shape)
 
 
@@ -36,5 +36,5 @@ class ExampleMLPDiscriminator(nn.Module):
             nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(x).squeeze(1)

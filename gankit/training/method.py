@@ -1,0 +1,77 @@
+"""A recipe's GAN method as phases: ``D`` (adversarial, class and penalty terms), then ``G``.
+
+This is the one place that turns parts into a training step. The D phase makes ``d_steps``
+updates, each on the next global batch; the G phase ``g_steps`` updates on the last of them (its
+first update reuses that batch's fake images, later ones draw fresh latents). A discriminator with
+a class head (``aux_weight``) adds its class loss to both phases; each penalty is a D term with its
+own ``interval``. The G phase shows D the real batch too when D has BatchNorm (the same kind of
+batch statistics as in its own update) or when the loss compares with real data (``g_uses_real``:
+judged by the updated D).
+"""
+import torch
+
+from gankit.losses.auxiliary import class_loss
+from gankit.losses.penalties import split_interval
+from gankit.models.base import class_loss_weight
+from gankit.training.phases import Phase, Term, View
+
+
+def _adversarial_d(loss):
+    return Term("adversarial", lambda j, v, d: loss.d(j["real"].logits, j["fake"].logits))
+
+
+def _adversarial_g(loss):
+    def g(j, v, d):
+        real = j.get("real")
+        return loss.g(j["fake"].logits, real.logits.detach() if real is not None else None)
+
+    return Term("adversarial", g)
+
+
+def _class_terms(weight: float) -> tuple[Term, Term]:
+    """ACGAN's class loss: D classifies real and fake by label, G makes fakes of their label."""
+    d = Term("class", lambda j, v, dr: weight * class_loss(torch.cat([j["real"].classes, j["fake"].classes]),
+                                                            torch.cat([dr.y_real, dr.y_fake])))
+    g = Term("class", lambda j, v, dr: weight * class_loss(j["fake"].classes, dr.y_fake))
+    return d, g
+
+
+def _penalty_term(pen, interval: int, name: str) -> Term:
+    def inputs(d):
+        x = pen.inputs(d.real, d.fake(grad=False), d.step)
+        return None if x is None else View(name, x, d.y_real, augment=False)
+
+    return Term(name, lambda j, v, d: pen(v[name].x, j[name].logits, d.step), interval, inputs, pen.after_step)
+
+
+def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
+    t, loss = cfg.trainer, parts.loss
+    d_terms, g_terms = [_adversarial_d(loss)], [_adversarial_g(loss)]
+    aux = class_loss_weight(parts.D)
+    if aux is not None:
+        d_class, g_class = _class_terms(aux)
+        d_terms.append(d_class)
+        g_terms.append(g_class)
+    for i, (pen, node) in enumerate(zip(parts.penalties, cfg.penalties)):
+        _, interval = split_interval(dict(node), f"penalties[{i}]")
+        d_terms.append(_penalty_term(pen, interval, f"penalty{i}:{node.name}"))
+    batchnorm = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in parts.D.modules())
+    last = t.d_steps - 1
+
+    def d_views(d):
+        return [View("real", d.real, d.y_real), View("fake", d.fake(grad=False), d.y_fake)]
+
+    def g_views(d):
+        fake = View("fake", d.fake(grad=True), d.y_fake)
+        return [View("real", d.real, d.y_real), fake] if batchnorm or loss.g_uses_real else [fake]
+
+    def g_source(b0, k):
+        return b0 + last, ((b0 + last,) if k == 0 else (b0 + last, "g", k))
+
+    common = dict(judge=D, augment=parts.augment)
+    return [
+        Phase("D", D, d_opt, d_terms, d_views, lambda b0, r: (b0 + r, (b0 + r,)), rounds=t.d_steps,
+              grad_clip=cfg.optim.d.grad_clip, watch=("real", "fake"), unwrapped=unwrapped_D, **common),
+        Phase("G", G, g_opt, g_terms, g_views, g_source, rounds=t.g_steps, frozen=D,
+              grad_clip=cfg.optim.g.grad_clip, **common),
+    ]

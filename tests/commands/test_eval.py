@@ -1,0 +1,21 @@
+"""gankit eval end to end on a tiny trained run."""
+import json
+
+import pytest
+
+from gankit.cli import main
+
+
+@pytest.mark.slow
+def test_eval_json_and_table(run_dir, capsys):
+    assert main(["eval", str(run_dir), "--num-samples", "300", "--metrics", "fd,mode_coverage", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["num_samples"] == 300 and res["checkpoint"].endswith("step-0000004")
+    assert res["fd"] > 0 and 1 <= res["modes"] <= 10 and res["eval_s"] > 0
+    assert main(["eval", str(run_dir / "checkpoints" / "step-0000002"), "--num-samples", "300",
+                 "--metrics", "fd", "--floor"]) == 0
+    out = capsys.readouterr().out
+    assert "step-0000002" in out and "real floor (n=128)" in out and "elapsed:" in out
+    fd_line = next(line for line in out.splitlines() if line.startswith("fd "))
+    value, floor = map(float, fd_line.split()[1:])
+    assert floor < value

@@ -1,0 +1,170 @@
+"""gankit report: one self-contained HTML file built from a run directory."""
+import base64
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision.utils import save_image
+
+from gankit.errors import GankitError
+from gankit.runs.report import MAX_GRIDS, write_report, write_views
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.text, self.h2, self.external = [], [], [], []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "h2":
+            self._in_h2 = True
+        if tag in ("link", "script") and (a.get("href") or a.get("src")):
+            self.external.append(a)
+
+    def handle_endtag(self, tag):
+        if tag == "h2":
+            self._in_h2 = False
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._in_h2:
+            self.h2.append(data.strip())
+
+
+def _fake_run(tmp_path: Path, n_grids: int = 3) -> Path:
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    rows = [
+        {"step": 10, "epoch": 0.1, "d_loss": 1.386294, "g_loss": 0.693147, "d_real": 0.01, "d_fake": -0.02,
+         "images_per_s": 1234.5, "time_s": 1.0},
+        {"step": 20, "epoch": 0.2, "d_loss": 1.111111, "g_loss": 2.718281, "d_real": 0.51, "d_fake": -0.77,
+         "images_per_s": 2345.6, "time_s": 2.0},
+        {"step": 20, "eval/fd": 87.654321, "eval/kid": 0.0421},
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in rows) + '{"step": 30, "d_lo'  # a line cut by a crash
+    (run / "metrics.jsonl").write_text(text)
+    (run / "recipe.yaml").write_text("description: report <test> run\ngenerator:\n  name: dcgan_mnist\n  z_dim: 96\n")
+    for i in range(n_grids):
+        save_image(torch.rand(4, 1, 8, 8), run / "samples" / f"step-{(i + 1) * 10:07d}.png", nrow=2)
+    return run
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_report_is_self_contained_with_numbers_images_recipe_and_versions(tmp_path):
+    run = _fake_run(tmp_path)
+    out = write_report(run)
+    assert out == run / "report.html"
+    page = _parse(out)
+    text = " ".join(page.text)
+    assert page.external == []
+    assert {"Final numbers", "Curves", "Samples over training", "Recipe (resolved)", "Environment"} <= set(page.h2)
+    # every image is an embedded PNG that decodes
+    assert page.imgs
+    for img in page.imgs:
+        assert img["src"].startswith("data:image/png;base64,")
+        assert base64.b64decode(img["src"].split(",", 1)[1]).startswith(PNG_MAGIC)
+    grids = [i for i in page.imgs if i.get("class") == "grid"]
+    curves = [i for i in page.imgs if i.get("class") == "curve"]
+    assert [g["alt"] for g in grids] == ["samples at step 10", "samples at step 20", "samples at step 30"]
+    assert base64.b64decode(grids[0]["src"].split(",", 1)[1]) == (run / "samples" / "step-0000010.png").read_bytes()
+    assert len(curves) == 5  # losses, logits, throughput, fd, kid
+    # the last training row and the latest evaluation numbers are in the table
+    for number in ("1.11111", "2.71828", "2345.6", "87.6543", "0.0421"):
+        assert number in text, number
+    assert "eval/fd (step 20)" in text
+    assert "1 unreadable line(s)" in text
+    # the recipe is shown escaped, versions are listed
+    assert "description: report <test> run" in text
+    assert "report &lt;test&gt; run" in out.read_text()
+    for key in ("python", "torch", "accelerate", "gankit", "cpu"):
+        assert key in text
+    assert torch.__version__ in text
+
+
+def test_many_grids_are_thinned_evenly_keeping_first_and_last(tmp_path):
+    run = _fake_run(tmp_path, n_grids=MAX_GRIDS + 5)
+    page = _parse(write_report(run))
+    grids = [i["alt"] for i in page.imgs if i.get("class") == "grid"]
+    assert len(grids) == MAX_GRIDS
+    assert grids[0] == "samples at step 10" and grids[-1] == f"samples at step {(MAX_GRIDS + 5) * 10}"
+
+
+def test_write_views_writes_curves_and_report_and_only_warns_on_failure(tmp_path):
+    run = _fake_run(tmp_path)
+    assert write_views(run) == [run / "curves.png", run / "report.html"]
+    assert (run / "curves.png").read_bytes().startswith(PNG_MAGIC)
+    with pytest.warns(UserWarning) as caught:
+        assert write_views(tmp_path / "missing") == []
+    assert [str(w.message).split(" for ")[0] for w in caught] == ["could not write curves.png",
+                                                                  "could not write report.html"]
+
+
+def test_report_of_an_empty_run_still_renders(tmp_path):
+    run = tmp_path / "fresh"
+    run.mkdir()
+    (run / "recipe.yaml").write_text("trainer: {max_steps: 1}\n")
+    text = write_report(run).read_text()
+    assert "No rows in metrics.jsonl yet." in text and "No sample grids" in text
+
+
+def test_not_a_run_is_a_clear_error(tmp_path):
+    with pytest.raises(GankitError, match="not a gankit run"):
+        write_report(tmp_path)
+    with pytest.raises(GankitError, match="does not exist"):
+        write_report(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_cli_report_writes_and_prints_the_path(tmp_path):
+    run = _fake_run(tmp_path)
+    target = tmp_path / "elsewhere.html"
+    r = subprocess.run([sys.executable, "-m", "gankit", "report", str(run), "--out", str(target)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(target)
+    assert "87.6543" in target.read_text()
+    bad = subprocess.run([sys.executable, "-m", "gankit", "report", str(tmp_path / "nope")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "gankit: error: report:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_report_of_a_real_tiny_run(tmp_path, tiny_recipe):
+    import gankit
+
+    summary = gankit.train(gankit.load_recipe(tiny_recipe, ["trainer.max_steps=2"]), out=tmp_path / "run")
+    run = Path(summary["run_dir"])
+    page = _parse(write_report(run))
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    text = " ".join(page.text)
+    assert f"{rows[-1]['g_loss']:.6g}" in text
+    assert any(i.get("class") == "grid" for i in page.imgs)
+
+
+def test_headless_browser_renders_the_report(tmp_path):
+    import shutil
+
+    browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    if browser is None:
+        pytest.skip("no headless Chromium installed")
+    run = _fake_run(tmp_path)
+    report = write_report(run)
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox", f"--screenshot={shot}",
+                    "--window-size=1200,2000", report.as_uri()], capture_output=True, timeout=120)
+    assert shot.read_bytes().startswith(PNG_MAGIC)

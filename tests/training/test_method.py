@@ -1,0 +1,42 @@
+"""The recipe's method as phases: which terms, views and rounds each phase gets."""
+import pytest
+
+from gankit.config import recipe
+from gankit.training.trainer import Trainer
+
+
+def _phases(tiny_recipe, tmp_path, *overrides):
+    return Trainer(recipe.load(tiny_recipe, list(overrides)), tmp_path / "run").phases
+
+
+def test_reference_method_is_a_d_phase_then_a_g_phase(tiny_recipe, tmp_path):
+    D, G = _phases(tiny_recipe, tmp_path, "trainer.d_steps=3", "trainer.g_steps=2")
+    assert (D.name, D.rounds, [t.name for t in D.terms], D.watch) == ("D", 3, ["adversarial"], ("real", "fake"))
+    assert (G.name, G.rounds, [t.name for t in G.terms]) == ("G", 2, ["adversarial"])
+    assert G.frozen is D.net and D.frozen is None
+    # D round r reads batch b0 + r; every G round reads the last D batch, the first with that batch's noise
+    assert [D.source(10, r) for r in range(3)] == [(10, (10,)), (11, (11,)), (12, (12,))]
+    assert [G.source(10, k) for k in range(2)] == [(12, (12,)), (12, (12, "g", 1))]
+
+
+def test_penalties_and_class_heads_are_terms(tiny_recipe, tmp_path):
+    D, G = _phases(tiny_recipe, tmp_path, "generator.name=conditional", "discriminator.name=acgan",
+                   "discriminator.body=dcgan_mnist",
+                   "penalties=[{name: r1, gamma: 1.0, interval: 4}, {name: weight_clip, clip: 0.5}]")
+    assert [t.name for t in D.terms] == ["adversarial", "class", "penalty0:r1", "penalty1:weight_clip"]
+    assert [t.interval for t in D.terms] == [1, 1, 4, 1]
+    assert [t.name for t in G.terms] == ["adversarial", "class"]
+    assert [D.due(s) for s in range(3)] == [True] * 3  # the adversarial term is due every step
+
+
+@pytest.mark.parametrize("override, judged", [("loss.name=non_saturating", ["fake"]),
+                                              ("loss.name=relativistic_average", ["real", "fake"])])
+def test_g_phase_judges_real_data_only_when_needed(tiny_recipe, tmp_path, override, judged):
+    tr = Trainer(recipe.load(tiny_recipe, [override]), tmp_path / "run")
+    draws = []
+    tr.step()  # make sure the phases run; then inspect the views of one draw
+    from gankit.training.phases import Draws
+
+    d = Draws(tr.phases, tr.G, tr.stream, tr.noise, 0, 0, labels=False)(tr.phases[1], 0, 0)
+    draws.append(d)
+    assert [v.name for v in tr.phases[1].views(d)] == judged
