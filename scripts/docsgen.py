@@ -98,7 +98,7 @@ MEANINGS = {
     "trainer.epochs": "passes over the data (ignored when max_steps is set)",
     "trainer.d_steps": "discriminator updates per iteration",
     "trainer.g_steps": "generator updates per iteration",
-    "trainer.grad_accum": "micro-batches each step's global batch is split into (needs d_steps = g_steps = 1)",
+    "trainer.grad_accum": "micro-batches each step's global batch is split into (gradient accumulation, any d_steps and g_steps)",
     "trainer.seed": "seeds weights, data order and noise",
     "trainer.log_every": "steps between metrics.jsonl rows",
     "trainer.sample_every": "steps between sample grids (samples/step-*.png)",

@@ -1,4 +1,5 @@
 """``gankit bench``: time a recipe's real training step without writing a run."""
+import os
 import resource
 import statistics
 import tempfile
@@ -10,6 +11,9 @@ from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.flop_counter import FlopCounterMode
 
 from gankit.training.trainer import Trainer
+
+# The profiler that splits a step logs an error line per run on a machine without a GPU; keep it quiet.
+os.environ.setdefault("KINETO_LOG_LEVEL", "5")
 
 
 def matmul_gflops(device: torch.device, dtype=torch.float32, n: int = 2048, reps: int = 5) -> float:
@@ -38,6 +42,21 @@ def flops_per_step(trainer) -> int:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def step_times(trainer, steps: int, warmup: int = 0) -> list[float]:
+    """Seconds of each of ``steps`` training steps (after ``warmup`` untimed ones), the device's work included."""
+    dev = trainer.acc.device
+    times = []
+    for i in range(warmup + steps):
+        _sync(dev)
+        t0 = time.perf_counter()
+        stats = trainer.step()
+        torch.stack([v.float() for v in stats.values()]).sum().item()  # the numbers exist: the step is done
+        trainer.state.step += 1
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return times
 
 
 def phase_split(trainer, steps: int) -> dict[str, float]:
@@ -76,19 +95,11 @@ def run(cfg, steps: int = 20, warmup: int = 5) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tr = Trainer(cfg, tmp)
         dev = tr.acc.device
-        for _ in range(warmup):
-            tr.step()
+        step_times(tr, 0, warmup)
         flops = flops_per_step(tr)
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
-        step_times = []
-        for _ in range(steps):
-            _sync(dev)
-            t0 = time.perf_counter()
-            tr.step()
-            _sync(dev)
-            step_times.append(time.perf_counter() - t0)
-        ms = statistics.median(step_times) * 1e3
+        ms = statistics.median(step_times(tr, steps)) * 1e3
         split = phase_split(tr, min(steps, 5))
         images = cfg.trainer.batch_size * cfg.trainer.d_steps
         peak = (torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda"

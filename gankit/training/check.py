@@ -10,8 +10,8 @@ estimated time per epoch from a few timed training steps); otherwise it raises o
 
 The cheap part that training runs before its first step is ``gankit.training.preflight``.
 """
+import statistics
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,12 +20,10 @@ import torch
 from gankit.config import validate
 from gankit.errors import raise_if
 from gankit.training.accel import resolve_precision
+from gankit.training.bench import step_times
 from gankit.training.parts import build_data, build_parts, run_length
-from gankit.training.preflight import preflight, shape_problems
+from gankit.training.preflight import shape_problems
 from gankit.training.trainer import Trainer
-
-__all__ = ["Report", "check", "preflight", "shape_problems"]
-
 
 @dataclass
 class Report:
@@ -95,23 +93,7 @@ def _time_steps(cfg, n: int) -> tuple[float, str]:
     """Median seconds per training step over ``n`` steps (after one warm-up) in a throwaway run."""
     with tempfile.TemporaryDirectory(prefix="gankit-check-") as tmp:
         tr = Trainer(cfg, Path(tmp) / "run")
-        times = []
-        for i in range(n + 1):
-            t0 = time.perf_counter()
-            _wait(tr.step())  # (the step's numbers stay on the device until read)
-            tr.state.step += 1
-            if i:
-                times.append(time.perf_counter() - t0)
-        times.sort()
-        return times[len(times) // 2], str(tr.acc.device)
-
-
-def _wait(stats) -> None:
-    """Read the step's numbers back, so the time includes the device's work."""
-    values = list(stats.values()) if isinstance(stats, dict) else [stats]
-    values = [v.float().sum() for v in values if isinstance(v, torch.Tensor)]
-    if values:
-        torch.stack(values).sum().item()
+        return statistics.median(step_times(tr, n, warmup=1)), str(tr.acc.device)
 
 
 def _device(cfg) -> str:

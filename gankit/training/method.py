@@ -61,9 +61,13 @@ def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
     def d_views(d):
         return [View("real", d.real, d.y_real), View("fake", d.fake(grad=False), d.y_fake)]
 
-    def g_views(d):
-        fake = View("fake", d.fake(grad=True), d.y_fake)
-        return [View("real", d.real, d.y_real), fake] if batchnorm or loss.g_uses_real else [fake]
+    def g_views_fake(d):
+        return [View("fake", d.fake(grad=True), d.y_fake)]
+
+    def g_views_real_and_fake(d):
+        return [View("real", d.real, d.y_real), View("fake", d.fake(grad=True), d.y_fake)]
+
+    g_views = g_views_real_and_fake if batchnorm or loss.g_uses_real else g_views_fake
 
     def g_source(b0, k):
         return b0 + last, ((b0 + last,) if k == 0 else (b0 + last, "g", k))

@@ -18,22 +18,24 @@ Factor = Callable[[int], float]
 
 
 # -- optimizers -------------------------------------------------------------------------
+def _adam_like(cls, params, lr, betas, weight_decay, device, amsgrad):
+    fused = _is_cuda(device)  # the fused kernel on CUDA, foreach on a CPU
+    return cls(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad,
+               foreach=None if fused else True, fused=fused or None)
+
+
 @OPTIMIZERS.register("adam")
 def adam(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0, device=None,
          amsgrad: bool = False):
     """Adam (Kingma & Ba 2015); the fused kernel on CUDA, foreach on a CPU."""
-    fused = _is_cuda(device)
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad,
-                            foreach=None if fused else True, fused=fused or None)
+    return _adam_like(torch.optim.Adam, params, lr, betas, weight_decay, device, amsgrad)
 
 
 @OPTIMIZERS.register("adamw")
 def adamw(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0, device=None,
           amsgrad: bool = False):
     """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
-    fused = _is_cuda(device)
-    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad,
-                             foreach=None if fused else True, fused=fused or None)
+    return _adam_like(torch.optim.AdamW, params, lr, betas, weight_decay, device, amsgrad)
 
 
 @OPTIMIZERS.register("sgd")

@@ -13,6 +13,8 @@ from torchvision.utils import save_image
 from gankit.errors import GankitError
 from gankit.runs.report import MAX_GRIDS, write_report, write_views
 
+from .test_files import ROWS  # two training rows and an eval row
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -44,14 +46,7 @@ class _Page(HTMLParser):
 def _fake_run(tmp_path: Path, n_grids: int = 3) -> Path:
     run = tmp_path / "run"
     (run / "samples").mkdir(parents=True)
-    rows = [
-        {"step": 10, "epoch": 0.1, "d_loss": 1.386294, "g_loss": 0.693147, "d_real": 0.01, "d_fake": -0.02,
-         "images_per_s": 1234.5, "time_s": 1.0},
-        {"step": 20, "epoch": 0.2, "d_loss": 1.111111, "g_loss": 2.718281, "d_real": 0.51, "d_fake": -0.77,
-         "images_per_s": 2345.6, "time_s": 2.0},
-        {"step": 20, "eval/fd": 87.654321, "eval/kid": 0.0421},
-    ]
-    text = "".join(json.dumps(r) + "\n" for r in rows) + '{"step": 30, "d_lo'  # a line cut by a crash
+    text = "".join(json.dumps(r) + "\n" for r in ROWS) + '{"step": 30, "d_lo'  # a line cut by a crash
     (run / "metrics.jsonl").write_text(text)
     (run / "recipe.yaml").write_text("description: report <test> run\ngenerator:\n  name: dcgan_mnist\n  z_dim: 96\n")
     for i in range(n_grids):

@@ -5,7 +5,6 @@ import pytest
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.training import check
 from gankit.training.preflight import preflight, shape_problems
 
 
@@ -64,7 +63,3 @@ def test_preflight_raises_on_a_shape_mismatch_and_leaves_modes_alone():
     with pytest.raises(GankitError, match="makes images of shape"):
         preflight(p)
     assert not g.training
-
-
-def test_check_module_still_offers_the_preflight():
-    assert check.preflight is preflight and check.shape_problems is shape_problems
