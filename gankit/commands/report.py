@@ -1,4 +1,7 @@
 """gankit report RUN_DIR [--out FILE]: one self-contained HTML page about a run."""
+from pathlib import Path
+
+from gankit.errors import GankitError
 from gankit.runs.files import REPORT_FILE
 from gankit.runs.report import write_report
 
@@ -11,5 +14,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    if args.out and not Path(args.out).parent.is_dir():
+        raise GankitError(f"--out: folder {Path(args.out).parent} does not exist. Create it or choose another path.")
     print(write_report(args.run_dir, args.out))
     return 0

@@ -14,6 +14,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    if not Path(args.resume).is_dir():
+        raise GankitError(f"--resume: {args.resume} does not exist. Give the folder of an earlier run (it holds {RECIPE_FILE}).")
     args.recipe = str(Path(args.resume) / RECIPE_FILE) if args.overrides else None
     if args.recipe and not Path(args.recipe).is_file():
         raise GankitError(f"resume: {args.resume} is not a gankit run (no {RECIPE_FILE}).")
