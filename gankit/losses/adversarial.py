@@ -85,3 +85,16 @@ def relativistic_average() -> AdversarialLoss:
         return _bce(fake - real.mean(), 1.0) + _bce(real - fake.mean(), 0.0)
 
     return AdversarialLoss(d=d, g=g, g_uses_real=True)
+
+
+@LOSSES.register("relativistic_pair")
+def relativistic_pair() -> AdversarialLoss:
+    """RpGAN (Huang et al. 2024, R3GAN): D: softplus(−(D(x_r) − D(x_f))), G: softplus(−(D(x_f) − D(x_r))), paired per image."""
+
+    def d(real, fake):
+        return F.softplus(fake - real).mean()
+
+    def g(fake, real):
+        return F.softplus(real.detach() - fake).mean()
+
+    return AdversarialLoss(d=d, g=g, g_uses_real=True)

@@ -1,4 +1,4 @@
-"""Discriminator regularisers: R1, WGAN-GP, weight clipping.
+"""Discriminator regularisers: R1, R2, WGAN-GP, weight clipping.
 
 A penalty is a ``Penalty`` (see its docstring) and one term of the D phase: its extra images go
 through the SAME D forward as real and fake (one forward keeps DDP safe), and its value is added
@@ -55,7 +55,11 @@ class Penalty:
       (then the penalty adds no term: it may still act in ``after_step``).
     * ``__call__(x, logits, step)``: the term, from those images and D's logits for them.
     * ``after_step(D)``: runs after each D optimizer step (weight clipping).
+
+    ``labels`` says whose labels a conditional D gets with those images: ``"real"`` or ``"fake"``.
     """
+
+    labels = "real"
 
     def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor | None:
         return None
@@ -67,20 +71,35 @@ class Penalty:
         pass
 
 
-@PENALTIES.register("r1")
-class R1(Penalty):
-    """R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on real images (lazy with `interval`, as any penalty)."""
+class ZeroCentred(Penalty):
+    """γ/2·E‖∇ₓD(x)‖² on the real images (``labels = "real"``: R1) or the generated ones (``"fake"``: R2)."""
+
+    key = "r1"
 
     def __init__(self, gamma: float = 10.0):
-        _check(gamma >= 0, "r1.gamma", f"must be ≥ 0, got {gamma}.")
+        _check(gamma >= 0, f"{self.key}.gamma", f"must be ≥ 0, got {gamma}.")
         self.gamma = float(gamma)
 
     def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor:
-        return real.detach().float().requires_grad_(True)
+        return (real if self.labels == "real" else fake).detach().float().requires_grad_(True)
 
     def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
         g = input_grad(x, logits)
         return (self.gamma / 2) * g.pow(2).sum(dim=1).mean()
+
+
+@PENALTIES.register("r1")
+class R1(ZeroCentred):
+    """R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on real images (lazy with `interval`, as any penalty)."""
+
+    key, labels = "r1", "real"
+
+
+@PENALTIES.register("r2")
+class R2(ZeroCentred):
+    """R2: γ/2·E‖∇ₓD(x)‖² on generated images (R3GAN, Huang et al. 2024, pairs it with R1)."""
+
+    key, labels = "r2", "fake"
 
 
 @PENALTIES.register("wgan_gp")

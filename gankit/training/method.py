@@ -39,7 +39,7 @@ def _class_terms(weight: float) -> tuple[Term, Term]:
 def _penalty_term(pen, interval: int, name: str) -> Term:
     def inputs(d):
         x = pen.inputs(d.real, d.fake(grad=False), d.step)
-        return None if x is None else View(name, x, d.y_real, augment=False)
+        return None if x is None else View(name, x, d.y_fake if pen.labels == "fake" else d.y_real, augment=False)
 
     return Term(name, lambda j, v, d: pen(v[name].x, j[name].logits, d.step), interval, inputs, pen.after_step)
 

@@ -62,3 +62,13 @@ def test_non_saturating_at_chance_is_log4():
     loss = build("non_saturating")
     z = torch.zeros(4)
     close(loss.d(z, z), 2 * math.log(2))
+
+
+def test_relativistic_pair_matches_the_r3gan_formula_pair_by_pair():
+    loss = build("relativistic_pair")
+    close(loss.d(real, fake), sp(-(real - fake)).mean())
+    close(loss.g(fake, real), sp(-(fake - real)).mean())
+    assert loss.g_uses_real  # G's step judges the real batch with the updated D
+    r, f = real.clone().requires_grad_(True), fake.clone().requires_grad_(True)
+    loss.g(f, r).backward()
+    assert r.grad is None and f.grad.abs().sum() > 0  # G's loss sends nothing into D's real logits

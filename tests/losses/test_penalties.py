@@ -156,3 +156,19 @@ def test_trainer_adds_r1_and_applies_weight_clip(tiny_recipe, tmp_path):
     d_loss = run_phase(D_phase, 0, draws, tr.acc, (tr.G, tr.D), tr.guard)["d_loss"]
     assert d_loss.item() == pytest.approx(expected.item(), rel=1e-4)
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.02 + 1e-7
+
+
+def test_r2_is_r1_on_the_generated_images():
+    torch.manual_seed(0)
+    real, fake = torch.randn(4, 3), torch.randn(4, 3)
+    r1, r2 = build("r1", gamma=2.0), build("r2", gamma=2.0)
+    assert (r1.labels, r2.labels) == ("real", "fake")  # a conditional D judges them with these labels
+    D = QuadD(1.5)
+    x = r2.inputs(real, fake, 0)
+    assert torch.equal(x, fake) and x.requires_grad
+    # ∇ₓ(½ a‖x‖²) = a·x → γ/2·E‖a·x‖²
+    expected = 2.0 / 2 * (1.5 ** 2) * fake.pow(2).sum(1).mean()
+    assert r2(x, D(x), 0).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert torch.equal(r1.inputs(real, fake, 0), real)
+    with pytest.raises(GankitError, match="r2.gamma"):
+        build("r2", gamma=-1.0)

@@ -1,5 +1,6 @@
 """The recipe's method as phases: which terms, views and rounds each phase gets."""
 import pytest
+import torch
 
 from gankit.config import recipe
 from gankit.training.trainer import Trainer
@@ -40,3 +41,19 @@ def test_g_phase_judges_real_data_only_when_needed(tiny_recipe, tmp_path, overri
     d = Draws(tr.phases, tr.G, tr.stream, tr.noise, 0, 0, labels=False)(tr.phases[1], 0, 0)
     draws.append(d)
     assert [v.name for v in tr.phases[1].views(d)] == judged
+
+
+def test_r2_judges_the_fakes_with_their_labels(tiny_recipe, tmp_path):
+    tr = Trainer(recipe.load(tiny_recipe, ["generator.name=conditional", "discriminator.name=projection",
+                                           "discriminator.body=dcgan_mnist", "loss.name=relativistic_pair",
+                                           "penalties=[{name: r1, gamma: 1.0}, {name: r2, gamma: 1.0}]"]),
+                 tmp_path / "run")
+    from gankit.training.phases import Draws
+
+    D = tr.phases[0]
+    d = Draws(tr.phases, tr.G, tr.stream, tr.noise, 0, 0, labels=True)(D, 0, 0)
+    r1, r2 = (t.inputs(d) for t in D.terms[1:])
+    assert torch.equal(r1.y, d.y_real) and torch.equal(r2.y, d.y_fake)
+    assert torch.equal(r2.x, d.fake(grad=False)) and not r2.augment
+    stats = tr.step()
+    assert all(torch.isfinite(v) for v in stats.values())
