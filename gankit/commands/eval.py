@@ -5,7 +5,7 @@ from accelerate import Accelerator
 
 from gankit.config import recipe
 from gankit.errors import GankitError
-from gankit.metrics.draws import is_conditional
+from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
 from gankit.runs.files import RECIPE_FILE
 from gankit.runs.inference import load_generator, load_run_recipe, resolve_checkpoint

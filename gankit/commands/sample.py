@@ -11,7 +11,8 @@ import torch
 
 from gankit.data.base import to_uint8
 from gankit.errors import GankitError
-from gankit.metrics.draws import class_count, draw_labels, is_conditional
+from gankit.metrics.draws import class_count, draw_labels
+from gankit.models.base import is_conditional
 from gankit.runs.inference import load_generator, sample
 
 

@@ -24,7 +24,6 @@ ENTRY_POINT_GROUP = "gankit.plugins"
 BUILTIN_MODULES = (
     "gankit.models",
     "gankit.losses",
-    "gankit.losses.penalties",
     "gankit.training.augment",
     "gankit.training.optim",
     "gankit.data",

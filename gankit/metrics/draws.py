@@ -7,6 +7,8 @@ every generator is called as ``G(z, y)``, with ``y = None`` for an unconditional
 """
 import torch
 
+from gankit.models.base import is_conditional
+
 
 def latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
     """Latent row ``i`` of a seeded draw: sample ``i`` is the same for any batch size or process count."""
@@ -16,11 +18,6 @@ def latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
 def spread_labels(index: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Labels spread uniformly by sample index: i % num_classes."""
     return index.long() % max(num_classes, 1)
-
-
-def is_conditional(G) -> bool:
-    """Whether ``G`` takes class labels (``conditional = True``)."""
-    return bool(getattr(G, "conditional", False))
 
 
 def class_count(G, fallback: int = 0) -> int:

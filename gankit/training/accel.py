@@ -1,6 +1,5 @@
-"""Making the Accelerator and the optimizers from a recipe, refusing what accelerate would silently ignore."""
+"""Making the Accelerator from a recipe, refusing what accelerate would silently ignore."""
 import os
-from types import SimpleNamespace
 
 import torch
 from accelerate import Accelerator
@@ -10,17 +9,6 @@ from omegaconf import DictConfig
 
 from gankit.config.validate import settings_problems
 from gankit.errors import GankitError, raise_if
-from gankit.training.optim import build_optimizer, build_schedule
-
-
-def scheduler(opt, name: str, total: int):
-    """Deprecated: use ``gankit.training.optim.build_schedule``."""
-    return build_schedule(opt, SimpleNamespace(schedule=name), total)
-
-
-def adam(model, ocfg, device):
-    """Deprecated: use ``gankit.training.optim.build_optimizer`` (which follows ``optim.<net>.name``)."""
-    return build_optimizer(model, ocfg, device)
 
 
 def native_bf16(cpu: bool) -> bool:

@@ -11,7 +11,6 @@ judged by the updated D).
 import torch
 
 from gankit.losses.auxiliary import class_loss
-from gankit.losses.penalties import split_interval
 from gankit.models.base import class_loss_weight
 from gankit.training.phases import Phase, Term, View
 
@@ -52,8 +51,7 @@ def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
         d_class, g_class = _class_terms(aux)
         d_terms.append(d_class)
         g_terms.append(g_class)
-    for i, (pen, node) in enumerate(zip(parts.penalties, cfg.penalties)):
-        _, interval = split_interval(dict(node), f"penalties[{i}]")
+    for i, (pen, interval, node) in enumerate(zip(parts.penalties, parts.intervals, cfg.penalties)):
         d_terms.append(_penalty_term(pen, interval, f"penalty{i}:{node.name}"))
     batchnorm = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in parts.D.modules())
     last = t.d_steps - 1

@@ -21,6 +21,7 @@ class Parts:
     loss: AdversarialLoss
     penalties: list = field(default_factory=list)
     augment: object = None
+    intervals: list = field(default_factory=list)  # each penalty's `interval` (run by the D phase)
 
 
 def load_plugins(cfg: DictConfig, recipe_dir: str | Path | None = None) -> None:
@@ -52,10 +53,10 @@ def build_parts(cfg: DictConfig, data: ImageData | None = None) -> Parts:
     if not hasattr(G, "z_dim"):
         raise GankitError(f"generator.name: generator '{cfg.generator.name}' has no z_dim attribute; set self.z_dim in its __init__.")
     loss = LOSSES.build(cfg.loss, "loss", ctx)
-    pens = [PENALTIES.build(split_interval(validate.plain(p), f"penalties[{i}]")[0], f"penalties[{i}]", ctx)
-            for i, p in enumerate(cfg.penalties)]
+    nodes = [split_interval(validate.plain(p), f"penalties[{i}]") for i, p in enumerate(cfg.penalties)]
+    pens = [PENALTIES.build(node, f"penalties[{i}]", ctx) for i, (node, _) in enumerate(nodes)]
     aug = AUGMENTS.build(cfg.augment, "augment", ctx) if cfg.augment is not None else None
-    return Parts(data, G, D, loss, pens, aug)
+    return Parts(data, G, D, loss, pens, aug, [interval for _, interval in nodes])
 
 
 def run_length(num_images: int, t) -> tuple[int, int]:

@@ -163,9 +163,14 @@ def run_phase(ph: Phase, step: int, draw_for: Callable[[Phase, int, int], Draw],
     finally:
         if ph.frozen is not None:
             ph.frozen.requires_grad_(True)
-    stats = {f"{key}_loss": torch.stack(losses).mean()}
-    stats.update({f"{key}_{v}": torch.stack(vals).mean() for v, vals in watched.items()})
+    stats = {f"{key}_loss": _mean(losses)}
+    stats.update({f"{key}_{v}": _mean(vals) for v, vals in watched.items()})
     return stats
+
+
+def _mean(values: list[Tensor]) -> Tensor:
+    """The mean over micro-batches (no op for one)."""
+    return values[0] if len(values) == 1 else torch.stack(values).mean()
 
 
 class Draws:

@@ -8,6 +8,7 @@ to also push a gradient from D back into G. Every model follows one contract:
 """
 import torch
 
+from gankit.models.base import is_conditional
 from gankit.errors import raise_if
 
 
@@ -30,8 +31,8 @@ def shape_problems(parts, *, backward: bool, n: int = 2, data_name: str = "?") -
     gen = torch.Generator().manual_seed(0)  # not the global RNG: training must see the same random stream
     z = torch.randn(n, G.z_dim, generator=gen).to(device)
     labels = torch.randint(0, max(1, data.num_classes), (n,), generator=gen).to(device)
-    y_g = labels if getattr(G, "conditional", False) else None
-    y_d = labels if getattr(D, "conditional", False) else None
+    y_g = labels if is_conditional(G) else None
+    y_d = labels if is_conditional(D) else None
     modes = (G.training, D.training)
     problems = []
     try:

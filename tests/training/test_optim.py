@@ -8,7 +8,6 @@ import torch
 from gankit.config import recipe, validate
 from gankit.config.registry import OPTIMIZERS, SCHEDULES
 from gankit.errors import GankitError
-from gankit.training import accel
 from gankit.training.optim import build_optimizer, build_schedule, lr_factor
 from gankit.training.trainer import Trainer
 
@@ -73,13 +72,6 @@ def test_build_optimizer_and_schedule_from_the_recipe(tiny_recipe):
     g.step()
     sched.step()
     assert g.param_groups[0]["lr"] == pytest.approx(0.01 * 0.75)
-
-
-def test_accel_aliases_still_build_adam_and_the_schedule(tiny_recipe):
-    cfg = recipe.load(tiny_recipe)
-    opt = accel.adam(torch.nn.Linear(2, 1), cfg.optim.g, torch.device("cpu"))
-    assert isinstance(opt, torch.optim.Adam)
-    assert isinstance(accel.scheduler(opt, "cosine", 10), torch.optim.lr_scheduler.LambdaLR)
 
 
 def test_unknown_optimizer_and_schedule_suggest_the_closest(tiny_recipe):
