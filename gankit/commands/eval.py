@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, help="sample seed (default: the recipe's eval.seed)")
     p.add_argument("--floor", action="store_true", help="also the real-vs-real value at the same sample count")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (default: the EMA "
+                                                      "when the run kept one)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.set_defaults(func=run)
 
@@ -41,7 +43,7 @@ def run(args) -> int:
     load_run_recipe(run_dir)  # plugins first
     cfg = recipe.load(run_dir / RECIPE_FILE, _overrides(args))
     acc = Accelerator(cpu=args.device == "cpu")
-    G = load_generator(ck, acc.device)
+    G = load_generator(ck, acc.device, ema=False if args.raw else None)
     conditional = is_conditional(G)
     nodes = None
     if args.metrics:
@@ -57,7 +59,7 @@ def run(args) -> int:
     if not acc.is_main_process:
         return 0
     if args.json:
-        print(json.dumps({"checkpoint": str(ck), "num_samples": cfg.eval.num_samples, **results,
+        print(json.dumps({"checkpoint": str(ck), "weights": "raw" if args.raw else "default", "num_samples": cfg.eval.num_samples, **results,
                           **{f"floor/{k}": v for k, v in floor.items()}}))
         return 0
     print(f"checkpoint: {ck}\ngenerated samples: {cfg.eval.num_samples}, real reference: "

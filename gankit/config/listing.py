@@ -17,7 +17,7 @@ CONTEXT_ARGS = ("img_shape", "num_classes")
 SUPPLIED = {
     "optimizers": {"params": "the network", "lr": "optim.<net>.lr", "betas": "optim.<net>.betas",
                    "weight_decay": "optim.<net>.weight_decay", "device": "the run"},
-    "schedules": {"total_steps": "the run"},
+    "schedules": {"start": "schedules[<key>].start", "end": "schedules[<key>].end"},
     "augment_policies": {"x": "the batch"},
 }
 

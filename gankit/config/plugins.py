@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "gankit.models",
     "gankit.losses",
     "gankit.training.augment",
+    "gankit.training.ada",
     "gankit.training.optim",
     "gankit.data",
     "gankit.metrics",

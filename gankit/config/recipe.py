@@ -15,8 +15,8 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from gankit.config.schema import (PRECISIONS, RESUME_SAFE_KEYS, DDPCfg, EMACfg, EvalCfg, OptimCfg, OptimizerCfg,
-                                  OutputCfg, Recipe, TrainerCfg)
+from gankit.config.schema import (MOVED, PRECISIONS, RESUME_SAFE_KEYS, DDPCfg, EMACfg, EvalCfg, OptimCfg,
+                                  OptimizerCfg, OutputCfg, Recipe, TrainerCfg)
 from gankit.errors import GankitError, raise_if
 
 __all__ = ["load", "load_partial", "from_container", "save", "to_dict", "diff_keys", "is_resume_safe", "Recipe",
@@ -192,6 +192,9 @@ def _check_against(raw: Any, schema: type, prefix: str, problems: list[str]) -> 
         return
     for key, value in raw.items():
         path = f"{prefix}{key}"
+        if path in MOVED:
+            problems.append(f"{path}: {MOVED[path]}")
+            continue
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
             hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
@@ -252,8 +255,15 @@ def _check_values(cfg: DictConfig, problems: list[str]) -> None:
             problems.append(f"optim.{net}.betas: expected two numbers in [0, 1), got {list(o.betas)}.")
         if o.grad_clip is not None and not o.grad_clip > 0:
             problems.append(f"optim.{net}.grad_clip: must be > 0 (or null), got {o.grad_clip}.")
-    if not 0 < cfg.ema.decay < 1:
-        problems.append(f"ema.decay: must be in (0, 1), got {cfg.ema.decay}.")
+    e = cfg.ema
+    if e.decay is not None and not 0 < e.decay < 1:
+        problems.append(f"ema.decay: must be in (0, 1) (or null: the half-life decides), got {e.decay}.")
+    if not e.half_life_kimg >= 0:
+        problems.append(f"ema.half_life_kimg: must be ≥ 0, got {e.half_life_kimg}.")
+    if e.rampup is not None and not e.rampup > 0:
+        problems.append(f"ema.rampup: must be > 0 (or null: no ramp-up), got {e.rampup}.")
+    if e.bn_batches < 1:
+        problems.append(f"ema.bn_batches: must be ≥ 1, got {e.bn_batches}.")
     for key in ("generator", "discriminator", "loss", "data"):
         if "name" not in cfg[key] or cfg[key].name is None:
             problems.append(f"{key}.name: missing; every component names its registered implementation.")

@@ -7,7 +7,7 @@ PRECISIONS = ("no", "bf16", "fp16", "auto")
 
 @dataclass
 class OptimizerCfg:
-    """The optimizer of one network and its learning-rate schedule."""
+    """The optimizer of one network (its values may follow a schedule: see ``schedules``)."""
 
     name: str = "adam"  # an optimizer of the `optimizers` registry (adam, adamw, sgd, or a plugin's)
     args: Dict[str, Any] = field(default_factory=dict)  # more keyword arguments of that optimizer
@@ -15,7 +15,6 @@ class OptimizerCfg:
     betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
     weight_decay: float = 0.0
     grad_clip: Optional[float] = None  # max global grad norm, None = off
-    schedule: str = "constant"  # a `schedules` entry (constant, linear_decay, cosine, ...), stepped per iteration
 
 
 @dataclass
@@ -33,9 +32,14 @@ class DDPCfg:
 
 @dataclass
 class EMACfg:
+    """An exponential moving average of G; sampling and evaluation use it when enabled."""
+
     enabled: bool = False
-    decay: float = 0.999
+    half_life_kimg: float = 10.0  # half-life of the average, in thousands of images seen
+    rampup: Optional[float] = 0.05  # half-life ≤ rampup × images seen so far (null: no ramp-up)
+    decay: Optional[float] = None  # a fixed per-step decay instead of the half-life (e.g. 0.999)
     start: int = 0  # step from which the EMA tracks G (copied before)
+    bn_batches: int = 8  # batches of latents that recompute a BatchNorm G's statistics for the averaged weights
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Recipe:
     data: Dict[str, Any] = field(default_factory=lambda: {"name": "mnist"})
     penalties: List[Dict[str, Any]] = field(default_factory=list)
     augment: Optional[Dict[str, Any]] = None
+    schedules: Dict[str, Any] = field(default_factory=dict)  # recipe key -> schedule node (training/schedules.py)
     metrics: List[Dict[str, Any]] = field(default_factory=list)
     optim: OptimCfg = field(default_factory=OptimCfg)
     trainer: TrainerCfg = field(default_factory=TrainerCfg)
@@ -100,3 +105,9 @@ RESUME_SAFE_KEYS = (
     "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.eval_every", "trainer.num_grid",
     "trainer.on_nonfinite", "trackers", "output", "description",
 )
+
+# Keys that moved, and where to (the message a recipe that still uses one gets).
+MOVED = {f"optim.{net}.schedule": f"an lr schedule is one of the recipe's schedules now: write "
+                                  f"`schedules: {{optim.{net}.lr: {{name: linear, end: 0}}}}` (was linear_decay) or "
+                                  f"{{name: cosine, end: 0}} (was cosine); see docs/reference/recipe.md."
+         for net in ("g", "d")}

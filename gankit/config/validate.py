@@ -3,7 +3,7 @@
 ``problems(cfg, base_dir)`` is what ``gankit check`` reports before it builds anything and what
 training (``build_parts``) refuses to start with: settings this machine cannot honour, plugins
 that do not load, and every component (name and arguments, through ``Registry.check``),
-penalty, augment policy, metric, optimizer and lr schedule the recipe names.
+penalty, augment policy, metric, optimizer and schedule the recipe names.
 
 ``load(path, overrides)`` is ``recipe.load`` followed by those checks. For a recipe whose schema
 fails it still checks the rest: the broken keys are dropped and the schema's own defaults
@@ -16,17 +16,17 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gankit.config import plugins, recipe
+from gankit.data.holdout import split_holdout
 from gankit.losses.penalties import split_interval
+from gankit.training import schedules
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
-                                    LOSSES, METRICS, OPTIMIZERS, PENALTIES, SCHEDULES)
+                                    LOSSES, METRICS, OPTIMIZERS, PENALTIES)
 from gankit.errors import GankitError, raise_if
 
 # Arguments the run supplies to models, losses, penalties and augments (from the data and G).
 DATA_CONTEXT = ("img_shape", "num_classes", "z_dim")
 # Arguments an optimizer gets from the trainer (params, device) and from its optim.<net> keys.
 OPTIMIZER_CONTEXT = ("params", "lr", "betas", "weight_decay", "device")
-# Arguments an lr schedule gets from the run.
-SCHEDULE_CONTEXT = ("total_steps",)
 NETS = ("g", "d")
 
 
@@ -84,7 +84,13 @@ def plugin_problems(cfg: DictConfig, base_dir: str | Path | None = None) -> list
 def component_problems(cfg: DictConfig) -> list[str]:
     """Every unknown name or bad argument among the recipe's components (plugins already loaded)."""
     ctx = dict.fromkeys(DATA_CONTEXT)
-    found = DATASETS.check(plain(cfg.data), "data")
+    node, found = plain(cfg.data), []
+    try:  # `holdout` is the run's (gankit.data.holdout), not the dataset's
+        node, _ = split_holdout(node, "data")
+    except GankitError as e:
+        found.append(str(e))
+        node = {k: v for k, v in node.items() if k != "holdout"}
+    found += DATASETS.check(node, "data")
     found += GENERATORS.check(plain(cfg.generator), "generator", ctx)
     found += DISCRIMINATORS.check(plain(cfg.discriminator), "discriminator", ctx)
     found += LOSSES.check(plain(cfg.loss), "loss", ctx)
@@ -102,6 +108,8 @@ def component_problems(cfg: DictConfig) -> list[str]:
     found += metric_problems(plain(cfg.metrics))
     for net in NETS:
         found += optimizer_problems(cfg.optim[net], f"optim.{net}")
+    for key, node in (plain(cfg.schedules) or {}).items():
+        found += schedules.node_problems(str(key), node)
     return found
 
 
@@ -134,7 +142,7 @@ def metric_problems(nodes) -> list[str]:
 
 
 def optimizer_problems(ocfg, key: str) -> list[str]:
-    """``optim.<net>``: the optimizer's name and ``args``, and the schedule's name."""
+    """``optim.<net>``: the optimizer's name and ``args``."""
     args = plain(ocfg.args) or {}
     found = [f"{key}.args.{k}: set {key}.{k} instead (the trainer passes it to every optimizer)."
              if k in ("lr", "betas", "weight_decay") else
@@ -143,11 +151,7 @@ def optimizer_problems(ocfg, key: str) -> list[str]:
     if not found:
         found += OPTIMIZERS.check({"name": ocfg.name, **args}, key, dict.fromkeys(OPTIMIZER_CONTEXT),
                                   args_key=f"{key}.args")
-    try:
-        SCHEDULES.entry(ocfg.schedule, f"{key}.schedule")
-    except GankitError as e:
-        return found + [str(e)]
-    return found + SCHEDULES.check({"name": ocfg.schedule}, f"{key}.schedule", dict.fromkeys(SCHEDULE_CONTEXT))
+    return found
 
 
 def plain(node):

@@ -1,5 +1,5 @@
 """The one data type every dataset returns, and pixel scaling."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -7,11 +7,16 @@ import torch.nn.functional as F
 
 @dataclass
 class ImageData:
-    """Images held in memory as one uint8 tensor, batched by indexing."""
+    """Images held in memory as one uint8 tensor, batched by indexing.
+
+    ``heldout``: real images kept out of training (``data.holdout``, see ``gankit.data.holdout``),
+    for metrics that need fresh real data; None when nothing was held out.
+    """
 
     images: torch.Tensor  # uint8, (N, C, H, W)
     labels: torch.Tensor | None = None  # int64, (N,)
     num_classes: int = 0
+    heldout: "ImageData | None" = field(default=None, repr=False)
 
     def __post_init__(self):
         assert self.images.dtype == torch.uint8 and self.images.dim() == 4, self.images.shape
@@ -30,7 +35,8 @@ class ImageData:
         for chunk in self.images.split(4096):
             x = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
             out.append(x.round_().clamp_(0, 255).to(torch.uint8))
-        return ImageData(torch.cat(out), self.labels, self.num_classes)
+        heldout = self.heldout.resized(size) if self.heldout is not None else None
+        return ImageData(torch.cat(out), self.labels, self.num_classes, heldout)
 
 
 def to_unit_range(images_u8: torch.Tensor) -> torch.Tensor:

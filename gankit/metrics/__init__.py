@@ -3,5 +3,5 @@
 Importing this package registers the built-in metrics (``METRICS``) and feature extractors
 (``FEATURES``); heavy libraries (scipy, torchmetrics) are imported only when a metric runs.
 """
-from gankit.metrics import frechet, kid, classifier, knn, conditional  # noqa: F401  (register metrics)
+from gankit.metrics import frechet, kid, classifier, knn, conditional, memorisation  # noqa: F401  (register metrics)
 from gankit.metrics import lenet, inception  # noqa: F401  (register feature extractors)

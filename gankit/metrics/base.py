@@ -10,10 +10,14 @@ class Metric:
     (None = the evaluator's default for the data). ``__call__`` returns a dict of numbers.
     A metric with ``labels = True`` (class-conditional generators only) is also given
     ``real_labels`` and ``fake_labels``, the classes of the real rows and of the generated ones.
+    A metric with ``heldout = True`` is also given ``heldout``, the same extractor output for real
+    images kept out of training (from its ``source``, see ``gankit.data.holdout``); ``real`` is
+    then the training images.
     """
 
     input = "features"
     labels = False
+    heldout = False
 
     def __init__(self, features: str | None = None):
         self.features = features

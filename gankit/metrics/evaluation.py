@@ -3,7 +3,10 @@
 Generated sample ``i`` always uses latent row ``i`` of one seeded draw and label ``i % classes``,
 and the indices are spread over processes with an accelerate-prepared ``DataLoader(range(N))``
 whose results are assembled with ``gather_for_metrics``: the same N samples on any process count.
-Real features are computed once and cached (see ``gankit.metrics.cache``).
+Real features are computed once and cached (see ``gankit.metrics.cache``). A metric that needs
+real images kept out of training (``heldout = True``: ``memorisation``) gets their features too;
+where they come from (``data.holdout`` or the test split, ``gankit.data.holdout``) is settled,
+and the images loaded, when the evaluator is built, so a run without any fails before training.
 """
 import time
 from dataclasses import dataclass
@@ -14,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gankit.config.registry import FEATURES, METRICS
 from gankit.data.base import ImageData, to_unit_range
+from gankit.data.holdout import heldout_images
 from gankit.errors import GankitError
 from gankit.metrics import cache
 from gankit.metrics.draws import draw_labels, latents
@@ -65,9 +69,13 @@ class Evaluator:
             feats = getattr(m, "features", None) or self.default
             FEATURES.entry(feats, f"metrics[{i}].features")
             self.plan.append(_Planned(m, feats, f"metrics[{i}]", node["name"]))
+        self._heldout: dict = {}  # metric source → (held-out ImageData, "holdout" | "test")
         for p in self.plan:
             if getattr(p.metric, "labels", False):
                 self._check_labels(p, conditional)
+            source = getattr(p.metric, "source", "auto")
+            if getattr(p.metric, "heldout", False) and source not in self._heldout:
+                self._heldout[source] = heldout_images(data, self.data_node, source, p.key)
         self._extractors: dict = {}
         self._reference: dict = {}
         self._loaders: dict = {}
@@ -92,23 +100,33 @@ class Evaluator:
 
     def reference(self, name: str) -> dict[str, torch.Tensor]:
         """Extractor outputs on the real images (cached on disk and in memory)."""
-        if name in self._reference:
-            return self._reference[name]
+        if name not in self._reference:
+            idx = self.real_indices()
+            subset_seed = self.ecfg.seed if len(idx) < len(self.data) else None
+            self._reference[name] = self._features(name, self.data, idx, {"subset_seed": subset_seed})
+        return self._reference[name]
+
+    def heldout_reference(self, name: str, source: str = "auto") -> dict[str, torch.Tensor]:
+        """Extractor outputs on the held-out real images of a metric's ``source`` (cached like ``reference``)."""
+        if (name, source) not in self._reference:
+            images, where = self._heldout[source]
+            self._reference[name, source] = self._features(name, images, torch.arange(len(images)),
+                                                           {"subset_seed": None, "heldout": where})
+        return self._reference[name, source]
+
+    def _features(self, name: str, data: ImageData, idx: torch.Tensor, extra: dict) -> dict[str, torch.Tensor]:
         ex = self.extractor(name)
-        idx = self.real_indices()
-        meta = {"data": _absolute_root(self.data_node), "img_shape": list(self.data.img_shape), "num_images": len(self.data),
+        meta = {"data": _absolute_root(self.data_node), "img_shape": list(data.img_shape), "num_images": len(data),
                 "extractor": name, "weights_sha256": ex.weights_sha256, "count": len(idx),
-                "subset_seed": self.ecfg.seed if len(idx) < len(self.data) else None,
-                "fast": bool(getattr(ex, "fast", False))}
+                "fast": bool(getattr(ex, "fast", False)), **extra}
         out = cache.load(meta)
         if out is None:
             out = {}
             for chunk in idx.split(2000):
-                for k, v in ex.extract(to_unit_range(self.data.images[chunk])).items():
+                for k, v in ex.extract(to_unit_range(data.images[chunk])).items():
                     out.setdefault(k, []).append(v.cpu())
             out = {k: torch.cat(v) for k, v in out.items()}
             cache.save(meta, out)
-        self._reference[name] = out
         return out
 
     # -- generated features -------------------------------------------------------------
@@ -158,7 +176,8 @@ class Evaluator:
             inp = getattr(p.metric, "input", "features")
             if getattr(p.metric, "labels", False):
                 self._check_labels(p, y_fake is not None)
-            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp], y_real, y_fake))
+            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp], y_real, y_fake,
+                                     self._heldout_input(p)))
         results["eval_s"] = round(time.perf_counter() - t0, 2)
         return results
 
@@ -175,7 +194,8 @@ class Evaluator:
             m = min(n, ref.shape[0] // 2)
             perm = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(self.ecfg.seed + 1))
             a, b = perm[:m], perm[m:2 * m]
-            results.update(self._run(p, ref[a], ref[b], *((y[a], y[b]) if y is not None else (None, None))))
+            results.update(self._run(p, ref[a], ref[b], *((y[a], y[b]) if y is not None else (None, None)),
+                                     self._heldout_input(p)))
             results["floor_n"] = m
         return results
 
@@ -191,12 +211,19 @@ class Evaluator:
             raise GankitError(f"{p.key}: metric '{p.name}' compares samples with the labels they were generated for, "
                               f"and this generator is not class-conditional. Remove it from metrics:.")
 
-    def _run(self, p: _Planned, real, fake, real_labels=None, fake_labels=None) -> dict[str, float]:
+    def _heldout_input(self, p: _Planned) -> torch.Tensor | None:
+        if not getattr(p.metric, "heldout", False):
+            return None
+        return self.heldout_reference(p.features, getattr(p.metric, "source", "auto"))[getattr(p.metric, "input", "features")]
+
+    def _run(self, p: _Planned, real, fake, real_labels=None, fake_labels=None, heldout=None) -> dict[str, float]:
+        kwargs = {}
+        if getattr(p.metric, "labels", False):
+            kwargs.update(real_labels=real_labels, fake_labels=fake_labels)
+        if getattr(p.metric, "heldout", False):
+            kwargs["heldout"] = heldout
         try:
-            if getattr(p.metric, "labels", False):
-                out = p.metric(real, fake, real_labels=real_labels, fake_labels=fake_labels)
-            else:
-                out = p.metric(real, fake)
+            out = p.metric(real, fake, **kwargs)
             return {k: float(v) for k, v in out.items()}
         except ValueError as e:
             raise GankitError(f"{p.key}: metric could not be computed on {real.shape[0]} real and "

@@ -227,7 +227,8 @@ class Checkpointer:
             if not (path / EMA_FILE).is_file():
                 raise GankitError(f"ema.enabled: the run now keeps an EMA of G, but checkpoint {path} has none "
                                   f"({EMA_FILE}). Resume with ema.enabled=false, or start a new run.")
-            ema.load_state_dict(load_file(str(path / EMA_FILE), device=str(self.acc.device)))
+            device = self.acc.device  # safetensors takes "cpu", not "cpu:0" (a CPU rank's device)
+            ema.load_state_dict(load_file(str(path / EMA_FILE), device="cpu" if device.type == "cpu" else str(device)))
         return state
 
     def publish_best(self, path: Path | None, record: dict | None) -> None:

@@ -47,12 +47,14 @@ class Logbook:
             self.window[k] = self.window[k] + v if k in self.window else v.clone()
         self.n_window += 1
 
-    def record(self, step: int, batch: int) -> dict:
-        """The window's mean numbers over all processes as one row; the window starts again."""
+    def record(self, step: int, batch: int, levels: dict | None = None) -> dict:
+        """The window's mean numbers over all processes, and ``levels`` (values as they are now,
+        e.g. scheduled ones), as one row; the window starts again."""
         dt = time.perf_counter() - self.t_window
         names = list(self.window)
         means = self.acc.reduce(torch.stack([self.window[k] for k in names]) / self.n_window, reduction="mean")
         values = dict(zip(names, (round(v, 6) for v in means.tolist())))
+        values.update(levels or {})
         images_per_s = self.n_window * self.images_per_step / dt
         row = {"step": step, "epoch": round(batch / self.steps_per_epoch, 3), **values,
                "images_per_s": round(images_per_s, 1), **self.fields, "time_s": round(time.time() - self.start, 2)}

@@ -4,7 +4,8 @@ This is the one place that turns parts into a training step. The D phase makes `
 updates, each on the next global batch; the G phase ``g_steps`` updates on the last of them (its
 first update reuses that batch's fake images, later ones draw fresh latents). A discriminator with
 a class head (``aux_weight``) adds its class loss to both phases; each penalty is a D term with its
-own ``interval``. The G phase shows D the real batch too when D has BatchNorm (the same kind of
+own ``interval``. An adaptive augment (``observe``) watches D's verdict on the real images and
+adapts after each D update, as a D term that adds nothing to the loss. The G phase shows D the real batch too when D has BatchNorm (the same kind of
 batch statistics as in its own update) or when the loss compares with real data (``g_uses_real``:
 judged by the updated D).
 """
@@ -38,7 +39,7 @@ def _class_terms(weight: float) -> tuple[Term, Term]:
 def _penalty_term(pen, interval: int, name: str) -> Term:
     def inputs(d):
         x = pen.inputs(d.real, d.fake(grad=False), d.step)
-        return None if x is None else View(name, x, d.y_fake if pen.labels == "fake" else d.y_real, augment=False)
+        return None if x is None else View(name, x, d.y_fake if pen.labels == "fake" else d.y_real)
 
     return Term(name, lambda j, v, d: pen(v[name].x, j[name].logits, d.step), interval, inputs, pen.after_step)
 
@@ -53,6 +54,9 @@ def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
         g_terms.append(g_class)
     for i, (pen, interval, node) in enumerate(zip(parts.penalties, parts.intervals, cfg.penalties)):
         d_terms.append(_penalty_term(pen, interval, f"penalty{i}:{node.name}"))
+    if hasattr(parts.augment, "observe"):  # adaptive augmentation: reads D on real images, adapts after D's steps
+        d_terms.append(Term("augment", lambda j, v, d: parts.augment.observe(j["real"].logits),
+                            after_step=parts.augment.after_step))
     batchnorm = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in parts.D.modules())
     last = t.d_steps - 1
 

@@ -1,9 +1,9 @@
-"""Optimizers and learning-rate schedules: the built-in ``OPTIMIZERS`` and ``SCHEDULES`` entries.
+"""Optimizers and schedule shapes: the built-in ``OPTIMIZERS`` and ``SCHEDULES`` entries.
 
 An optimizer entry is a factory ``(params, lr, betas, weight_decay, device, **its own args)``;
 each of those it accepts is filled from ``optim.<net>`` (and ``optim.<net>.args`` for the rest).
-A schedule entry is a factory ``(total_steps, ...)`` returning ``factor(step)``: the share of
-the base lr at a step (stepped once per training step).
+A schedule entry is a factory ``(start, end, **its own args)`` returning ``f(t)``, the value at
+the share t ∈ [0, 1] of the schedule; ``training/schedules.py`` applies them to any number.
 """
 import math
 from typing import Callable
@@ -12,9 +12,8 @@ import torch
 from omegaconf import DictConfig
 
 from gankit.config.registry import OPTIMIZERS, SCHEDULES
-from gankit.config.validate import OPTIMIZER_CONTEXT, SCHEDULE_CONTEXT, plain
-
-Factor = Callable[[int], float]
+from gankit.config.validate import OPTIMIZER_CONTEXT, plain
+from gankit.errors import GankitError
 
 
 # -- optimizers -------------------------------------------------------------------------
@@ -60,39 +59,32 @@ def build_optimizer(model: torch.nn.Module, ocfg, device) -> torch.optim.Optimiz
     return OPTIMIZERS.build(node, key, context, args_key=f"{key}.args")
 
 
-# -- lr schedules -----------------------------------------------------------------------
+# -- schedule shapes (training/schedules.py runs them) ----------------------------------
 @SCHEDULES.register("constant")
-def constant(total_steps: int) -> Factor:
-    """The base lr throughout."""
-    return lambda step: 1.0
+def constant(start: float, end: float) -> Callable[[float], float]:
+    """``start`` throughout (``end`` is ignored)."""
+    return lambda t: start
 
 
-@SCHEDULES.register("linear_decay")
-def linear_decay(total_steps: int) -> Factor:
-    """Linearly from the base lr at step 0 down to 0 at the last step."""
-    return lambda step: max(0.0, 1.0 - step / max(total_steps, 1))
+@SCHEDULES.register("linear")
+def linear(start: float, end: float) -> Callable[[float], float]:
+    """A straight line from ``start`` to ``end``."""
+    return lambda t: start + (end - start) * t
 
 
 @SCHEDULES.register("cosine")
-def cosine(total_steps: int) -> Factor:
-    """Half a cosine from the base lr at step 0 down to 0 at the last step."""
-    return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+def cosine(start: float, end: float) -> Callable[[float], float]:
+    """Half a cosine from ``start`` to ``end`` (flat at both ends)."""
+    return lambda t: end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def schedule_factor(name: str, total_steps: int, key: str = "schedule") -> Factor:
-    """``factor(step)`` of the schedule ``name`` over a run of ``total_steps``."""
-    return SCHEDULES.build({"name": name}, key, dict(zip(SCHEDULE_CONTEXT, [total_steps])))
-
-
-def lr_factor(name: str, step: int, total: int) -> float:
-    """The share of the base lr that schedule ``name`` gives at ``step`` of ``total``."""
-    return schedule_factor(name, total)(step)
-
-
-def build_schedule(opt: torch.optim.Optimizer, ocfg, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """The lr schedule ``optim.<net>.schedule`` names, for ``opt`` over ``total_steps`` steps."""
-    return torch.optim.lr_scheduler.LambdaLR(opt, schedule_factor(ocfg.schedule, total_steps,
-                                                                  f"{_key_of(ocfg)}.schedule"))
+@SCHEDULES.register("exponential")
+def exponential(start: float, end: float) -> Callable[[float], float]:
+    """Geometric from ``start`` to ``end`` (a straight line in log space; both > 0)."""
+    if start <= 0 or end <= 0:
+        raise GankitError(f"an exponential schedule needs start and end > 0, got start={start}, end={end}. "
+                          "Use name: linear or cosine for values that reach 0.")
+    return lambda t: start * (end / start) ** t
 
 
 def _key_of(ocfg) -> str:

@@ -8,6 +8,7 @@ from torch import nn
 from gankit.config import plugins, validate
 from gankit.config.registry import AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
 from gankit.data.base import ImageData
+from gankit.data.holdout import hold_out, split_holdout
 from gankit.errors import GankitError, raise_if
 from gankit.losses import AdversarialLoss
 from gankit.losses.penalties import split_interval
@@ -35,10 +36,12 @@ def check_components(cfg: DictConfig) -> list[str]:
 
 
 def build_data(cfg: DictConfig) -> ImageData:
-    data = DATASETS.build(cfg.data, "data")
+    """The recipe's dataset, without the ``data.holdout`` images it keeps out of training (``data.heldout``)."""
+    node, holdout = split_holdout(validate.plain(cfg.data), "data")
+    data = DATASETS.build(node, "data")
     if not isinstance(data, ImageData):
         raise GankitError(f"data.name: dataset '{cfg.data.name}' returned {type(data).__name__}, not gankit.data.ImageData.")
-    return data
+    return hold_out(data, holdout, "data", cfg.data.name)
 
 
 def build_parts(cfg: DictConfig, data: ImageData | None = None) -> Parts:

@@ -27,7 +27,6 @@ class View:
     name: str
     x: Tensor
     y: Optional[Tensor] = None
-    augment: bool = True  # the augmentation applies to real and fake, not to a penalty's own inputs
 
 
 class Draw:
@@ -54,7 +53,8 @@ class Draw:
 class Term:
     """One summand of a phase's loss, ``interval × loss(judged, views, draw)`` on the steps it is due.
 
-    ``judged`` and ``views`` map view names to D's verdicts and to the views. ``inputs(draw)`` may
+    ``judged`` and ``views`` map view names to D's verdicts and to the views; a loss that returns
+    None only watches (adaptive augmentation reading D's verdict on real images). ``inputs(draw)`` may
     add a view of its own to D's forward (a penalty's images; None: no term this time);
     ``after_step`` runs after each optimizer step of the phase, on the unwrapped network.
     """
@@ -90,22 +90,19 @@ class Phase:
 
 
 def judge(D: nn.Module, views: list[View], augment=None) -> dict[str, Verdict]:
-    """D's verdict on every view from ONE forward (DDP-safe); the augmented views are augmented together."""
-    aug = [v for v in views if v.augment]
-    plain = [v for v in views if not v.augment]
-    blocks = [v.x for v in plain]
-    if aug:
-        head = _cat([v.x for v in aug])
-        blocks.insert(0, augment(head) if augment else head)
-    x = _cat(blocks)
-    ordered = aug + plain
-    ys = [v.y for v in ordered]
+    """D's verdict on every view from ONE forward (DDP-safe). The augmentation sees everything D
+    sees, all views in one call: real, fake and a penalty's images (its gradient flows through
+    the augmentation to the images, as in StyleGAN2-ADA and R3GAN)."""
+    x = _cat([v.x for v in views])
+    if augment is not None:
+        x = augment(x)
+    ys = [v.y for v in views]
     y = torch.cat(ys) if all(t is not None for t in ys) else None
     out = as_verdict(D(x, y))
-    sizes = [v.x.shape[0] for v in ordered]
+    sizes = [v.x.shape[0] for v in views]
     logits = out.logits.float().split(sizes)
     classes = out.classes.split(sizes) if out.classes is not None else [None] * len(sizes)
-    return {v.name: Verdict(lg, c) for v, lg, c in zip(ordered, logits, classes)}
+    return {v.name: Verdict(lg, c) for v, lg, c in zip(views, logits, classes)}
 
 
 def _cat(xs: list[Tensor]) -> Tensor:
@@ -118,8 +115,9 @@ def phase_loss(ph: Phase, terms: list[Term], draw: Draw) -> tuple[Tensor, dict[s
     views += [v for v in extra.values() if v is not None]
     judged = judge(ph.judge, views, ph.augment)
     by_name = {v.name: v for v in views}
-    parts = [_scaled(t.loss(judged, by_name, draw), t.interval) for t in terms
-             if t.loss is not None and (t.inputs is None or extra[t.name] is not None)]
+    values = [(t.loss(judged, by_name, draw), t.interval) for t in terms
+              if t.loss is not None and (t.inputs is None or extra[t.name] is not None)]
+    parts = [_scaled(v, k) for v, k in values if v is not None]  # a watching term returns None
     return sum(parts[1:], parts[0]), judged
 
 

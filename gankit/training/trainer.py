@@ -22,9 +22,10 @@ from gankit.training.ema import EMA
 from gankit.training.guard import NonFiniteGuard
 from gankit.training.logbook import Logbook
 from gankit.training.method import gan_phases
-from gankit.training.optim import build_optimizer, build_schedule
+from gankit.training.optim import build_optimizer
 from gankit.training.parts import Parts, build_parts, load_plugins, run_length
 from gankit.training.phases import Draws, run_phase
+from gankit.training.schedules import Schedules, resolve
 from gankit.training.signals import StopFlag
 
 
@@ -62,16 +63,25 @@ class Trainer:
             G, D = (torch.nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         if t.channels_last:
             G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-        self.ema = EMA(G, cfg.ema.decay, cfg.ema.start) if cfg.ema.enabled else None
+        images_per_step = t.batch_size * t.d_steps
+        e = cfg.ema
+        self.ema = EMA(G, images_per_step, e.half_life_kimg, e.rampup, e.decay, e.start, bn_batches=e.bn_batches,
+                       latents=lambda i: self.noise("ema-bn", i, local=False)) if e.enabled else None
         g_opt, d_opt = build_optimizer(G, cfg.optim.g, acc.device), build_optimizer(D, cfg.optim.d, acc.device)
         if t.compile:
             G, D = torch.compile(G), torch.compile(D)
         self.max_steps = run_length(len(parts.data), t)[1]
-        g_sched, d_sched = build_schedule(g_opt, cfg.optim.g, self.max_steps), build_schedule(d_opt, cfg.optim.d, self.max_steps)
-        self.G, self.D, self.g_opt, self.d_opt, g_sched, d_sched = acc.prepare(G, D, g_opt, d_opt, g_sched, d_sched)
-        self.schedules = (g_sched, d_sched)
+        self.G, self.D, self.g_opt, self.d_opt = acc.prepare(G, D, g_opt, d_opt)
         if self.ema is not None:
-            self.ema.model.to(acc.device)
+            self.ema.shadow.to(acc.device)
+        # parts that keep state of their own (adaptive augmentation): saved in every checkpoint
+        self.stateful = {k: v for k, v in [("augment", parts.augment)] + [
+            (f"penalties[{i}]", p) for i, p in enumerate(parts.penalties)] if hasattr(v, "state_dict")}
+        targets = {k: resolve(str(k), {"g": self.g_opt, "d": self.d_opt},
+                              {"penalties": parts.penalties, "augment": parts.augment, "loss": parts.loss}, self.ema)
+                   for k in cfg.schedules}
+        self.schedules = Schedules(cfg.schedules, targets, self.max_steps, images_per_step)
+        self.scheduled: dict[str, float] = {}
         self.num_classes = parts.data.num_classes if uses_labels(parts.G, parts.D) else 0
         if self.num_classes and parts.data.labels is None:
             raise GankitError(f"data.name: the conditional models need labels, but dataset '{cfg.data.name}' has none.")
@@ -91,16 +101,15 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------------
     def step(self) -> dict[str, torch.Tensor]:
-        """Every due phase once, in order; then the schedules and the EMA. Returns device tensors."""
+        """The scheduled values of this step, every due phase once, in order, then the EMA. Returns device tensors."""
         st = self.state
+        self.scheduled = self.schedules.apply(st.step)
         draws = Draws(self.phases, self.G, self.stream, self.noise, st.batch, st.step, bool(self.num_classes))
         stats = {}
         for ph in self.phases:
             if ph.due(st.step):
                 stats.update(run_phase(ph, st.step, draws, self.acc, (self.G, self.D), self.guard))
         st.batch += self.t.d_steps
-        for sched in self.schedules:
-            sched.step()
         if self.ema is not None:
             self.ema.update(self.acc.unwrap_model(self.G), st.step)
         return stats
@@ -118,7 +127,7 @@ class Trainer:
                 log.add(stats)
                 if log.due(st.step, last):
                     self.guard.verify(st.step)
-                    summary = log.record(st.step, st.batch)
+                    summary = log.record(st.step, st.batch, self.levels())
                 if log.samples_due(st.step, last):
                     log.samples(st.step, self.grid_images(), self.grid_nrow)
                 best = None
@@ -134,6 +143,14 @@ class Trainer:
                     summary["interrupted"] = signame
                     break
         return summary
+
+    def levels(self) -> dict[str, float]:
+        """Values that are a level, not a mean: the scheduled numbers of the last step and the
+        logged state of stateful parts (e.g. ``augment.p``); the same on every process."""
+        out = dict(self.scheduled)
+        for name, part in self.stateful.items():
+            out.update({f"{name}.{k}": v for k, v in part.state_dict().items() if k in getattr(part, "logged", ())})
+        return out
 
     def logbook(self) -> Logbook:
         t = self.t
@@ -167,7 +184,7 @@ class Trainer:
 
     # -- sampling ------------------------------------------------------------------
     def sampler_model(self):
-        return self.ema.model if self.ema is not None else self.acc.unwrap_model(self.G)
+        return self.ema.model() if self.ema is not None else self.acc.unwrap_model(self.G)
 
     @torch.no_grad()
     def grid_images(self) -> torch.Tensor:
@@ -185,14 +202,21 @@ class Trainer:
         self.guard.verify(self.state.step)
         nets = {"generator": self.acc.unwrap_model(self.G), "discriminator": self.acc.unwrap_model(self.D)}
         if self.ema is not None:
-            nets["ema"] = self.ema.model
+            nets["ema"] = self.ema.model()
         self.guard.weights(nets, self.state.step)
         state = asdict(self.state) | {"num_processes": self.acc.num_processes,
                                       "img_shape": list(self.parts.data.img_shape),
-                                      "num_classes": self.parts.data.num_classes}
-        return self.checkpoints.save(self.state.step, state, self.ema.model if self.ema is not None else None)
+                                      "num_classes": self.parts.data.num_classes,
+                                      "parts": {k: v.state_dict() for k, v in self.stateful.items()}}
+        return self.checkpoints.save(self.state.step, state, self.ema)
 
     def load(self, path: Path | None) -> None:
-        state = self.checkpoints.load(path, self.ema.model if self.ema is not None else None)
+        state = self.checkpoints.load(path, self.ema)
         self.state = TrainState(**{k: state[k] for k in asdict(TrainState()) if k in state})
+        saved = state.get("parts", {})
+        for name, part in self.stateful.items():
+            if name not in saved:
+                raise GankitError(f"{name}: the run's {type(part).__name__} keeps state, but checkpoint {path} has "
+                                  f"none for it (saved before it was added?). Resume without it, or start a new run.")
+            part.load_state_dict(saved[name])
         self.guard.good_step = self.state.step

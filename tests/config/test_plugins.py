@@ -15,7 +15,8 @@ from gankit.config import plugins, recipe, validate
 from gankit.config.registry import OPTIMIZERS
 from gankit.config.listing import render, rows
 from gankit.errors import GankitError
-from gankit.training.optim import build_optimizer, build_schedule
+from gankit.training.optim import build_optimizer
+from gankit.training.schedules import build_schedule
 from gankit.training.parts import build_parts, load_plugins
 from gankit.training.run import train
 from gankit.training.trainer import Trainer
@@ -245,7 +246,7 @@ def test_real_pip_install_of_the_example_package(tmp_path):
     assert (tmp_path / "run" / "metrics.jsonl").read_text().count('"step"') >= 1
 
 
-# -- an optimizer and an lr schedule from a plugin file ------------------------------
+# -- an optimizer and a schedule shape from a plugin file ------------------------------
 
 PLUGIN = '''
 import torch
@@ -257,9 +258,9 @@ def my_opt(params, lr: float, weight_decay: float = 0.0, momentum: float = 0.0):
     return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
 
 @SCHEDULES.register("halves")
-def halves(total_steps: int):
-    """Half the lr from the middle of the run on."""
-    return lambda step: 1.0 if step < total_steps // 2 else 0.5
+def halves(start: float, end: float):
+    """start for the first half of the schedule, end for the second."""
+    return lambda t: start if t < 0.5 else end
 '''
 
 
@@ -273,18 +274,13 @@ def plugin_recipe(tmp_path, tiny_recipe, fresh_plugins):
 
 def test_a_plugin_file_adds_an_optimizer_and_a_schedule(plugin_recipe):
     cfg = validate.load(plugin_recipe, ["optim.d.name=my_opt", "optim.d.args={momentum: 0.9}",
-                                        "optim.d.schedule=halves", "optim.d.lr=0.1"])
+                                        "schedules={optim.d.lr: {name: halves, end: 0.05}}", "optim.d.lr=0.1"])
     assert OPTIMIZERS.entry("my_opt").origin.startswith("file ")
     model = torch.nn.Linear(2, 1)
     opt = build_optimizer(model, cfg.optim.d, torch.device("cpu"))
     assert isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9
-    sched = build_schedule(opt, cfg.optim.d, 4)
-    lrs = []
-    for _ in range(4):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    assert lrs == pytest.approx([0.1, 0.1, 0.05, 0.05])
+    sched = build_schedule("optim.d.lr", cfg.schedules["optim.d.lr"], cfg.optim.d.lr, 4, 8)
+    assert [sched.at(k) for k in range(4)] == pytest.approx([0.1, 0.1, 0.05, 0.05])
 
 
 @pytest.mark.slow
@@ -296,6 +292,6 @@ def test_the_trainer_uses_a_plugin_optimizer(plugin_recipe, tmp_path):
 
 
 def test_a_plugin_schedule_is_unknown_without_its_plugin(tiny_recipe, fresh_plugins):
-    problems = validate.problems(recipe.load(tiny_recipe, ["optim.g.schedule=halves"]))
-    assert any(p.startswith("optim.g.schedule: unknown schedule 'halves'") for p in problems)
+    problems = validate.problems(recipe.load(tiny_recipe, ["schedules={optim.g.lr: {name: halves}}"]))
+    assert any(p.startswith("schedules[optim.g.lr].name: unknown schedule 'halves'") for p in problems), problems
     assert plugins.installed == []

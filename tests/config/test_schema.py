@@ -111,7 +111,6 @@ def test_optimizer_node_defaults():
 def test_default_component_names_are_registered():
     d = schema.Recipe()
     assert d.optim.g.name in ALL["optimizers"] and d.optim.d.name in ALL["optimizers"]
-    assert d.optim.g.schedule in ALL["schedules"]
     for key, registry in (("generator", "generators"), ("discriminator", "discriminators"), ("loss", "losses"),
                           ("data", "datasets")):
         assert getattr(d, key)["name"] in ALL[registry], key

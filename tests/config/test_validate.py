@@ -16,13 +16,13 @@ def test_every_kind_of_name_is_checked_with_its_key(tiny_recipe):
     cfg = recipe.load(tiny_recipe, ["generator.name=mpl", "loss.margin=1", "penalties=[{name: r1x}]",
                                     "augment={name: diffaugment, policy: 'color,flip'}",
                                     "metrics=[{name: fdd}, {name: fd, features: lenet_mnst}]",
-                                    "optim.g.name=adan", "optim.d.schedule=cosin"])
+                                    "optim.g.name=adan", "schedules={optim.d.lr: {name: cosin}}"])
     text = "\n".join(validate.problems(cfg))
     for key in ("generator.name: unknown generator 'mpl'", "loss.margin:", "penalties[0].name: unknown penalty",
                 "augment.policy: unknown augment policy 'flip'", "metrics[0].name: unknown metric 'fdd'",
                 "metrics[1].features: unknown feature extractor 'lenet_mnst'",
                 "optim.g.name: unknown optimizer 'adan'. Did you mean 'adam'",
-                "optim.d.schedule: unknown schedule 'cosin'. Did you mean 'cosine'"):
+                "schedules[optim.d.lr].name: unknown schedule 'cosin'. Did you mean 'cosine'"):
         assert key in text, f"{key!r} not in:\n{text}"
 
 

@@ -12,6 +12,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MLP = HERE / "mlp.yaml"  # BatchNorm-free G and D (probe.py)
 REF = HERE / "ref.yaml"  # the reference DCGAN (BatchNorm in G)
+METHODS = HERE / "methods.yaml"  # mlp.yaml with ADA, EMA ramp, schedules and lazy R1
 
 
 def gankit(args, nproc: int = 1, probe: Path | None = None, env: dict | None = None, timeout: int = 240,

@@ -2,11 +2,13 @@
 
 Runs ``gankit train`` as real subprocesses (torchrun --standalone --nproc_per_node 2).
 """
+import json
 import shutil
 
 import pytest
+from safetensors.torch import load_file
 
-from launch import MLP, REF, gankit, max_diff, metrics, params, probes, steps
+from launch import METHODS, MLP, REF, gankit, max_diff, metrics, params, probes, steps
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
@@ -113,3 +115,20 @@ def test_two_process_checkpoint_resumes_on_one_process(mlp_2proc, tmp_path):
     # data order and latents depend on (seed, batch) only, so the model continues the same run
     assert max_diff(params(run, 4), params(mlp_2proc / "run", 4)) < 1e-5
     assert metrics(run)[-1]["step"] == 4
+
+
+def test_resume_on_two_processes_is_exact_with_ada_ema_schedules_and_lazy_r1(tmp_path):
+    """ADA's p comes from both ranks' D(real) (all-reduced), so it must match across ranks and
+    continue exactly after a resume, with the EMA, schedules and lazy R1 on as well."""
+    full = tmp_path / "full"
+    gankit([METHODS, *COMMON, "--out", full / "run"], nproc=2, probe=full / "probe")
+    run = _truncated_copy(full / "run", tmp_path / "run")
+    gankit(["--resume", run], nproc=2, probe=tmp_path / "probe")
+    assert max_diff(params(run, 4), params(full / "run", 4)) == 0.0
+    ck = "checkpoints/step-0000004/"
+    assert max_diff(load_file(str(run / ck / "ema.safetensors")), load_file(str(full / "run" / ck / "ema.safetensors"))) == 0
+    state = [json.loads((r / ck / "state.json").read_text())["parts"]["augment"] for r in (run, full / "run")]
+    assert state[0] == state[1] and state[0]["updates"] == 4 and state[0]["p"] > 0
+    for rank in (0, 1):  # every rank held the same weights at every step
+        for r in steps(tmp_path / "probe", rank):
+            assert r["G"]["sha"] == {s["step"]: s for s in steps(full / "probe")}[r["step"]]["G"]["sha"]

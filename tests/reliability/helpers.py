@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 
 HERE = Path(__file__).resolve().parent
 SMALL = HERE / "recipes" / "small.yaml"
+METHODS = HERE / "recipes" / "methods.yaml"  # small.yaml with ADA, EMA ramp, schedules and lazy R1
 PLUGINS = HERE / "plugins_rel.py"
 ROOT = HERE.parents[1]
 
@@ -33,7 +34,7 @@ def popen(*args, **kw) -> subprocess.Popen:
 
 
 def load_checkpoint(path: Path) -> dict:
-    """Every tensor and number of a checkpoint, by file: models, EMA, optimizers, schedulers, counters."""
+    """Every tensor and number of a checkpoint, by file: models, EMA, optimizers, counters, parts' state."""
     import json
 
     out = {}
@@ -45,6 +46,8 @@ def load_checkpoint(path: Path) -> dict:
         elif f.name == "state.json":
             state = json.loads(f.read_text())
             out[f.name] = {k: state[k] for k in ("step", "batch", "skipped")}
+            if state.get("parts"):
+                out["parts"] = state["parts"]  # the state of stateful parts (adaptive augmentation)
     return out
 
 

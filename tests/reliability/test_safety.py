@@ -141,7 +141,7 @@ class _Payload:
         return (Path.touch, (Path(self.marker),))
 
 
-@pytest.mark.parametrize("victim", ["optimizer.bin", "random_states_0.pkl", "scheduler_1.bin"])
+@pytest.mark.parametrize("victim", ["optimizer.bin", "random_states_0.pkl", "optimizer_1.bin"])
 def test_malicious_pickle_in_checkpoint_is_refused_and_never_runs(trainer, tmp_path, victim, capsys):
     marker = tmp_path / "pwned"
     target = ckpt.latest(trainer.run_dir) / victim

@@ -1,54 +1,118 @@
-"""EMA of G: the update formula, the start step, buffers, and its use in a real run."""
+"""EMA of G: half-life → decay with its ramp-up, the update formula, buffers, BatchNorm statistics
+recomputed for the averaged weights, and its use in a real run."""
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 from gankit.config import recipe
-from gankit.training.ema import EMA
+from gankit.training.ema import EMA, decay_for
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+class Net(nn.Sequential):
+    def forward(self, z, y=None):  # gankit's generator contract
+        return super().forward(z)
 
 
 def net():
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    return Net(nn.Linear(3, 2), nn.BatchNorm1d(2))
 
 
-def test_update_is_decay_weighted_average():
-    G = net()
-    ema = EMA(G, decay=0.9)
-    w0 = G[0].weight.detach().clone()
-    assert not ema.model.training and not any(p.requires_grad for p in ema.model.parameters())
+def latents(i):
+    g = torch.Generator().manual_seed(100 + i)
+    return torch.randn(16, 3, generator=g) * 2 + 1, None
+
+
+@pytest.mark.parametrize("ips, kimg, seen, rampup, expected", [
+    (100, 10, 10**9, None, 0.5 ** (100 / 10_000)),
+    (100, 10, 10**9, 0.05, 0.5 ** (100 / 10_000)),  # ramp-up long over
+    (100, 10, 20_000, 0.05, 0.5 ** (100 / 1_000)),  # half-life ramped to 0.05 × 20k = 1k images
+    (100, 10, 0, 0.05, 0.0),  # the first update copies G
+    (128, 0, 5_000, None, 0.0),  # half-life 0: no averaging
+])
+def test_half_life_to_decay(ips, kimg, seen, rampup, expected):
+    assert decay_for(ips, kimg, seen, rampup) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_half_life_halves_the_weight_of_the_past():
+    # after half_life images, i.e. half_life / ips updates, the initial weights count one half
+    beta = decay_for(100, 2, 10**9, None)
+    assert beta ** 20 == pytest.approx(0.5)
+
+
+def test_update_is_the_beta_weighted_average_with_ramp_up():
+    G = nn.Linear(3, 2)
+    ema = EMA(G, images_per_step=100, half_life_kimg=10, rampup=0.05)
+    w = G.weight.detach().clone()
     with torch.no_grad():
-        G[0].weight.add_(1.0)
-    ema.update(G, step=0)
-    assert torch.allclose(ema.model[0].weight, 0.9 * w0 + 0.1 * (w0 + 1.0))
+        G.weight.add_(1.0)
+    ema.update(G, step=0)  # ramp-up: β = 0 at the first step
+    assert torch.equal(ema.model().weight, G.weight)
     with torch.no_grad():
-        G[0].weight.add_(1.0)
-    ema.update(G, step=1)
-    # s2 = 0.9·s1 + 0.1·(w0 + 2) = w0 + 0.9·0.1 + 0.2 = w0 + 0.29
-    assert torch.allclose(ema.model[0].weight, w0 + 0.29, atol=1e-6)
-    assert G[0].weight.data_ptr() != ema.model[0].weight.data_ptr()  # a copy, not a view
+        G.weight.add_(1.0)
+    ema.update(G, step=400)  # 40k images seen: half-life 2k images
+    beta = 0.5 ** (100 / 2000)
+    assert torch.allclose(ema.model().weight, beta * (w + 1) + (1 - beta) * (w + 2), atol=1e-6)
+    assert not ema.model().training and not any(p.requires_grad for p in ema.model().parameters())
+    assert G.weight.data_ptr() != ema.model().weight.data_ptr()  # a copy, not a view
 
 
-def test_before_start_the_ema_copies_g():
-    G = net()
-    ema = EMA(G, decay=0.99, start=5)
+def test_fixed_decay_and_start():
+    G = nn.Linear(3, 2)
+    ema = EMA(G, images_per_step=100, decay=0.99, start=5)
     with torch.no_grad():
-        G[0].bias.fill_(3.0)
+        G.bias.fill_(3.0)
     ema.update(G, step=4)
-    assert torch.equal(ema.model[0].bias, G[0].bias)
+    assert torch.equal(ema.model().bias, G.bias)
     with torch.no_grad():
-        G[0].bias.fill_(4.0)
+        G.bias.fill_(4.0)
     ema.update(G, step=5)
-    assert torch.allclose(ema.model[0].bias, torch.full((2,), 0.99 * 3.0 + 0.01 * 4.0))
+    assert torch.allclose(ema.model().bias, torch.full((2,), 0.99 * 3.0 + 0.01 * 4.0))
 
 
-def test_buffers_are_copied_not_averaged():
+def test_batchnorm_statistics_are_recomputed_for_the_averaged_weights():
     G = net()
-    ema = EMA(G, decay=0.5)
-    G.train()(torch.randn(8, 3) * 5 + 2)  # moves BN running stats
+    ema = EMA(G, images_per_step=16, decay=0.5, latents=latents, bn_batches=3)
+    G.train()(torch.randn(8, 3) * 5 + 2)  # moves G's own running stats
+    with torch.no_grad():
+        G[0].weight.mul_(3.0)
     ema.update(G, step=0)
-    assert torch.equal(ema.model[1].running_mean, G[1].running_mean)
-    assert torch.equal(ema.model[1].num_batches_tracked, G[1].num_batches_tracked)
+    model = ema.model()
+    # by hand: the averaged linear layer's outputs on the same three batches, plain mean of batch stats
+    outs = [model[0](latents(i)[0]) for i in range(3)]
+    mean = torch.stack([o.mean(0) for o in outs]).mean(0)
+    var = torch.stack([o.var(0, unbiased=True) for o in outs]).mean(0)
+    assert torch.allclose(model[1].running_mean, mean, atol=1e-6)
+    assert torch.allclose(model[1].running_var, var, atol=1e-5)
+    assert not torch.allclose(model[1].running_mean, G[1].running_mean)
+    assert model[1].momentum == G[1].momentum and not model.training
+
+
+def test_refresh_is_lazy_deterministic_and_leaves_the_global_rng_alone():
+    G = net()
+    calls = []
+    ema = EMA(G, images_per_step=16, decay=0.5, latents=lambda i: calls.append(i) or latents(i), bn_batches=2)
+    ema.update(G, step=0)
+    state = torch.get_rng_state()
+    first = ema.model()[1].running_mean.clone()
+    assert torch.equal(torch.get_rng_state(), state)
+    ema.model()
+    assert not ema.stale and calls == [0, 1]  # refreshed once, not on every read
+    ema.update(G, step=1)  # same weights again: the statistics come out the same
+    assert ema.stale and torch.equal(ema.model()[1].running_mean, first) and calls == [0, 1, 0, 1]
+
+
+def test_buffers_other_than_batchnorm_statistics_are_copied():
+    G = nn.Linear(3, 2)
+    G.register_buffer("w_avg", torch.zeros(2))
+    ema = EMA(G, images_per_step=1, decay=0.5)
+    G.w_avg.fill_(7.0)
+    ema.update(G, step=0)
+    assert torch.equal(ema.model().w_avg, G.w_avg) and not ema.stale  # no BatchNorm: nothing to refresh
 
 
 @pytest.mark.slow
@@ -66,6 +130,27 @@ def test_ema_in_a_four_step_run_follows_the_formula(tiny_recipe, tmp_path):
         for n, p in G.named_parameters():
             expected[n] = p.detach().clone() if step < 2 else 0.5 * expected[n] + 0.5 * p.detach()
         tr.state.step += 1
-    for n, p in tr.ema.model.named_parameters():
+    for n, p in tr.ema.model().named_parameters():
         assert torch.allclose(p, expected[n], atol=1e-6), n
-    assert tr.sampler_model() is tr.ema.model
+    assert tr.sampler_model() is tr.ema.model()
+
+
+@pytest.mark.slow
+def test_on_the_reference_recipe_the_ema_is_no_worse_than_the_raw_generator(mnist_root, tmp_path):
+    """The reference recipe's 10 epochs (780 steps on the MNIST test split, fp32) with the EMA on:
+    the EMA generator, which sampling and evaluation use, scores an FD no worse than the raw one."""
+    from gankit.metrics.evaluation import Evaluator
+    from gankit.training.trainer import Trainer
+
+    cfg = recipe.load(RECIPES / "mnist_dcgan.yaml", [
+        f"data.root={mnist_root}", "data.split=test", "data.download=false", "ema.enabled=true",
+        "trainer.precision=no", "trainer.eval_every=null", "trainer.sample_every=1000", "trainer.checkpoint_every=1000",
+        "eval.num_samples=5000"])
+    tr = Trainer(cfg, tmp_path / "run")
+    assert tr.max_steps == 780
+    tr.fit()
+    evaluator = Evaluator(cfg, tr.parts.data, tr.acc.device, metrics=[{"name": "fd"}])
+    ema, raw = evaluator(tr.sampler_model(), tr.acc)["fd"], evaluator(tr.acc.unwrap_model(tr.G), tr.acc)["fd"]
+    print(f"FD at step 780: EMA {ema:.1f}, raw {raw:.1f}")
+    assert tr.sampler_model() is tr.ema.model()
+    assert ema <= raw

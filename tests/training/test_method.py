@@ -54,6 +54,6 @@ def test_r2_judges_the_fakes_with_their_labels(tiny_recipe, tmp_path):
     d = Draws(tr.phases, tr.G, tr.stream, tr.noise, 0, 0, labels=True)(D, 0, 0)
     r1, r2 = (t.inputs(d) for t in D.terms[1:])
     assert torch.equal(r1.y, d.y_real) and torch.equal(r2.y, d.y_fake)
-    assert torch.equal(r2.x, d.fake(grad=False)) and not r2.augment
+    assert torch.equal(r2.x, d.fake(grad=False))
     stats = tr.step()
     assert all(torch.isfinite(v) for v in stats.values())

@@ -127,7 +127,7 @@ def test_channels_last_with_ema_saves_and_reloads(tiny_recipe, tmp_path):
     tr = Trainer(cfg, tmp_path / "run")
     tr.fit()
     saved = load_file(str(ckpt.latest(tmp_path / "run") / "ema.safetensors"))
-    for name, p in tr.ema.model.state_dict().items():
+    for name, p in tr.ema.model().state_dict().items():
         assert torch.equal(saved[name], p)
 
 
