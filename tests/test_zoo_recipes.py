@@ -13,6 +13,8 @@ from gankit.training.parts import build_parts, check_components
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 SYNTH = ["trainer.eval_every=null", "data.name=synthetic", "data.root=null", "data.split=null", "data.size=48",
          "trainer.max_steps=2", "trainer.batch_size=8"]
+R3_SMALL = ["generator.widths=16", "discriminator.widths=16", "generator.cardinality=2", "discriminator.cardinality=2"]
+R3 = ("r3gan", "r3gan", "relativistic_pair", ["r1", "r2"])
 # recipe → (overrides that keep its structure but shrink widths for a fast CPU test, expected components)
 ZOO = {
     "mnist_wgan_gp": (["trainer.d_steps=2"], ("dcgan_mnist", "dcgan_mnist", "wasserstein", ["wgan_gp"], (1, 28, 28))),
@@ -27,6 +29,11 @@ ZOO = {
                       ("resnet", "resnet", "hinge", [], (3, 32, 32))),
     "celeba64_dcgan": (["data.channels=3", "data.image_size=64", "generator.ngf=8", "discriminator.ndf=8"],
                        ("dcgan", "dcgan", "non_saturating", [], (3, 64, 64))),
+    "mnist_r3gan": (R3_SMALL, R3 + ((1, 28, 28),)),
+    "fashion_mnist_r3gan": (R3_SMALL, R3 + ((1, 28, 28),)),
+    "mnist_r3gan_cond": (R3_SMALL, R3 + ((1, 28, 28),)),
+    "cifar10_r3gan": (R3_SMALL + ["data.channels=3", "data.image_size=32", "generator.blocks=1", "discriminator.blocks=1",
+                                  "generator.embed_dim=8", "discriminator.embed_dim=16"], R3 + ((3, 32, 32),)),
 }
 
 

@@ -17,24 +17,24 @@ from gankit.errors import GankitError
 
 
 # -- optimizers -------------------------------------------------------------------------
-def _adam_like(cls, params, lr, betas, weight_decay, device, amsgrad):
+def _adam_like(cls, params, lr, betas, weight_decay, device, amsgrad, eps):
     fused = _is_cuda(device)  # the fused kernel on CUDA, foreach on a CPU
-    return cls(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad,
+    return cls(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad, eps=eps,
                foreach=None if fused else True, fused=fused or None)
 
 
 @OPTIMIZERS.register("adam")
 def adam(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0, device=None,
-         amsgrad: bool = False):
+         amsgrad: bool = False, eps: float = 1e-8):
     """Adam (Kingma & Ba 2015); the fused kernel on CUDA, foreach on a CPU."""
-    return _adam_like(torch.optim.Adam, params, lr, betas, weight_decay, device, amsgrad)
+    return _adam_like(torch.optim.Adam, params, lr, betas, weight_decay, device, amsgrad, eps)
 
 
 @OPTIMIZERS.register("adamw")
 def adamw(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0, device=None,
-          amsgrad: bool = False):
+          amsgrad: bool = False, eps: float = 1e-8):
     """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
-    return _adam_like(torch.optim.AdamW, params, lr, betas, weight_decay, device, amsgrad)
+    return _adam_like(torch.optim.AdamW, params, lr, betas, weight_decay, device, amsgrad, eps)
 
 
 @OPTIMIZERS.register("sgd")

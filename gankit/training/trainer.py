@@ -149,7 +149,8 @@ class Trainer:
         logged state of stateful parts (e.g. ``augment.p``); the same on every process."""
         out = dict(self.scheduled)
         for name, part in self.stateful.items():
-            out.update({f"{name}.{k}": v for k, v in part.state_dict().items() if k in getattr(part, "logged", ())})
+            out.update({f"{name}.{k}": v for k, v in part.state_dict().items()
+                        if k in getattr(part, "logged", ()) and isinstance(v, (int, float))})
         return out
 
     def logbook(self) -> Logbook:

@@ -9,6 +9,7 @@ import torch
 from gankit.config import recipe, validate
 from gankit.errors import GankitError
 from gankit.losses.penalties import ZeroCentred
+from gankit.training.ada import ADA
 from gankit.training.schedules import Schedules, Target, build_schedule, node_problems, resolve
 
 
@@ -92,6 +93,11 @@ def test_targets_set_optimizers_components_and_the_ema():
         resolve("penalties[0].weight", {"g": g, "d": d}, parts, ema)
     with pytest.raises(GankitError, match="set ema.enabled=true"):
         resolve("ema.decay", {"g": g, "d": d}, parts, None)
+    with pytest.raises(GankitError, match="set augment.target=null"):  # an adaptive p is not also scheduled
+        resolve("augment.p", {"g": g, "d": d}, dict(parts, augment=ADA(target=0.6)), ema)
+    fixed = ADA(target=None)
+    resolve("augment.p", {"g": g, "d": d}, dict(parts, augment=fixed), ema).set(0.25)
+    assert fixed.p == 0.25
 
 
 def test_schedules_apply_every_value_of_a_step():
@@ -109,14 +115,15 @@ def test_a_run_uses_and_logs_the_scheduled_values(tiny_recipe, tmp_path):
 
     cfg = recipe.load(tiny_recipe, [
         "trainer.max_steps=4", "trainer.batch_size=16", "data.size=64", "trainer.log_every=1",
-        "optim.d.lr=0.001", "penalties=[{name: r1, gamma: 2.0}]",
+        "optim.d.lr=0.001", "penalties=[{name: r1, gamma: 2.0}]", "augment={name: ada, target: null}",
         "schedules={optim.g.lr: {name: linear, start: 0.002, end: 0.0}, 'optim.d.betas[1]': {name: linear, "
-        "end: 0.9, steps: 2}, 'penalties[0].gamma': {name: cosine, end: 0.0}}"])
+        "end: 0.9, steps: 2}, 'penalties[0].gamma': {name: cosine, end: 0.0}, augment.p: {name: linear, end: 0.5}}"])
     tr = Trainer(cfg, tmp_path / "run")
     seen = []
-    for _ in range(4):
+    for k in range(4):
         tr.step()
         seen.append((tr.g_opt.param_groups[0]["lr"], tr.d_opt.param_groups[0]["betas"], tr.parts.penalties[0].gamma))
+        assert tr.parts.augment.p == pytest.approx(0.5 * k / 4)  # start: ADA's own p = 0
         tr.state.step += 1
     for k, (g_lr, betas, gamma) in enumerate(seen):
         assert g_lr == pytest.approx(0.002 * (1 - k / 4))
@@ -128,3 +135,5 @@ def test_a_run_uses_and_logs_the_scheduled_values(tiny_recipe, tmp_path):
     tr.fit()
     rows = [json.loads(line) for line in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
     assert [r["optim.g.lr"] for r in rows] == pytest.approx([0.002 * (1 - k / 4) for k in range(4)])
+    assert [r["augment.p"] for r in rows] == pytest.approx([0.5 * k / 4 for k in range(4)])  # a level, logged as is
+    assert "augment.rt" not in rows[0]  # no adaptation: nothing measured
