@@ -25,3 +25,9 @@ def raise_if(problems: list[str], header: str = "") -> None:
     """Raise one GankitError listing every problem, if there are any."""
     if problems:
         raise GankitError.collect(problems, header)
+
+
+def first_line(e: Exception) -> str:
+    """An exception's message, first line only (library messages can run to pages)."""
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__

@@ -73,7 +73,7 @@ def test_recipe_trains_two_steps(name, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["cifar10_sngan", "celeba64_dcgan"])
+@pytest.mark.parametrize("name", ["cifar10_sngan", "celeba64_dcgan", "cifar10_r3gan"])
 def test_gpu_recipes_pass_gankit_check_on_synthetic_data_of_their_shape(name, capsys):
     shrink, (_, _, _, _, shape) = ZOO[name]
     assert main(["check", str(RECIPES / f"{name}.yaml"), *SYNTH, *shrink, "--steps", "1"]) == 0

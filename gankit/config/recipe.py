@@ -17,7 +17,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gankit.config.schema import (MOVED, PRECISIONS, RESUME_SAFE_KEYS, DDPCfg, EMACfg, EvalCfg, OptimCfg,
                                   OptimizerCfg, OutputCfg, Recipe, TrainerCfg)
-from gankit.errors import GankitError, raise_if
+from gankit.config.overrides import parse_override
+from gankit.errors import GankitError, first_line, raise_if
 
 __all__ = ["load", "load_partial", "from_container", "save", "to_dict", "diff_keys", "is_resume_safe", "Recipe",
            "PRECISIONS", "RESUME_SAFE_KEYS", "OptimizerCfg", "OptimCfg", "DDPCfg", "EMACfg", "EvalCfg",
@@ -58,11 +59,11 @@ def _merged(path, overrides, problems: list[str]):
     merged = OmegaConf.create(raw)
     for ov in overrides:
         try:
-            merged = OmegaConf.merge(merged, _parse_override(ov))
+            merged = OmegaConf.merge(merged, parse_override(ov))
         except GankitError as e:
             problems.append(str(e))
         except (OmegaConfBaseException, TypeError, ValueError) as e:  # (merging a list into a mapping: TypeError)
-            problems.append(f"{ov}: cannot apply this override ({_short(e)}).")
+            problems.append(f"{ov}: cannot apply this override ({first_line(e)}).")
     return _to_container(merged, problems)
 
 
@@ -87,7 +88,7 @@ def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
         OmegaConf.resolve(cfg)
     except (OmegaConfBaseException, TypeError, ValueError) as e:
         key = getattr(e, "full_key", None) or "recipe"
-        raise GankitError(f"{key}: {_short(e)}. Fix the value (or the ${{...}} interpolation) there.") from None
+        raise GankitError(f"{key}: {first_line(e)}. Fix the value (or the ${{...}} interpolation) there.") from None
     _check_values(cfg, problems)
     raise_if(problems, f"The recipe has {len(problems)} problem(s):" if len(problems) > 1 else "")
     OmegaConf.set_struct(cfg, True)
@@ -142,9 +143,9 @@ def _load_chain(path: Path, seen: list[Path]) -> dict:
         raise GankitError(f"recipe: {path} is not valid YAML{where}: {problem}. Fix the syntax there.") from None
     except OSError as e:  # OmegaConf.load raises it for a file holding a single number or string
         raise GankitError(f"recipe: {path} must hold a mapping of keys (generator:, trainer:, ...): "
-                          f"{_short(e)}.") from None
+                          f"{first_line(e)}.") from None
     except (OmegaConfBaseException, UnicodeDecodeError, ValueError) as e:
-        raise GankitError(f"recipe: cannot read {path}: {_short(e)}.") from None
+        raise GankitError(f"recipe: cannot read {path}: {first_line(e)}.") from None
     if not isinstance(data, dict):
         raise GankitError(f"recipe: {path} must hold a mapping of keys (generator:, trainer:, ...), not {type(data).__name__}.")
     base = data.pop("base", None)
@@ -156,29 +157,15 @@ def _load_chain(path: Path, seen: list[Path]) -> dict:
     try:
         return OmegaConf.to_container(OmegaConf.merge(parent, data), resolve=False)
     except (OmegaConfBaseException, TypeError, ValueError) as e:
-        raise GankitError(f"base: {path} cannot extend {base} ({_short(e)}); a key holds a mapping in one and "
+        raise GankitError(f"base: {path} cannot extend {base} ({first_line(e)}); a key holds a mapping in one and "
                           f"not in the other.") from None
-
-
-def _parse_override(text: str) -> DictConfig:
-    if "=" not in text or text.startswith("="):
-        raise GankitError(f"override '{text}': expected key=value (e.g. trainer.max_steps=100).")
-    key = text.split("=", 1)[0].strip()
-    if key.startswith(("+", "~")):
-        raise GankitError(f"override '{text}': write plain key=value; '+' and '~' prefixes are not used by gankit.")
-    if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_0-9][\w-]*)*", key):
-        raise GankitError(f"override '{text}': '{key}' is not a dotted key path like trainer.max_steps.")
-    try:
-        return OmegaConf.from_dotlist([text])
-    except (OmegaConfBaseException, yaml.YAMLError, ValueError) as e:
-        raise GankitError(f"override '{text}': cannot parse the value ({_short(e)}).") from None
 
 
 def _to_container(cfg, problems: list[str]) -> dict:
     try:
         return OmegaConf.to_container(cfg, resolve=False)
     except OmegaConfBaseException as e:
-        problems.append(f"recipe: {_short(e)}")
+        problems.append(f"recipe: {first_line(e)}")
         return {}
 
 
@@ -222,12 +209,8 @@ def _check_against(raw: Any, schema: type, prefix: str, problems: list[str]) -> 
 def _type_message(value, hint_t, e) -> str:
     name = str(hint_t).replace("typing.", "").replace("Optional[", "null or [")
     name = getattr(hint_t, "__name__", name)
-    return f"expected {name}, got {value!r} ({_short(e)})."
+    return f"expected {name}, got {value!r} ({first_line(e)})."
 
-
-def _short(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def _check_values(cfg: DictConfig, problems: list[str]) -> None:
@@ -292,4 +275,3 @@ def diff_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 def is_resume_safe(key: str) -> bool:
     return any(key == s or key.startswith(s + ".") for s in RESUME_SAFE_KEYS)
-

@@ -5,9 +5,9 @@ updates, each on the next global batch; the G phase ``g_steps`` updates on the l
 first update reuses that batch's fake images, later ones draw fresh latents). A discriminator with
 a class head (``aux_weight``) adds its class loss to both phases; each penalty is a D term with its
 own ``interval``. An adaptive augment (``observe``) watches D's verdict on the real images and
-adapts after each D update, as a D term that adds nothing to the loss. The G phase shows D the real batch too when D has BatchNorm (the same kind of
-batch statistics as in its own update) or when the loss compares with real data (``g_uses_real``:
-judged by the updated D).
+adapts after each D update, as a D term that adds nothing to the loss. The G phase shows D the
+real batch too when D has BatchNorm (the same kind of batch statistics as in its own update) or
+when the loss compares with real data (``g_uses_real``: judged by the updated D).
 """
 import torch
 

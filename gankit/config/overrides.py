@@ -1,0 +1,36 @@
+"""Command-line overrides: ``key=value`` (a dotted path) or ``schedules[<recipe key>].<field>=value``."""
+import re
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from gankit.errors import GankitError, first_line
+
+
+def parse_override(text: str) -> DictConfig:
+    """One override as a config to merge over the recipe; a clear error for anything else."""
+    if "=" not in text or text.startswith("="):
+        raise GankitError(f"override '{text}': expected key=value (e.g. trainer.max_steps=100).")
+    key = text.split("=", 1)[0].strip()
+    if key.startswith(("+", "~")):
+        raise GankitError(f"override '{text}': write plain key=value; '+' and '~' prefixes are not used by gankit.")
+    if m := re.fullmatch(r"schedules\[(.+)\]((?:\.\w+)*)", key):  # a schedule's key holds dots and brackets
+        return _schedule_override(text, m.group(1), m.group(2))
+    if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_0-9][\w-]*)*", key):
+        raise GankitError(f"override '{text}': '{key}' is not a dotted key path like trainer.max_steps.")
+    try:
+        return OmegaConf.from_dotlist([text])
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError) as e:
+        raise GankitError(f"override '{text}': cannot parse the value ({first_line(e)}).") from None
+
+
+def _schedule_override(text: str, key: str, rest: str) -> DictConfig:
+    """``schedules[optim.g.lr].end=1e-5``: the override of one schedule node (or all of it)."""
+    try:  # the value parsed as any other override's
+        value = OmegaConf.to_container(OmegaConf.from_dotlist([f"v={text.split('=', 1)[1]}"]))["v"]
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError) as e:
+        raise GankitError(f"override '{text}': cannot parse the value ({first_line(e)}).") from None
+    for part in reversed([p for p in rest.split(".") if p]):
+        value = {part: value}
+    return OmegaConf.create({"schedules": {key: value}})

@@ -1,0 +1,34 @@
+"""Command-line overrides: dotted keys, and a schedule's node by its recipe key in brackets."""
+import pytest
+
+from gankit.config import recipe
+from gankit.config.overrides import parse_override
+from gankit.errors import GankitError
+
+
+def test_a_dotted_key_sets_one_value():
+    assert parse_override("trainer.max_steps=7") == {"trainer": {"max_steps": 7}}
+
+
+def test_a_schedule_is_addressed_by_its_recipe_key_in_brackets():
+    assert parse_override("schedules[optim.g.lr].end=2e-4") == {"schedules": {"optim.g.lr": {"end": 2e-4}}}
+    assert parse_override("schedules[penalties[0].gamma]={name: cosine, end: 0.1}") == {
+        "schedules": {"penalties[0].gamma": {"name": "cosine", "end": 0.1}}}
+
+
+def test_bracket_overrides_merge_into_a_recipe(tiny_recipe):
+    cfg = recipe.load(tiny_recipe, ["schedules[optim.g.lr]={name: linear}", "schedules[optim.g.lr].end=0.0",
+                                    "schedules[optim.d.betas[1]].name=cosine"])
+    assert dict(cfg.schedules["optim.g.lr"]) == {"name": "linear", "end": 0.0}
+    assert dict(cfg.schedules["optim.d.betas[1]"]) == {"name": "cosine"}
+
+
+@pytest.mark.parametrize("text, says", [
+    ("trainer.max_steps", "expected key=value"),
+    ("+trainer.seed=1", "prefixes are not used"),
+    ("trainer[0]=1", "not a dotted key path"),
+    ("schedules[optim.g.lr].end=[1", "cannot parse the value"),
+])
+def test_bad_overrides_say_what_is_wrong(text, says):
+    with pytest.raises(GankitError, match=says.replace("[", r"\[")):
+        parse_override(text)
