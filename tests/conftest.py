@@ -19,7 +19,7 @@ def tiny_recipe() -> Path:
     return ROOT / "tests" / "recipes" / "tiny.yaml"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mnist_root() -> Path:
     if not (SHARED_MNIST / "MNIST" / "raw").is_dir():
         pytest.skip("the offline MNIST test split is not available")

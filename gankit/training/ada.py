@@ -123,6 +123,11 @@ class ADA:
         self._acc = None  # device tensor [sum of signs, images] since the last adjustment
         self._pending = (0.0, 0.0)  # a loaded state's accumulator, not yet on a device
 
+    @property
+    def adapted(self) -> dict[str, str]:
+        """What this augment sets itself, with how to stop it (a schedule may not set it too)."""
+        return {"p": "set augment.target=null"} if self.target is not None else {}
+
     # -- p ----------------------------------------------------------------------------------
     @property
     def p(self) -> float:

@@ -133,6 +133,10 @@ def _group_target(opt, field: str, index: int | None) -> Target:
 def _attr_target(obj, attr: str, key: str, what: str) -> Target:
     if obj is None:
         raise GankitError(f"schedules[{key}]: the recipe has no {what}; remove the schedule or add the {what}.")
+    fix = getattr(obj, "adapted", {}).get(attr)  # a value the component sets itself (ADA's p)
+    if fix:
+        raise GankitError(f"schedules[{key}]: the {what} ({type(obj).__name__}) adapts '{attr}' itself; {fix} "
+                          f"to give {attr} a schedule instead.")
     value = getattr(obj, attr, None)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise GankitError(f"schedules[{key}]: the {what} ({type(obj).__name__}) has no number '{attr}' to schedule"
@@ -161,11 +165,7 @@ def resolve(key: str, optimizers: dict, components: dict, ema) -> Target:
             pens = components.get("penalties", [])
             obj = pens[int(index)] if int(index) < len(pens) else None
             return _attr_target(obj, attr, key, f"penalty {index}")
-        obj = components.get(root)
-        if root == "augment" and attr == "p" and getattr(obj, "target", None) is not None:
-            raise GankitError(f"schedules[{key}]: the augment adapts p itself (augment.target="
-                              f"{obj.target}); set augment.target=null to give p a schedule instead.")
-        return _attr_target(obj, attr, key, root)
+        return _attr_target(components.get(root), attr, key, root)
     if m := _EMA.match(key):
         return _attr_target(ema, m.group(1), key, "EMA (set ema.enabled=true)")
     raise GankitError(f"schedules[{key}]: '{key}' cannot follow a schedule. Schedulable keys: {SCHEDULABLE}.")

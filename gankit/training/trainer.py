@@ -5,6 +5,7 @@ list of phases (``method.gan_phases``). ``step`` runs those phases; ``fit`` loop
 each side job — the logbook, sample grids, evaluation, checkpoints, the stop flag — decides for
 itself whether it is due.
 """
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,9 +64,9 @@ class Trainer:
             G, D = (torch.nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         if t.channels_last:
             G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-        images_per_step = t.batch_size * t.d_steps
+        self.images_per_step = t.batch_size * t.d_steps  # real images a step consumes
         e = cfg.ema
-        self.ema = EMA(G, images_per_step, e.half_life_kimg, e.rampup, e.decay, e.start, bn_batches=e.bn_batches,
+        self.ema = EMA(G, self.images_per_step, e.half_life_kimg, e.rampup, e.decay, e.start, bn_batches=e.bn_batches,
                        latents=lambda i: self.noise("ema-bn", i, local=False)) if e.enabled else None
         g_opt, d_opt = build_optimizer(G, cfg.optim.g, acc.device), build_optimizer(D, cfg.optim.d, acc.device)
         if t.compile:
@@ -80,7 +81,7 @@ class Trainer:
         targets = {k: resolve(str(k), {"g": self.g_opt, "d": self.d_opt},
                               {"penalties": parts.penalties, "augment": parts.augment, "loss": parts.loss}, self.ema)
                    for k in cfg.schedules}
-        self.schedules = Schedules(cfg.schedules, targets, self.max_steps, images_per_step)
+        self.schedules = Schedules(cfg.schedules, targets, self.max_steps, self.images_per_step)
         self.scheduled: dict[str, float] = {}
         self.num_classes = parts.data.num_classes if uses_labels(parts.G, parts.D) else 0
         if self.num_classes and parts.data.labels is None:
@@ -149,14 +150,16 @@ class Trainer:
         logged state of stateful parts (e.g. ``augment.p``); the same on every process."""
         out = dict(self.scheduled)
         for name, part in self.stateful.items():
-            out.update({f"{name}.{k}": v for k, v in part.state_dict().items()
-                        if k in getattr(part, "logged", ()) and isinstance(v, (int, float))})
+            for k in getattr(part, "logged", ()):
+                v = getattr(part, k)
+                if isinstance(v, (int, float)) and math.isfinite(v):  # ADA's r_t is NaN until first measured
+                    out[f"{name}.{k}"] = v
         return out
 
     def logbook(self) -> Logbook:
         t = self.t
         return Logbook(self.run_dir, self.acc, every=t.log_every, sample_every=t.sample_every,
-                       total_steps=self.max_steps, start_step=self.state.step, images_per_step=t.batch_size * t.d_steps,
+                       total_steps=self.max_steps, start_step=self.state.step, images_per_step=self.images_per_step,
                        steps_per_epoch=self.stream.steps_per_epoch, fields={
                            "batch_global": t.batch_size, "batch_per_process": self.stream.local,
                            "precision": self.acc.mixed_precision})

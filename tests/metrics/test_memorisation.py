@@ -1,6 +1,4 @@
 """The memorisation metric: copies of training images score 1, fresh real images score about q."""
-from pathlib import Path
-
 import pytest
 import torch
 from accelerate import Accelerator
@@ -15,16 +13,13 @@ from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator
 from gankit.metrics.memorisation import memorisation, nearest_distances
 
-MNIST_ROOT = Path(__file__).resolve().parents[3] / "shared" / "data"  # as tests/conftest.py's mnist_root
 N_DATA, HOLDOUT, N_FRESH = 3000, 500, 600
 
 
 @pytest.fixture(scope="module")
-def split():
+def split(mnist_root):
     """The first 3000 MNIST test images with 500 held out, and 600 other test images training never saw."""
-    if not (MNIST_ROOT / "MNIST" / "raw").is_dir():
-        pytest.skip("the offline MNIST test split is not available")
-    full = mnist(str(MNIST_ROOT), "test", download=False)
+    full = mnist(str(mnist_root), "test", download=False)
     data = hold_out(ImageData(full.images[:N_DATA], full.labels[:N_DATA], 10), HOLDOUT)
     fresh = full.images[N_DATA:N_DATA + N_FRESH]
     return data, fresh
@@ -94,8 +89,8 @@ class BankG(torch.nn.Module):
         return self.bank[(z[:, 0].abs() * 1e4).long() % len(self.bank)]
 
 
-def _cfg(**data):
-    node = {"name": "mnist", "root": str(MNIST_ROOT), "split": "test", "download": False, **data}
+def _cfg(root, **data):
+    node = {"name": "mnist", "root": str(root), "split": "test", "download": False, **data}
     return from_container({"data": node, "eval": {"num_samples": 500}, "metrics": [{"name": "memorisation"}]})
 
 
@@ -105,10 +100,10 @@ def stats_dir(tmp_path, monkeypatch):
     return tmp_path / "stats"
 
 
-def test_through_the_evaluator_copier_vs_fresh_and_the_real_floor(split, stats_dir):
+def test_through_the_evaluator_copier_vs_fresh_and_the_real_floor(split, stats_dir, mnist_root):
     data, fresh = split
     acc = Accelerator(cpu=True)
-    ev = Evaluator(_cfg(holdout=HOLDOUT), data, "cpu")
+    ev = Evaluator(_cfg(mnist_root, holdout=HOLDOUT), data, "cpu")
     assert ev._heldout["auto"][1] == "holdout"
     copier = ev(BankG(data.images), acc)
     assert copier["memorised"] == 1.0 and copier["nn_ratio"] == 0.0
@@ -119,11 +114,11 @@ def test_through_the_evaluator_copier_vs_fresh_and_the_real_floor(split, stats_d
     assert len(list(stats_dir.glob("*.safetensors"))) == 2  # training and held-out features, cached
 
 
-def test_the_evaluator_refuses_a_run_without_heldout_images(split, stats_dir):
+def test_the_evaluator_refuses_a_run_without_heldout_images(split, stats_dir, mnist_root):
     data, _ = split
     with pytest.raises(GankitError, match=r"metrics\[0\]: .*data\.holdout is 0 and the recipe trains on the test "
                                           r"split of 'mnist'\. Set data\.holdout: N"):
-        Evaluator(_cfg(), ImageData(data.images, data.labels, 10), "cpu")
+        Evaluator(_cfg(mnist_root), ImageData(data.images, data.labels, 10), "cpu")
     cfg = from_container({"data": {"name": "synthetic", "size": 50}, "metrics": [{"name": "memorisation"}]})
     with pytest.raises(GankitError, match=r"dataset 'synthetic' has no test split\. Set data\.holdout: N"):
         Evaluator(cfg, synthetic(size=50), "cpu")
