@@ -1,0 +1,117 @@
+"""``export_generator(run_or_checkpoint, out)``: a run's generator as a portable model folder.
+
+The folder (``gankit.runs.model_folder``) holds the generator's weights (the EMA copy when the
+run kept one), config.json (what rebuilds it, the recipe, the final metrics), a sample grid and a
+model card; ``gankit.load_generator(out)`` and ``push_to_hub(out, "user/repo")`` take it as it is.
+It is written to a temporary folder beside ``out`` and renamed into place, so a crash leaves no
+half export.
+"""
+import os
+import shutil
+from pathlib import Path
+
+import torch
+import yaml
+from torch import nn
+
+from gankit import __version__
+from gankit.errors import GankitError
+from gankit.metrics.draws import class_count, draw_labels
+from gankit.models.base import is_conditional
+from gankit.runs import provenance
+from gankit.runs.curves import is_number
+from gankit.runs.files import EMA_FILE, EVAL_PREFIX, METRICS_FILE, RECIPE_FILE, read_metrics, swap_in
+from gankit.runs.grids import columns, save_grid
+from gankit.runs.inference import load_generator, resolve_checkpoint, sample, truncation_kind
+from gankit.runs.model_card import render_card
+from gankit.runs.model_folder import (CARD_FILE, FORMAT, FORMAT_VERSION, GRID_FILE, is_model_folder, write_config,
+                                      write_weights)
+from gankit.training import checkpoint as ckpt
+
+GRID_SEED, GRID_SIZE = 0, 64
+NOT_METRICS = ("eval_s", "floor_n")
+
+
+def export_generator(source: str | Path, out: str | Path, *, ema: bool | None = None, overwrite: bool = False) -> Path:
+    """Write the generator of a run (latest checkpoint) or of one checkpoint as a model folder ``out``."""
+    check_out(Path(out), overwrite)  # before the (slower) loading
+    G, config = load_with_config(source, ema)
+    return write_model_folder(G, config, out, overwrite=overwrite)
+
+
+def load_with_config(source: str | Path, ema: bool | None = None) -> tuple[nn.Module, dict]:
+    """The generator of a run or checkpoint and the config.json that describes it."""
+    run_dir, ck = resolve_checkpoint(source)
+    G = load_generator(ck, ema=ema)  # loads the recipe's plugins too
+    stored = yaml.safe_load((run_dir / RECIPE_FILE).read_text(encoding="utf-8"))  # resolved and checked by now
+    state = ckpt.read_state(ck)
+    node = stored["generator"]
+    use_ema = (ck / EMA_FILE).is_file() if ema is None else ema
+    config = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "gankit_version": __version__,
+        "torch_version": torch.__version__.split("+")[0],
+        "generator": node, "img_shape": list(G.img_shape),
+        "num_classes": int(state.get("num_classes") or class_count(G)), "z_dim": int(G.z_dim),
+        "conditional": is_conditional(G), "truncation": truncation_kind(G), "weights": "ema" if use_ema else "raw",
+        "plugins": provenance.record(node),
+        "trained": {"run": run_dir.resolve().name, "checkpoint": ck.name, "step": state.get("step")},
+        "metrics": final_metrics(run_dir / METRICS_FILE, state.get("step")),
+        "recipe": stored,
+    }
+    return G, config
+
+
+def final_metrics(path: Path, step: int | None = None) -> dict:
+    """{metric: {"value", "step"}}: the last evaluation of each metric at or before ``step``."""
+    out = {}
+    for row in read_metrics(path).evals:
+        if step is not None and is_number(row.get("step")) and row["step"] > step:
+            continue
+        for k, v in row.items():
+            name = k[len(EVAL_PREFIX):]
+            if k.startswith(EVAL_PREFIX) and is_number(v) and name not in NOT_METRICS:
+                out[name] = {"value": v, "step": row["step"]}
+    return out
+
+
+def grid_draw(G: nn.Module) -> tuple[int, torch.Tensor | None]:
+    """How many samples the model card shows (8×8; whole rows of classes for a conditional G) and their labels."""
+    classes = class_count(G) if is_conditional(G) else 0
+    n = classes * max(1, GRID_SIZE // classes) if 0 < classes <= GRID_SIZE else GRID_SIZE
+    return n, draw_labels(G, n)
+
+
+def write_model_folder(G: nn.Module, config: dict, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Weights, config.json, samples.png and README.md of ``G`` in the folder ``out`` (made atomically)."""
+    out = Path(out)
+    check_out(out, overwrite)
+    tmp = out.parent / f".tmp-{out.name}.{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        n, labels = grid_draw(G)
+        save_grid(sample(G, n, GRID_SEED, labels), tmp / GRID_FILE, columns(n, labels))
+        config = {**config, "grid": {"seed": GRID_SEED, "num": n}}
+        write_weights(G, tmp)
+        write_config(config, tmp)
+        (tmp / CARD_FILE).write_text(render_card(config), encoding="utf-8")
+        swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an OUT that cannot take the folder (the error says why and what to do)."""
+    if not out.parent.is_dir():
+        raise GankitError(f"OUT: folder {out.parent} does not exist. Create it or choose another path.")
+    if out.exists() and not out.is_dir():
+        raise GankitError(f"OUT: {out} is a file. The safetensors export is a folder; give a new folder name.")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise GankitError(f"OUT: {out} exists and is not empty. Choose a new folder, or pass --overwrite to "
+                              f"replace an earlier export there.")
+        if not is_model_folder(out):
+            raise GankitError(f"OUT: {out} holds files that are not an earlier export, so --overwrite does not "
+                              f"replace it. Choose a new folder.")
