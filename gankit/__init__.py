@@ -6,8 +6,12 @@ arranges that). The functions below come from their modules on first use:
 
 - ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``);
 - ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it (``gankit.training.run.train``);
-- ``load_generator(run_dir_or_checkpoint, device="cpu")``: a trained generator (``gankit.runs.inference``);
-- ``sample(generator, n, seed=0, labels=None)``: images in [-1, 1] from it (``gankit.runs.inference``).
+- ``load_generator(source, device="cpu")``: a trained generator (``gankit.runs.inference``);
+- ``sample(generator, n, seed=0, labels=None, truncation=1.0)``: images in [-1, 1] from it (``gankit.runs.inference``);
+- ``export_generator(run_dir_or_checkpoint, out)``: a portable model folder (``gankit.runs.export``);
+- ``push_to_hub(folder, repo_id)``: that folder on the Hugging Face Hub (``gankit.runs.hub``).
+
+``load_generator`` also takes an exported folder or a Hub repo id (``"user/repo"``).
 """
 import importlib
 
@@ -25,6 +29,8 @@ _LAZY = {
     "train": ("gankit.training.run", "train"),
     "load_generator": ("gankit.runs.inference", "load_generator"),
     "sample": ("gankit.runs.inference", "sample"),
+    "export_generator": ("gankit.runs.export", "export_generator"),
+    "push_to_hub": ("gankit.runs.hub", "push_to_hub"),
 }
 
 __all__ = ["GankitError", "Registry", "GENERATORS", "DISCRIMINATORS", "LOSSES", "PENALTIES", "AUGMENTS",

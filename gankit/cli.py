@@ -3,9 +3,10 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 
 from gankit import commands
-from gankit.errors import GankitError
+from gankit.errors import GankitError, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,14 +26,20 @@ def main(argv=None) -> int:
         extra = [e for e in extra if not ("=" in e and not e.startswith("-"))]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    warnings.formatwarning = _format_warning
     try:
         return args.func(args)
     except GankitError as e:
-        print(f"gankit: error: {e}", file=sys.stderr)
+        print(f"gankit: error: {printable(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gankit: interrupted.", file=sys.stderr)
         return 130
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as one line without terminal control sequences (its text may quote recipe or file text)."""
+    return printable(f"gankit: warning: {message}") + "\n"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The one user-facing error type."""
+"""The one user-facing error type, and making text safe to print."""
+import re
 
 
 class GankitError(Exception):
@@ -31,3 +32,14 @@ def first_line(e: Exception) -> str:
     """An exception's message, first line only (library messages can run to pages)."""
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
+
+
+# Terminal escape sequences (CSI, OSC, other ESC sequences), C0/C1 controls but newline and tab, and
+# the Unicode bidirectional overrides: text from a recipe or a file must not drive the terminal.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|\x9b[0-?]*[ -/]*[@-~]"
+                      r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal control sequences, for printing (line breaks and tabs stay)."""
+    return _ESCAPES.sub("", str(text))

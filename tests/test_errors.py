@@ -1,7 +1,7 @@
 """GankitError: one user-facing error that can list several problems; raise_if raises it only when needed."""
 import pytest
 
-from gankit.errors import GankitError, raise_if
+from gankit.errors import GankitError, printable, raise_if
 
 
 def test_a_plain_error_is_its_own_only_problem():
@@ -60,3 +60,23 @@ def test_raise_if_raises_the_collected_error():
     assert str(caught.value) == str(GankitError.collect(problems, "Check these:"))
     with pytest.raises(GankitError, match=r"^only one\.$"):
         raise_if(["only one."])
+
+
+def test_printable_strips_terminal_control_sequences_and_keeps_lines():
+    hostile = "a\x1b[31mred\x1b[0m \x1b]0;title\x07b\rc\x08 \u202eevil\x9b2J\nnext\tline"
+    assert printable(hostile) == "ared bc evil\nnext\tline"
+
+
+def test_cli_errors_and_warnings_reach_the_terminal_without_control_sequences(tmp_path, capsys):
+    import warnings
+
+    from gankit.cli import _format_warning, main
+
+    r = tmp_path / "r.yaml"
+    r.write_text('generator: {name: "\\e]0;owned\\a\\e[2Jx"}\n')
+    assert main(["check", str(r), "--steps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown generator ']0;owned" not in err and "\x1b" not in err and "\x07" not in err
+    assert "unknown generator 'x'" in err
+    assert _format_warning(UserWarning("bad \x1b[2Jname"), UserWarning, "f.py", 1) == "gankit: warning: bad name\n"
+    assert warnings.formatwarning is _format_warning

@@ -15,12 +15,16 @@ SYNTH = ["trainer.eval_every=null", "data.name=synthetic", "data.root=null", "da
          "trainer.max_steps=2", "trainer.batch_size=8"]
 R3_SMALL = ["generator.widths=16", "discriminator.widths=16", "generator.cardinality=2", "discriminator.cardinality=2"]
 R3 = ("r3gan", "r3gan", "relativistic_pair", ["r1", "r2"])
+SG_SMALL = ["generator.z_dim=16", "generator.w_dim=16", "generator.channel_base=128", "generator.channel_max=8",
+            "discriminator.channel_base=128", "discriminator.channel_max=8"]
+SG = ("stylegan2", "stylegan2", "non_saturating")
 # recipe → (overrides that keep its structure but shrink widths for a fast CPU test, expected components)
 ZOO = {
     "mnist_wgan_gp": (["trainer.d_steps=2"], ("dcgan_mnist", "dcgan_mnist", "wasserstein", ["wgan_gp"], (1, 28, 28))),
     "mnist_hinge_sngan": (["generator.ch=16", "discriminator.ch=16"],
                           ("resnet", "resnet", "hinge", [], (1, 32, 32))),
     "mnist_lsgan": ([], ("dcgan_mnist", "dcgan_mnist", "least_squares", [], (1, 28, 28))),
+    "mnist_dcgan_r1": ([], ("dcgan_mnist", "dcgan_mnist", "non_saturating", ["r1"], (1, 28, 28))),
     "mnist_cgan": ([], ("conditional", "projection", "non_saturating", [], (1, 28, 28))),
     "mnist_acgan": ([], ("conditional", "acgan", "non_saturating", [], (1, 28, 28))),
     "fashion_mnist_dcgan32": (["generator.ngf=8", "discriminator.ndf=8"],
@@ -34,6 +38,12 @@ ZOO = {
     "mnist_r3gan_cond": (R3_SMALL, R3 + ((1, 28, 28),)),
     "cifar10_r3gan": (R3_SMALL + ["data.channels=3", "data.image_size=32", "generator.blocks=1", "discriminator.blocks=1",
                                   "generator.embed_dim=8", "discriminator.embed_dim=16"], R3 + ((3, 32, 32),)),
+    "mnist_stylegan2_ada": (SG_SMALL, SG + (["r1", "path_length"], (1, 32, 32))),
+    "fashion_mnist_stylegan2_ada": (SG_SMALL, SG + (["r1", "path_length"], (1, 32, 32))),
+    "cifar10_stylegan2_ada": (SG_SMALL + ["data.channels=3", "data.image_size=32", "discriminator.mbstd_group=4"],
+                              SG + (["r1"], (3, 32, 32))),
+    "celeba64_stylegan2_ada": (SG_SMALL + ["data.channels=3", "data.image_size=64"],
+                               SG + (["r1", "path_length"], (3, 64, 64))),
 }
 
 
@@ -73,7 +83,8 @@ def test_recipe_trains_two_steps(name, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["cifar10_sngan", "celeba64_dcgan", "cifar10_r3gan"])
+@pytest.mark.parametrize("name", ["cifar10_sngan", "celeba64_dcgan", "cifar10_r3gan", "cifar10_stylegan2_ada",
+                                  "celeba64_stylegan2_ada"])
 def test_gpu_recipes_pass_gankit_check_on_synthetic_data_of_their_shape(name, capsys):
     shrink, (_, _, _, _, shape) = ZOO[name]
     assert main(["check", str(RECIPES / f"{name}.yaml"), *SYNTH, *shrink, "--steps", "1"]) == 0

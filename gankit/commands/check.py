@@ -1,4 +1,5 @@
 """gankit check RECIPE [key=value ...] [--steps N]: validate a recipe without training."""
+from gankit.errors import printable
 from gankit.training.check import check
 
 
@@ -13,5 +14,5 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     report = check(args.recipe, args.overrides, timed_steps=max(0, args.steps))
-    print(report.render())
+    print(printable(report.render()))
     return 0

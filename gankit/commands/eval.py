@@ -4,7 +4,7 @@ import json
 from accelerate import Accelerator
 
 from gankit.config import recipe
-from gankit.errors import GankitError
+from gankit.errors import GankitError, printable
 from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
 from gankit.runs.files import RECIPE_FILE
@@ -69,7 +69,7 @@ def run(args) -> int:
     print("-" * len(head))
     for k, v in results.items():
         if k != "eval_s":
-            print(f"{k:<18}{v:>12.4f}" + (f"{floor[k]:>22.4f}" if k in floor else ""))
+            print(f"{printable(k):<18}{v:>12.4f}" + (f"{floor[k]:>22.4f}" if k in floor else ""))  # names from plugins
     print(f"elapsed: {results['eval_s']:.1f} s")
     return 0
 

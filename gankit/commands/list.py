@@ -1,6 +1,7 @@
 """gankit list [KIND] [--json|--markdown] [--plugins ...] [--builtin-only]: the registered components."""
 from gankit.config import plugins
 from gankit.config.listing import render
+from gankit.errors import printable
 
 
 def add_parser(sub) -> None:
@@ -20,5 +21,5 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     plugins.load(args.plugins)
-    print(render(args.format, args.kind, builtin_only=args.builtin_only), end="")
+    print(printable(render(args.format, args.kind, builtin_only=args.builtin_only)), end="")  # docstrings of plugins
     return 0

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from accelerate import PartialState
 
-from gankit.config import recipe
+from gankit.config import validate
 from gankit.errors import GankitError
 from gankit.training.run import train
 
@@ -24,7 +24,7 @@ def run(args) -> int:
     else:
         if not args.recipe:
             raise GankitError("train: give a recipe (gankit train recipes/mnist_dcgan.yaml) or --resume RUN_DIR.")
-        cfg = recipe.load(args.recipe, args.overrides)
+        cfg = validate.load(args.recipe, args.overrides)  # every problem at once, as `gankit check` reports them
         recipe_dir, name = Path(args.recipe).parent, Path(args.recipe).stem
     summary = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, recipe_dir=recipe_dir, name=name)
     if PartialState().is_main_process:

@@ -7,6 +7,7 @@ installed plugin package. ``import gankit`` imports this module but reads no reg
 import importlib
 import importlib.util
 import sys
+import traceback
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -102,14 +103,18 @@ def _load_module(name: str):
     try:
         with registry.origin(f"module {name}"):
             return importlib.import_module(name)
+    except GankitError:
+        raise
     except ModuleNotFoundError as e:
         if e.name and name.startswith(e.name):
             raise GankitError(
                 f"plugins: cannot import plugin module '{name}'. Make it importable (install it, "
                 f"or run from the folder that holds it, or add that folder to PYTHONPATH), "
                 f"or name the file by path, e.g. plugins: [./{name.replace('.', '/')}.py]."
-            ) from e
-        raise
+            ) from None
+        raise import_failed(f"plugin module '{name}'", e) from None
+    except Exception as e:  # the plugin's own code failed while importing
+        raise import_failed(f"plugin module '{name}'", e) from None
 
 
 def _load_file(spec: str, base_dir) -> object:
@@ -132,10 +137,27 @@ def _load_file(spec: str, base_dir) -> object:
     try:
         with registry.origin(f"file {path}"):
             module_spec.loader.exec_module(module)
-    except Exception:
+    except GankitError:
         del sys.modules[mod_name]
         raise
+    except Exception as e:  # the plugin's own code failed while importing (syntax error, missing import, ...)
+        del sys.modules[mod_name]
+        raise import_failed(f"plugin file {path}", e) from None
     return module
+
+
+def import_failed(what: str, e: Exception) -> GankitError:
+    """A plugin that raised while being imported: where (file and line) and what, as one paragraph."""
+    where = ""
+    if isinstance(e, SyntaxError) and e.filename:
+        where = f" at {e.filename}, line {e.lineno}"
+    else:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith("<frozen")]
+        if frames:
+            where = f" at {frames[-1].filename}, line {frames[-1].lineno}"
+    message = e.msg if isinstance(e, SyntaxError) else str(e)
+    return GankitError(f"plugins: importing {what} failed{where}: {type(e).__name__}: {' '.join(message.split())}. "
+                       f"Fix the plugin, or remove it from the recipe's plugins: list.")
 
 
 def load_installed() -> None:
@@ -176,6 +198,22 @@ def load_installed() -> None:
                 RuntimeWarning,
                 stacklevel=2,
             )
+
+
+def imported_code(specs) -> list[str]:
+    """What a run imports besides gankit, one line each: the recipe's plugin files and modules (as
+    loaded by ``load``), then every installed plugin package (``load_installed``: every run loads them)."""
+    lines = []
+    for spec in map(str, specs or []):
+        module = _loaded_explicit.get(spec)
+        where = getattr(module, "__file__", None)
+        lines.append(f"file {where or spec} (recipe plugins:)" if is_file_spec(spec) else
+                     f"module {spec} ({where or 'not loaded yet'}) (recipe plugins:)")
+    for p in installed:
+        state = f"failed: {p.error}" if p.error else "loaded"
+        lines.append(f"package {p.package or '?'} {p.version or ''} entry point {p.name} = {p.value} "
+                     f"(installed, {state})".replace("  ", " "))
+    return lines
 
 
 def populate() -> None:

@@ -6,22 +6,25 @@ overrides. Every problem found is reported in one error, each with its key path.
 import copy
 import dataclasses
 import difflib
+import functools
+import hashlib
+import json
 import re
 import typing
 from pathlib import Path
 from typing import Any, Dict, List
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gankit.config.schema import (MOVED, PRECISIONS, RESUME_SAFE_KEYS, DDPCfg, EMACfg, EvalCfg, OptimCfg,
                                   OptimizerCfg, OutputCfg, Recipe, TrainerCfg)
 from gankit.config.overrides import parse_override
+from gankit.config.recipe_files import load_chain
 from gankit.errors import GankitError, first_line, raise_if
 
-__all__ = ["load", "load_partial", "from_container", "save", "to_dict", "diff_keys", "is_resume_safe", "Recipe",
-           "PRECISIONS", "RESUME_SAFE_KEYS", "OptimizerCfg", "OptimCfg", "DDPCfg", "EMACfg", "EvalCfg",
+__all__ = ["load", "load_partial", "from_container", "save", "to_dict", "diff_keys", "is_resume_safe", "fingerprint",
+           "Recipe", "PRECISIONS", "RESUME_SAFE_KEYS", "OptimizerCfg", "OptimCfg", "DDPCfg", "EMACfg", "EvalCfg",
            "TrainerCfg", "OutputCfg"]
 
 
@@ -45,7 +48,7 @@ def load_partial(path: str | Path, overrides: list[str] | tuple = ()) -> DictCon
     _fix_precision(raw)
     _check_against(raw, Recipe, "", problems)
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Recipe), _pruned(raw, problems))
+        cfg = OmegaConf.merge(_structured(Recipe), _pruned(raw, problems))
         OmegaConf.resolve(cfg)
     except (OmegaConfBaseException, TypeError, ValueError):
         return None
@@ -54,7 +57,7 @@ def load_partial(path: str | Path, overrides: list[str] | tuple = ()) -> DictCon
 
 def _merged(path, overrides, problems: list[str]):
     """The raw recipe (base chain) with the overrides that apply; override problems go to ``problems``."""
-    raw = _load_chain(Path(path), [])
+    raw = load_chain(Path(path))
     raw.pop("base", None)
     merged = OmegaConf.create(raw)
     for ov in overrides:
@@ -84,7 +87,7 @@ def from_container(raw: dict, problems: list[str] | None = None) -> DictConfig:
         _check_values_of(_pruned(raw, problems), problems)
     raise_if(problems, f"The recipe has {len(problems)} problem(s):" if len(problems) > 1 else "")
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Recipe), raw)
+        cfg = OmegaConf.merge(_structured(Recipe), raw)
         OmegaConf.resolve(cfg)
     except (OmegaConfBaseException, TypeError, ValueError) as e:
         key = getattr(e, "full_key", None) or "recipe"
@@ -110,7 +113,7 @@ def _pruned(raw: dict, problems: list[str]) -> dict:
 
 def _check_values_of(raw: dict, problems: list[str]) -> None:
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Recipe), raw)
+        cfg = OmegaConf.merge(_structured(Recipe), raw)
         OmegaConf.resolve(cfg)
     except (OmegaConfBaseException, ValueError, TypeError):
         return  # the schema problems already say enough
@@ -119,46 +122,6 @@ def _check_values_of(raw: dict, problems: list[str]) -> None:
         _check_values(cfg, problems)
     except Exception:  # a half-valid recipe: report what was found before this
         del problems[before:]
-
-
-def _load_chain(path: Path, seen: list[Path]) -> dict:
-    path = path.expanduser()
-    try:
-        is_file = path.is_file()
-    except (OSError, ValueError):  # a name with a NUL byte or too long
-        is_file = False
-    if not is_file:
-        raise GankitError(f"recipe: file '{path}' not found. Give the path to a .yaml recipe (see recipes/).")
-    rpath = path.resolve()
-    if rpath in seen:
-        chain = " → ".join(str(p.name) for p in seen + [rpath])
-        raise GankitError(f"base: recipes extend each other in a cycle ({chain}). Remove one `base:`.")
-    try:
-        loaded = OmegaConf.load(path)
-        data = OmegaConf.to_container(loaded, resolve=False) if loaded is not None else {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise GankitError(f"recipe: {path} is not valid YAML{where}: {problem}. Fix the syntax there.") from None
-    except OSError as e:  # OmegaConf.load raises it for a file holding a single number or string
-        raise GankitError(f"recipe: {path} must hold a mapping of keys (generator:, trainer:, ...): "
-                          f"{first_line(e)}.") from None
-    except (OmegaConfBaseException, UnicodeDecodeError, ValueError) as e:
-        raise GankitError(f"recipe: cannot read {path}: {first_line(e)}.") from None
-    if not isinstance(data, dict):
-        raise GankitError(f"recipe: {path} must hold a mapping of keys (generator:, trainer:, ...), not {type(data).__name__}.")
-    base = data.pop("base", None)
-    if base is None:
-        return data
-    if not isinstance(base, str):
-        raise GankitError(f"base: expected a path to another recipe, got {base!r} in {path}.")
-    parent = _load_chain(path.parent / base, seen + [rpath])
-    try:
-        return OmegaConf.to_container(OmegaConf.merge(parent, data), resolve=False)
-    except (OmegaConfBaseException, TypeError, ValueError) as e:
-        raise GankitError(f"base: {path} cannot extend {base} ({first_line(e)}); a key holds a mapping in one and "
-                          f"not in the other.") from None
 
 
 def _to_container(cfg, problems: list[str]) -> dict:
@@ -193,7 +156,7 @@ def _check_against(raw: Any, schema: type, prefix: str, problems: list[str]) -> 
                 _check_against(value, hint_t, path + ".", problems)
             continue
         try:
-            OmegaConf.merge(OmegaConf.structured(schema), {key: value})
+            OmegaConf.merge(_structured(schema), {key: value})
         except (OmegaConfBaseException, TypeError, ValueError) as e:
             problems.append(f"{path}: {_type_message(value, hint_t, e)}")
             continue
@@ -204,6 +167,12 @@ def _check_against(raw: Any, schema: type, prefix: str, problems: list[str]) -> 
             for i, item in enumerate(value):
                 if not isinstance(item, dict):
                     problems.append(f"{path}[{i}]: expected a mapping like {{name: ..., <arguments>}}, got {item!r}.")
+
+
+@functools.lru_cache(maxsize=None)
+def _structured(schema: type) -> DictConfig:
+    """The schema's defaults as a config, made once (merging copies it; building one is slow)."""
+    return OmegaConf.structured(schema)
 
 
 def _type_message(value, hint_t, e) -> str:
@@ -271,6 +240,21 @@ def diff_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
         elif a != b:
             keys.append(path)
     return keys
+
+
+def fingerprint(cfg: DictConfig) -> str:
+    """A short hash of what a run's checkpoints depend on: the resolved recipe without the
+    ``RESUME_SAFE_KEYS`` (a checkpoint whose fingerprint differs was written by another recipe)."""
+    plain = to_dict(cfg)
+    for key in RESUME_SAFE_KEYS:
+        *parents, last = key.split(".")
+        node = plain
+        for k in parents:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    text = json.dumps(plain, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def is_resume_safe(key: str) -> bool:

@@ -1,6 +1,6 @@
 """Name → component registries.
 
-This module is a leaf: it imports nothing of gankit but the error type. The registries fill
+This module is a leaf: it imports nothing of gankit but the error type and ``arguments`` (a leaf too). The registries fill
 themselves on their first read by calling the functions given to ``on_first_read`` (plugin
 discovery, ``gankit.config.plugins``, installs one that imports the built-in components and
 then the installed plugin packages). Components registered inside ``with origin("..."):`` get
@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
+from gankit.config.arguments import REJECTIONS, expected_type, rejected
 from gankit.errors import GankitError
 
 
@@ -140,12 +141,13 @@ class Registry:
 
     # -- building ----------------------------------------------------------------
     def check(self, node: Mapping[str, Any] | None, key: str, context: Mapping[str, Any] = (), *,
-              args_key: str | None = None) -> list[str]:
+              args_key: str | None = None, inherited: Mapping[str, str] = {}) -> list[str]:
         """Every problem with a recipe node ``{name: ..., **kwargs}``, as messages.
 
         Names in ``context`` are supplied by the run, so they are not required of the node.
         ``args_key`` is where the arguments live in the recipe when not beside ``name``
-        (an optimizer's ``optim.g.args``); messages about them name it.
+        (an optimizer's ``optim.g.args``); messages about them name it. ``inherited`` maps the
+        arguments the node kept from a ``base:`` recipe to that file (they get ``key: null`` as the fix).
         """
         args_key = args_key or key
         if node is None or not isinstance(node, Mapping):
@@ -162,13 +164,25 @@ class Registry:
         accepted = ", ".join(_describe(p) for p in params.values() if p.name not in context) or "(none)"
         if not entry.accepts_any_kwarg():
             for k in kwargs:
-                if k not in params:
-                    close = difflib.get_close_matches(k, list(params), n=1, cutoff=0.6)
-                    hint = f" Did you mean '{close[0]}'?" if close else ""
+                if k in params:
+                    continue
+                if k in inherited:
                     problems.append(
-                        f"{args_key}.{k}: {self.kind} '{entry.name}' has no argument '{k}'.{hint} "
-                        f"Accepted arguments: {accepted}."
+                        f"{args_key}.{k}: inherited from the base recipe {inherited[k]}, but {self.kind} "
+                        f"'{entry.name}' has no argument '{k}'. Drop it here with `{k}: null` under {args_key}: "
+                        f"(or {args_key}.{k}=null). Accepted arguments: {accepted}."
                     )
+                    continue
+                close = difflib.get_close_matches(k, list(params), n=1, cutoff=0.6)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                problems.append(
+                    f"{args_key}.{k}: {self.kind} '{entry.name}' has no argument '{k}'.{hint} "
+                    f"Accepted arguments: {accepted}."
+                )
+        for k, v in kwargs.items():
+            expected = expected_type(v, params[k].annotation) if k in params else None
+            if expected:
+                problems.append(f"{args_key}.{k}: {self.kind} '{entry.name}' expects {expected}, got {v!r}.")
         for p in params.values():
             if p.default is p.empty and p.name not in kwargs and p.name not in context:
                 problems.append(
@@ -199,10 +213,8 @@ class Registry:
         kwargs.update(extra)
         try:
             return entry.obj(**kwargs)
-        except (TypeError, ValueError) as e:
-            raise GankitError(
-                f"{key}: {self.kind} '{entry.name}' rejected its arguments {kwargs}: {e}"
-            ) from e
+        except REJECTIONS as e:  # the component's (or torch's) own word on a value it cannot use
+            raise rejected(self.kind, entry.name, args_key or key, _kwargs(node, params), kwargs, e) from None
 
 
 def _kwargs(node: Mapping[str, Any], params: Mapping[str, inspect.Parameter]) -> dict:

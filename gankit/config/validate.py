@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gankit.config import plugins, recipe
+from gankit.config import plugins, recipe, recipe_files
 from gankit.data.holdout import split_holdout
 from gankit.losses.penalties import split_interval
 from gankit.training import schedules
@@ -37,25 +37,35 @@ def load(path: str | Path, overrides=()) -> DictConfig:
         cfg = recipe.load(path, list(overrides))
     except GankitError as e:
         partial = recipe.load_partial(path, list(overrides))
-        more = [] if partial is None else problems(plugins.absolute_plugins(partial, path.parent), path.parent)
+        more = [] if partial is None else problems(plugins.absolute_plugins(partial, path.parent), path.parent,
+                                                   _inherited(path, overrides))
         found = list(dict.fromkeys(e.problems + more))
         raise GankitError.collect(found, header(found)) from None
     cfg = plugins.absolute_plugins(cfg, path.parent)
-    found = problems(cfg, path.parent)
+    found = problems(cfg, path.parent, _inherited(path, overrides))
     raise_if(found, header(found))
     return cfg
+
+
+def _inherited(path: Path, overrides) -> dict[str, str]:
+    try:
+        return recipe_files.inherited_arguments(path, list(overrides))
+    except GankitError:  # a broken chain is reported by recipe.load
+        return {}
 
 
 def header(found: list[str]) -> str:
     return f"The recipe has {len(found)} problem(s):" if len(found) > 1 else ""
 
 
-def problems(cfg: DictConfig, base_dir: str | Path | None = None) -> list[str]:
-    """Every problem of a schema-valid recipe that shows without building: settings, plugins, names."""
+def problems(cfg: DictConfig, base_dir: str | Path | None = None, inherited: dict[str, str] | None = None) -> list[str]:
+    """Every problem of a schema-valid recipe that shows without building: settings, plugins, names.
+
+    ``inherited``: component arguments kept from a ``base:`` recipe (``recipe.inherited_arguments``)."""
     found = settings_problems(cfg)
     plugin = plugin_problems(cfg, base_dir)
     # Unloadable plugins would make their components look unknown: report the plugins only.
-    return found + (plugin or component_problems(cfg))
+    return found + (plugin or component_problems(cfg, inherited or {}))
 
 
 def settings_problems(cfg: DictConfig) -> list[str]:
@@ -76,24 +86,26 @@ def plugin_problems(cfg: DictConfig, base_dir: str | Path | None = None) -> list
         plugins.load(list(cfg.plugins), base_dir=base_dir)
     except GankitError as e:
         return list(e.problems)
-    except Exception as e:  # the plugin's own code failed while importing
-        return [f"plugins: importing the plugins {list(cfg.plugins)} failed: {type(e).__name__}: {e}"]
     return []
 
 
-def component_problems(cfg: DictConfig) -> list[str]:
+def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None) -> list[str]:
     """Every unknown name or bad argument among the recipe's components (plugins already loaded)."""
     ctx = dict.fromkeys(DATA_CONTEXT)
+
+    def kept(section: str) -> dict[str, str]:  # the section's arguments kept from a base recipe
+        return {k.split(".", 1)[1]: f for k, f in (inherited or {}).items() if k.split(".", 1)[0] == section}
+
     node, found = plain(cfg.data), []
     try:  # `holdout` is the run's (gankit.data.holdout), not the dataset's
         node, _ = split_holdout(node, "data")
     except GankitError as e:
         found.append(str(e))
         node = {k: v for k, v in node.items() if k != "holdout"}
-    found += DATASETS.check(node, "data")
-    found += GENERATORS.check(plain(cfg.generator), "generator", ctx)
-    found += DISCRIMINATORS.check(plain(cfg.discriminator), "discriminator", ctx)
-    found += LOSSES.check(plain(cfg.loss), "loss", ctx)
+    found += DATASETS.check(node, "data", inherited=kept("data"))
+    found += GENERATORS.check(plain(cfg.generator), "generator", ctx, inherited=kept("generator"))
+    found += DISCRIMINATORS.check(plain(cfg.discriminator), "discriminator", ctx, inherited=kept("discriminator"))
+    found += LOSSES.check(plain(cfg.loss), "loss", ctx, inherited=kept("loss"))
     for i, p in enumerate(cfg.penalties):
         node = plain(p)
         try:  # `interval` belongs to the phase that runs the penalty, not to the penalty
@@ -104,7 +116,7 @@ def component_problems(cfg: DictConfig) -> list[str]:
         found += PENALTIES.check(node, f"penalties[{i}]", ctx)
     if cfg.augment is not None:
         node = plain(cfg.augment)
-        found += AUGMENTS.check(node, "augment", ctx) or policy_problems(node.get("policy"), "augment.policy")
+        found += AUGMENTS.check(node, "augment", ctx, inherited=kept("augment")) or policy_problems(node.get("policy"), "augment.policy")
     found += metric_problems(plain(cfg.metrics))
     for net in NETS:
         found += optimizer_problems(cfg.optim[net], f"optim.{net}")

@@ -2,10 +2,13 @@
 import socket
 from pathlib import Path
 
+import torch
+
 from gankit.errors import GankitError
 from gankit.config.registry import DATASETS
 from gankit.data.base import ImageData
 from gankit.data.idx import read_idx
+from gankit.data.paths import check_root
 
 _PREFIX = {"train": "train", "test": "t10k"}
 
@@ -21,7 +24,7 @@ def _find(root: Path, folder: str, stem: str) -> Path | None:
 def load_idx_split(root, split: str, folder: str, download: bool, tv_class: str) -> ImageData:
     if split not in _PREFIX:
         raise GankitError(f"data.split: '{split}' is not a split of {folder}; use 'train' or 'test'.")
-    root = Path(root).expanduser()
+    root = check_root(root, must_exist=False)
     stems = [f"{_PREFIX[split]}-images-idx3-ubyte", f"{_PREFIX[split]}-labels-idx1-ubyte"]
     paths = [_find(root, folder, s) for s in stems]
     if None in paths and download:
@@ -35,9 +38,21 @@ def load_idx_split(root, split: str, folder: str, download: bool, tv_class: str)
             f"the folder that holds them, or set data.download=true on a machine with internet access."
         )
     images, labels = (read_idx(p) for p in paths)
-    if images.dim() != 3 or labels.shape[0] != images.shape[0]:
-        raise GankitError(f"data: {paths[0]} and {paths[1]} do not match ({tuple(images.shape)} vs {tuple(labels.shape)}).")
+    _check_pair(images, labels, *paths)
     return ImageData(images.unsqueeze(1).contiguous(), labels.long(), num_classes=10)
+
+
+def _check_pair(images, labels, images_path: Path, labels_path: Path) -> None:
+    """The images file holds (N, H, W) bytes and the labels file N digits 0..9."""
+    fix = "Re-download the split or replace the file with a good copy."
+    if images.dim() != 3 or images.dtype != torch.uint8:
+        raise GankitError(f"data: {images_path} holds {images.dtype} values of shape {tuple(images.shape)}, not "
+                          f"images (uint8, N×H×W). {fix}")
+    if labels.dim() != 1 or labels.shape[0] != images.shape[0]:
+        raise GankitError(f"data: {labels_path} holds labels of shape {tuple(labels.shape)} for the "
+                          f"{images.shape[0]} images of {images_path}; they do not match. {fix}")
+    if labels.is_floating_point() or (labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < 10):
+        raise GankitError(f"data: {labels_path} holds labels outside the classes 0..9. {fix}")
 
 
 def _download(root: Path, tv_class: str, split: str) -> None:

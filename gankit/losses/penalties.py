@@ -1,4 +1,4 @@
-"""Discriminator regularisers: R1, R2, WGAN-GP, weight clipping.
+"""Discriminator regularisers: R1, R2, WGAN-GP, weight clipping (G's path length: ``path_length.py``).
 
 A penalty is a ``Penalty`` (see its docstring) and one term of the D phase: its extra images go
 through the SAME D forward as real and fake (one forward keeps DDP safe), and its value is added
@@ -57,9 +57,12 @@ class Penalty:
     * ``after_step(D)``: runs after each D optimizer step (weight clipping).
 
     ``labels`` says whose labels a conditional D gets with those images: ``"real"`` or ``"fake"``.
+    ``network`` says whose phase runs it: ``"D"``, or ``"G"`` for a regulariser of the generator,
+    which gives ``generator_term(G)`` → ``term(z, labels, step)`` instead (``path_length``).
     """
 
     labels = "real"
+    network = "D"
 
     def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor | None:
         return None

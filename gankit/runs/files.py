@@ -30,6 +30,7 @@ STATE_FILE = "state.json"
 EMA_FILE = "ema.safetensors"
 MODEL_FILE = "model.safetensors"  # the generator: the first model accelerate saves
 BEST = "best"
+STEP_PREFIX = "step-"  # checkpoints/step-0000123
 
 _GRID = re.compile(r"step-(\d+)\.png")
 
@@ -119,7 +120,59 @@ def swap_in(tmp_dir: str | Path, final_dir: str | Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove the temporary files ``replacing`` left in ``folder`` when its process was killed
+    (``.<name>.<pid>.tmp`` whose process is gone); returns them."""
+    removed = []
+    for p in Path(folder).glob(".*.tmp"):
+        m = _TEMP.fullmatch(p.name)
+        if m and not _alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
+_TEMP = re.compile(r"\..+\.(\d+)\.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
 # -- metrics.jsonl -------------------------------------------------------------------------
+def trim_metrics(path: str | Path, last_step: int) -> int:
+    """Make a metrics.jsonl continue cleanly from checkpoint ``last_step``: drop the rows of later
+    steps (a resumed run logs them again) and a last line cut short by a crash. Rewritten
+    atomically, only when something changes; returns the number of lines dropped."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines(keepends=True)
+    kept = [line for i, line in enumerate(lines) if _keeps(line, last_step, last=i == len(lines) - 1)]
+    if len(kept) == len(lines) and (not text or text.endswith("\n")):
+        return 0
+    write_text_atomic(path, "".join(line if line.endswith("\n") else line + "\n" for line in kept))
+    return len(lines) - len(kept)
+
+
+def _keeps(line: str, last_step: int, last: bool) -> bool:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return not (last and not line.endswith("\n"))  # a last line without its end was cut short by a crash
+    step = row.get("step") if isinstance(row, dict) else None
+    return not (isinstance(step, int) and step > last_step)
+
+
+
 class MetricsLog(NamedTuple):
     train: list[dict]  # rows with d_loss or g_loss
     evals: list[dict]  # rows with eval/... keys

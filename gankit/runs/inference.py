@@ -1,20 +1,35 @@
-"""Generators from trained runs: ``load_generator(run_or_checkpoint)`` and ``sample(G, n, seed)``.
+"""Trained generators: ``load_generator(source)`` and ``sample(G, n, seed, truncation=1.0)``.
 
-Only safetensors and JSON are read (no pickle): the generator is the first model accelerate
+A source is a run directory, one of its checkpoints, an exported folder (``gankit export``,
+``gankit.runs.model_folder``) or a Hugging Face Hub repo id (``user/repo``, ``gankit.runs.hub``).
+Only safetensors and JSON are read (no pickle): a run's generator is the first model accelerate
 saved (``model.safetensors``), or its EMA copy (``ema.safetensors``) when the run kept one.
+
+Truncation trades variety for typical samples. A generator with a mapping network (a ``w_avg``
+buffer and ``forward(z, labels=None, truncation_psi=1.0)``, StyleGAN's protocol) moves each w
+towards the mean w: ``w_avg + ψ (w − w_avg)``. Every other generator gets the same move in z,
+towards the mean latent 0: ``z ← ψ z`` (scaling, not resampling, so image i of a seed stays the
+same latent direction for every ψ and the draw stays a function of the seed alone).
 """
+import inspect
+import math
+import warnings
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from gankit.config import plugins, recipe
+from gankit.config import plugins as plugins_module
+from gankit.config import recipe
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels, latents
+from gankit.runs import hub
+from gankit.runs.model_folder import is_model_folder, load_folder
 from gankit.runs.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE
 from gankit.training import checkpoint as ckpt
+from gankit.training import intact
 from gankit.training.parts import build_data
 
 
@@ -22,18 +37,47 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """(run dir, checkpoint dir) for a run dir (its latest checkpoint) or a checkpoint dir."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise GankitError(f"{path}: no such run or checkpoint directory. Give a run directory (with {RECIPE_FILE}) "
-                          f"or one of its checkpoints/step-* folders.")
-    if (p / STATE_FILE).is_file():
-        return p.parent.parent, p
+        raise GankitError(f"{path}: no such run or checkpoint directory. Give a run directory (with {RECIPE_FILE}), "
+                          f"one of its checkpoints/step-* folders, a folder written by `gankit export` or a Hugging "
+                          f"Face Hub repo id (user/repo).")
+    if (p / STATE_FILE).is_file() or p.parent.name == CHECKPOINTS_DIR:
+        return p.parent.parent, _intact_checkpoint(p)
     if (p / RECIPE_FILE).is_file():
-        last = ckpt.latest(p)
-        if last is None:
+        if not intact.step_dirs(p):
             raise GankitError(f"{path}: this run has no complete checkpoint yet (nothing under {p / CHECKPOINTS_DIR}). "
                               f"Train it longer, or wait for its first checkpoint.")
-        return p, last
-    raise GankitError(f"{path}: not a gankit run (no {RECIPE_FILE}) nor a checkpoint (no {STATE_FILE}). "
-                      f"Give a run directory or one of its checkpoints/step-* folders.")
+        return p, _newest_intact_checkpoint(p, str(path))
+    raise GankitError(f"{path}: not a gankit run (no {RECIPE_FILE}), a checkpoint (no {STATE_FILE}) nor an exported "
+                      f"generator (no config.json with model.safetensors). Give a run directory, one of its "
+                      f"checkpoints/step-* folders or a folder written by `gankit export`.")
+
+
+def _intact_checkpoint(ck: Path) -> Path:
+    """A checkpoint named on its own: refused, with the reason, when it is damaged."""
+    why = intact.problem(ck, _run_fingerprint(ck.parent.parent), pickles=False)
+    if why:
+        raise GankitError(f"checkpoint {ck}: {why}. Use another checkpoint, or give the run directory "
+                          f"{ck.parent.parent} (its newest intact checkpoint is used).")
+    return ck
+
+
+def _newest_intact_checkpoint(run_dir: Path, flag: str) -> Path:
+    """A run's newest intact checkpoint; each damaged newer one is named in a warning (left in place)."""
+    chosen, damaged = intact.newest_intact(run_dir, _run_fingerprint(run_dir), pickles=False)
+    if chosen is None:
+        raise intact.none_intact_error(run_dir, damaged, flag)
+    if damaged:
+        warnings.warn(f"{flag}: {intact.damaged_note(damaged, chosen)} (Resuming the run with `gankit train --resume` "
+                      f"moves damaged checkpoints aside.)", RuntimeWarning, stacklevel=3)
+    return chosen
+
+
+def _run_fingerprint(run_dir: Path) -> str | None:
+    """The fingerprint of a run's stored recipe (None when it cannot be read: loading the run says why)."""
+    try:
+        return recipe.fingerprint(recipe.load(run_dir / RECIPE_FILE))
+    except GankitError:
+        return None
 
 
 def load_run_recipe(run_dir: Path):
@@ -43,16 +87,26 @@ def load_run_recipe(run_dir: Path):
         raise GankitError(f"{run_dir}: {RECIPE_FILE} is missing, so the generator cannot be rebuilt. "
                           f"Give a checkpoint inside a complete run directory.")
     cfg = recipe.load(recipe_path)
-    plugins.load(list(cfg.plugins), base_dir=run_dir)
+    plugins_module.load(list(cfg.plugins), base_dir=run_dir)
     return cfg
 
 
-def load_generator(run_dir_or_checkpoint: str | Path, device="cpu", ema: bool | None = None) -> nn.Module:
-    """The trained generator of a run (latest checkpoint) or of one checkpoint, in eval mode.
+def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *, revision: str | None = None,
+                   plugins=()) -> nn.Module:
+    """The trained generator of a run (latest checkpoint), a checkpoint, an exported folder or a Hub
+    repo id (``user/repo``: downloaded into the Hub cache, or read from it offline), in eval mode.
 
     ``ema``: None = the EMA weights when the checkpoint has them, else the trained weights.
+    ``revision``: a Hub branch, tag or commit. ``plugins``: plugin files or modules to load first
+    (a generator from a single-file plugin needs its file; the error says which).
     """
-    run_dir, ck = resolve_checkpoint(run_dir_or_checkpoint)
+    path = Path(source).expanduser()
+    if is_model_folder(path):
+        return load_folder(path, device, ema, plugins)
+    if not path.exists() and hub.looks_like_repo_id(source):
+        return load_folder(hub.download(source, revision), device, ema, plugins, where=f"Hub repo '{source}'")
+    run_dir, ck = resolve_checkpoint(source)
+    plugins_module.load(list(plugins or ()))
     cfg = load_run_recipe(run_dir)
     state = ckpt.read_state(ck)
     if "img_shape" in state:
@@ -75,24 +129,56 @@ def load_generator(run_dir_or_checkpoint: str | Path, device="cpu", ema: bool | 
     return G.to(device).eval().requires_grad_(False)
 
 
-@torch.no_grad()
 def sample(generator: nn.Module, n: int, seed: int = 0, labels: torch.Tensor | None = None,
-           batch_size: int = 500) -> torch.Tensor:
+           batch_size: int = 500, truncation: float = 1.0) -> torch.Tensor:
     """``n`` images in [-1, 1] (CPU float) from latents seeded by ``seed``; a conditional G gets
-    ``labels`` (default: i % num_classes)."""
+    ``labels`` (default: i % num_classes). ``truncation``: ψ in [0, 1] (1 = none; see the module doc)."""
     if n < 1:
         raise GankitError(f"sample: the number of images must be ≥ 1, got {n}.")
-    device = next(generator.parameters()).device
     if labels is None:
         labels = draw_labels(generator, n)
-    z = latents(n, generator.z_dim, seed)
+    return generate(generator, latents(n, generator.z_dim, seed), labels, truncation, batch_size)
+
+
+def check_truncation(psi, flag: str = "truncation") -> float:
+    """ψ as a float, refused unless 0 ≤ ψ ≤ 1."""
+    try:
+        value = float(psi)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise GankitError(f"{flag}: ψ must be a number from 0 to 1 (1 = no truncation, 0 = the mean image), "
+                          f"got {psi!r}.")
+    return value
+
+
+def truncation_kind(generator: nn.Module) -> str:
+    """"w" for a generator with a mapping network (``w_avg`` and a ``truncation_psi`` argument), else "z"."""
+    try:
+        takes_psi = "truncation_psi" in inspect.signature(generator.forward).parameters
+    except (TypeError, ValueError):
+        takes_psi = False
+    return "w" if takes_psi and hasattr(generator, "w_avg") else "z"
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
+             batch_size: int = 500) -> torch.Tensor:
+    """Images in [-1, 1] (CPU float) from the given latents (N, z_dim), truncated by ψ = ``truncation``."""
+    psi = check_truncation(truncation)
+    kind = truncation_kind(generator) if psi != 1.0 else None
+    device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
     out = []
     try:
-        for i in range(0, n, batch_size):
+        for i in range(0, z.shape[0], batch_size):
             y = None if labels is None else labels[i:i + batch_size].to(device)
-            x = generator(z[i:i + batch_size].to(device), y)
+            zb = z[i:i + batch_size].to(device)
+            if kind == "w":
+                x = generator(zb, y, truncation_psi=psi)
+            else:
+                x = generator(zb * psi if kind == "z" else zb, y)
             out.append(x.float().clamp(-1, 1).cpu())
     finally:
         generator.train(was_training)

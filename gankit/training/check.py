@@ -4,8 +4,9 @@
 first everything ``gankit.config.validate`` finds without building (schema and values,
 settings this machine cannot honour, plugins, every component name and argument), then the
 data (built), G's output against the data's shape, D on it (one forward and backward on a
-tiny batch). With no problem it returns a ``Report`` (parameter counts, data size, an
-estimated time per epoch from a few timed training steps); otherwise it raises one
+tiny batch). With no problem it returns a ``Report`` (parameter counts, data size, the code
+the run imports besides gankit, an estimated time per epoch from a few timed training steps);
+otherwise it raises one
 ``GankitError`` listing them all.
 
 The cheap part that training runs before its first step is ``gankit.training.preflight``.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from gankit.config import validate
+from gankit.config import plugins, validate
 from gankit.errors import raise_if
 from gankit.training.accel import resolve_precision
 from gankit.training.bench import step_times
@@ -38,6 +39,7 @@ class Report:
     total_steps: int
     step_s: float | None = None  # seconds per training step (median of the timed steps)
     notes: list[str] = field(default_factory=list)
+    code: list[str] = field(default_factory=list)  # what the run imports besides gankit (plugins)
 
     @property
     def epoch_s(self) -> float | None:
@@ -53,6 +55,8 @@ class Report:
             f"  schedule    {self.steps_per_epoch} steps per epoch, {self.total_steps} steps in all",
             f"  device      {self.device}",
         ]
+        imports = self.code or ["gankit's own components only"]
+        lines += [f"  {'imports' if i == 0 else '':<12}{line}" for i, line in enumerate(imports)]
         if self.step_s is not None:
             lines.append(f"  timing      {self.step_s * 1000:.1f} ms per step → about {_duration(self.epoch_s)} "
                          f"per epoch, {_duration(self.step_s * self.total_steps)} for the run")
@@ -79,7 +83,7 @@ def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
     report = Report(
         recipe=str(path), device="", data=str(cfg.data.name), img_shape=tuple(data.img_shape),
         num_images=len(data), g_params=_count(parts.G), d_params=_count(parts.D),
-        steps_per_epoch=steps_per_epoch, total_steps=total,
+        steps_per_epoch=steps_per_epoch, total_steps=total, code=plugins.imported_code(cfg.plugins),
     )
     report.step_s, report.device = _time_steps(cfg, timed_steps) if timed_steps > 0 else (None, _device(cfg))
     if t.precision == "auto":

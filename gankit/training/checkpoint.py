@@ -8,6 +8,11 @@ anything is loaded (``verify``); our own state is JSON.
 ``checkpoints/best`` is a copy of the checkpoint an evaluation liked best, published
 atomically the same way and never removed by rotation. ``Checkpointer`` is what the trainer
 calls: it decides when a save is due, saves, loads and publishes the best.
+
+A checkpoint damaged after it was written (cut short, a file replaced or missing, or one written
+by another recipe: ``gankit.training.intact``) is never loaded: resuming takes the newest intact
+one and moves each damaged newer one aside to ``checkpoints/damaged-step-…`` (never deleting it),
+with a warning naming it; with none intact it stops, listing what was checked (``resume_point``).
 """
 import contextlib
 import errno
@@ -15,15 +20,19 @@ import json
 import os
 import pickle
 import shutil
+import warnings
 from pathlib import Path
 
+from accelerate.utils import broadcast_object_list
 from accelerate.utils import load as safe_load
 from safetensors.torch import load_file, save_file
 
-from gankit.errors import GankitError
-from gankit.runs.files import BEST, CHECKPOINTS_DIR, EMA_FILE, STATE_FILE, swap_in, write_json_atomic
+from gankit.errors import GankitError, first_line
+from gankit.runs.files import (BEST, CHECKPOINTS_DIR, EMA_FILE, SAMPLES_DIR, STATE_FILE, STEP_PREFIX,
+                               remove_stale_temporaries, swap_in, write_json_atomic)
+from gankit.training.intact import PICKLED, UNSAFE_ERRORS, damaged_note, move_aside, newest_intact, none_intact_error
 
-PREFIX = "step-"
+PREFIX = STEP_PREFIX
 
 
 def name_for(step: int) -> str:
@@ -106,7 +115,9 @@ def _link_or_copy(src, dst):
 
 
 def clean_temporaries(run_dir: Path) -> None:
-    """Remove half-written checkpoints left by a crash; put back a parked old one."""
+    """Remove half-written checkpoints and files left by a crash; put back a parked old one."""
+    for folder in (Path(run_dir), Path(run_dir) / SAMPLES_DIR):
+        remove_stale_temporaries(folder)
     ck = Path(run_dir) / CHECKPOINTS_DIR
     if not ck.is_dir():
         return
@@ -145,10 +156,10 @@ def read_state(ckpt: Path) -> dict:
         state = json.loads((Path(ckpt) / STATE_FILE).read_text())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise GankitError(f"checkpoint {ckpt}: cannot read {STATE_FILE} ({e}). The checkpoint is damaged; "
-                          f"delete it to resume from an older one.") from None
+                          f"use another one (resuming the run moves it aside and continues from an older one).") from None
     if not isinstance(state, dict):
         raise GankitError(f"checkpoint {ckpt}: {STATE_FILE} holds no mapping. The checkpoint is damaged; "
-                          f"delete it to resume from an older one.")
+                          f"use another one (resuming the run moves it aside and continues from an older one).")
     return state
 
 
@@ -161,7 +172,7 @@ def verify(ckpt: Path) -> None:
     """
     ckpt = Path(ckpt)
     for f in sorted(ckpt.iterdir()):
-        if f.suffix in (".bin", ".pkl", ".pt", ".pth"):
+        if f.suffix in PICKLED:
             try:
                 safe_load(f, map_location="cpu", weights_only=True)
             except UNSAFE_ERRORS as e:
@@ -177,8 +188,15 @@ def unsafe_load_error(ckpt: Path, e: Exception) -> GankitError:
     )
 
 
-UNSAFE_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, KeyError, ValueError,
-                 AttributeError, TypeError, ImportError, IndexError)
+def load_error(ckpt: Path, e: Exception) -> GankitError:
+    """A checkpoint that passed the checks but did not load into this run's models and optimizers."""
+    if isinstance(e, pickle.UnpicklingError):
+        return unsafe_load_error(ckpt, e)
+    return GankitError(
+        f"checkpoint {ckpt}: does not load into this run's models and optimizers ({type(e).__name__}: "
+        f"{first_line(e)[:300]}). It was written by another recipe or is damaged; move it out of "
+        f"{Path(ckpt).parent} to resume from an older one."
+    )
 
 
 class Checkpointer:
@@ -213,16 +231,41 @@ class Checkpointer:
         acc.wait_for_everyone()
         return final
 
+    def resume_point(self, fingerprint: str | None = None) -> Path:
+        """The newest intact checkpoint, the same on every process. The main process checks them
+        (``problem``), moves the damaged newer ones aside and warns; with none intact every process
+        raises the error that lists what was checked."""
+        decision = [None]
+        if self.acc.is_main_process:
+            chosen, damaged = newest_intact(self.run_dir, fingerprint)
+            if chosen is None:
+                decision[0] = ("error", str(none_intact_error(self.run_dir, damaged, "--resume")))
+            else:
+                if damaged:
+                    moved = [move_aside(c) for c, _ in damaged]
+                    warnings.warn(f"--resume: {damaged_note(damaged, chosen, moved)}", RuntimeWarning, stacklevel=2)
+                decision[0] = ("ok", chosen.name)
+        broadcast_object_list(decision)
+        kind, value = decision[0]
+        if kind == "error":
+            raise GankitError(value)
+        return self.run_dir / CHECKPOINTS_DIR / value
+
     def load(self, path: Path | None, ema=None) -> dict:
-        """Restore the training state of checkpoint ``path`` (and the EMA weights); returns its JSON state."""
+        """Restore the training state of checkpoint ``path`` (and the EMA weights); returns its JSON state.
+
+        ``path`` comes from ``resume_point``, which has checked every file (``problem``: nothing but
+        plain tensors in the pickle-format ones) on the main process; ``verify`` checks them here on
+        the others, which may not share its disk."""
         if path is None:
             raise GankitError(f"--resume: {self.run_dir} has no complete checkpoint to resume from.")
         state = read_state(path)
-        verify(path)
+        if not self.acc.is_main_process:
+            verify(path)
         try:
             self.acc.load_state(str(path))
         except UNSAFE_ERRORS as e:
-            raise unsafe_load_error(path, e) from None
+            raise load_error(path, e) from None
         if ema is not None:
             if not (path / EMA_FILE).is_file():
                 raise GankitError(f"ema.enabled: the run now keeps an EMA of G, but checkpoint {path} has none "
@@ -232,5 +275,17 @@ class Checkpointer:
         return state
 
     def publish_best(self, path: Path | None, record: dict | None) -> None:
-        if record is not None and path is not None:  # the main process
+        if record is not None and path is not None and self.acc.is_main_process:
             publish_best(self.run_dir, path, record)
+
+    def republish_best(self, path: Path, record: dict) -> None:
+        """Publish checkpoint ``path`` as best unless ``best`` already holds it (a resume after a
+        crash between saving the best checkpoint and publishing it)."""
+        published = best(self.run_dir)
+        try:
+            source = json.loads((published / "best.json").read_text()).get("source") if published else None
+        except (OSError, ValueError):
+            source = None
+        if source != Path(path).name:
+            self.publish_best(path, record)
+        self.acc.wait_for_everyone()

@@ -12,6 +12,7 @@ import torch
 from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
+from gankit.errors import printable
 from gankit.runs import files
 
 
@@ -26,6 +27,7 @@ class Logbook:
         self.n_window, self.t_window = 0, time.perf_counter()
         if self.enabled:
             (self.run_dir / files.SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+            files.trim_metrics(self.run_dir / files.METRICS_FILE, start_step)  # rows after the checkpoint come again
             self.file = open(self.run_dir / files.METRICS_FILE, "a")
             self.bar = tqdm(total=total_steps, initial=start_step, desc="train", dynamic_ncols=True, mininterval=1.0)
 
@@ -73,8 +75,8 @@ class Logbook:
         row = {"step": step, **{f"eval/{k}": v for k, v in results.items()}}
         if self.enabled:
             self._write(row)
-            self.bar.write("eval @ step {}: {}".format(step, ", ".join(
-                f"{k}={v:.4g}" for k, v in results.items() if isinstance(v, (int, float)))))
+            self.bar.write(printable("eval @ step {}: {}".format(step, ", ".join(  # metric names come from plugins
+                f"{k}={v:.4g}" for k, v in results.items() if isinstance(v, (int, float))))))
         self._track(row)
         return row
 
@@ -82,12 +84,13 @@ class Logbook:
         if not self.enabled:
             return None
         path = files.grid_path(self.run_dir, step)
-        save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+        with files.replacing(path) as tmp:  # a kill mid-write leaves no half PNG
+            save_image(images, tmp, format="png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
         return path
 
     def message(self, text: str) -> None:
         if self.enabled:
-            tqdm.write(text)
+            tqdm.write(printable(text))
 
     def close(self) -> None:
         if self.enabled:

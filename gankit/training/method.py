@@ -4,8 +4,9 @@ This is the one place that turns parts into a training step. The D phase makes `
 updates, each on the next global batch; the G phase ``g_steps`` updates on the last of them (its
 first update reuses that batch's fake images, later ones draw fresh latents). A discriminator with
 a class head (``aux_weight``) adds its class loss to both phases; each penalty is a D term with its
-own ``interval``. An adaptive augment (``observe``) watches D's verdict on the real images and
-adapts after each D update, as a D term that adds nothing to the loss. The G phase shows D the
+own ``interval``, or a G term when it regularises G (``network = "G"``: path length). An adaptive
+augment (``observe``) watches D's verdict on the real images and adapts after each D update, as a
+D term that adds nothing to the loss. The G phase shows D the
 real batch too when D has BatchNorm (the same kind of batch statistics as in its own update) or
 when the loss compares with real data (``g_uses_real``: judged by the updated D).
 """
@@ -44,6 +45,13 @@ def _penalty_term(pen, interval: int, name: str) -> Term:
     return Term(name, lambda j, v, d: pen(v[name].x, j[name].logits, d.step), interval, inputs, pen.after_step)
 
 
+def _generator_penalty_term(pen, interval: int, name: str, G) -> Term:
+    """A regulariser of G (``network = "G"``: path length) on the draw's latents; it needs no D verdict.
+    ``G`` is the unwrapped generator: the term's own forward reads its mapping and synthesis."""
+    term = pen.generator_term(G)
+    return Term(name, lambda j, v, d: term(d.z, d.y_fake, d.step), interval)
+
+
 def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
     t, loss = cfg.trainer, parts.loss
     d_terms, g_terms = [_adversarial_d(loss)], [_adversarial_g(loss)]
@@ -53,7 +61,10 @@ def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
         d_terms.append(d_class)
         g_terms.append(g_class)
     for i, (pen, interval, node) in enumerate(zip(parts.penalties, parts.intervals, cfg.penalties)):
-        d_terms.append(_penalty_term(pen, interval, f"penalty{i}:{node.name}"))
+        if getattr(pen, "network", "D") == "G":
+            g_terms.append(_generator_penalty_term(pen, interval, f"penalty{i}:{node.name}", parts.G))
+        else:
+            d_terms.append(_penalty_term(pen, interval, f"penalty{i}:{node.name}"))
     if hasattr(parts.augment, "observe"):  # adaptive augmentation: reads D on real images, adapts after D's steps
         d_terms.append(Term("augment", lambda j, v, d: parts.augment.observe(j["real"].logits),
                             after_step=parts.augment.after_step))

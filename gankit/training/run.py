@@ -21,6 +21,7 @@ from gankit.errors import GankitError
 from gankit.runs.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
 from gankit.runs.report import write_views
 from gankit.training import checkpoint as ckpt
+from gankit.training import intact
 from gankit.training.preflight import preflight
 from gankit.training.trainer import Trainer
 
@@ -86,7 +87,7 @@ def _resume_recipe(run_dir: Path, cfg: DictConfig | None) -> DictConfig:
     if not stored_path.is_file():
         raise GankitError(f"--resume: {run_dir} is not a gankit run (no {RECIPE_FILE}). Give the run directory.")
     ckpt.clean_temporaries(run_dir)  # puts back a checkpoint parked by a crash during publishing
-    if ckpt.latest(run_dir) is None:
+    if not intact.step_dirs(run_dir):  # damaged ones are the trainer's to sort out (Checkpointer.resume_point)
         raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead "
                           f"(gankit train RECIPE --out {run_dir} --overwrite).")
     try:

@@ -5,14 +5,18 @@ list of phases (``method.gan_phases``). ``step`` runs those phases; ``fit`` loop
 each side job — the logbook, sample grids, evaluation, checkpoints, the stop flag — decides for
 itself whether it is due.
 """
+import contextlib
 import math
+import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate.utils import set_seed
 from omegaconf import DictConfig
 
+from gankit.config.recipe import fingerprint
 from gankit.data.batches import BatchStream, NoiseStream
 from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator
@@ -30,12 +34,25 @@ from gankit.training.schedules import Schedules, resolve
 from gankit.training.signals import StopFlag
 
 
+@contextlib.contextmanager
+def untouched_rng(device: torch.device):
+    """Run a block without moving the global random streams (torch, CUDA on ``device``, numpy, random)."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
 @dataclass
 class TrainState:
     step: int = 0  # completed iterations (generator updates)
     batch: int = 0  # global batches consumed
     skipped: int = 0  # non-finite steps skipped (on_nonfinite: skip)
     best: float | None = None  # best value of eval.best so far
+    best_step: int | None = None  # the step that scored it (published as checkpoints/best)
 
 
 class Trainer:
@@ -53,8 +70,9 @@ class Trainer:
         # built now when evaluations are planned: a metric that cannot run fails before training
         self.evaluator = (Evaluator(cfg, self.parts.data, self.acc.device, conditional=is_conditional(self.parts.G))
                           if self.t.eval_every else None)
+        self.fingerprint = fingerprint(cfg)  # in every checkpoint: one from another recipe is never resumed from
         if resume:
-            self.load(self.checkpoints.latest())
+            self.load(self.checkpoints.resume_point(self.fingerprint))
 
     def setup(self, parts: Parts) -> None:
         acc, t, cfg = self.acc, self.t, self.cfg
@@ -178,13 +196,24 @@ class Trainer:
         value, old = float(results[key]), self.state.best
         if old is not None and not (value < old if mode == "min" else value > old):
             return None
-        self.state.best = value
-        return {"metric": key, "value": value, "mode": mode, "step": self.state.step}
+        self.state.best, self.state.best_step = value, self.state.step
+        return self.best_record()
+
+    def best_record(self) -> dict:
+        """What ``checkpoints/best/best.json`` says of the best evaluation so far."""
+        return {"metric": self.cfg.eval.best, "value": self.state.best, "mode": self.cfg.eval.best_mode,
+                "step": self.state.best_step}
 
     def evaluate(self) -> dict:
-        """The recipe's metrics on eval.num_samples generated images (all processes take part)."""
+        """The recipe's metrics on eval.num_samples generated images (all processes take part).
+
+        The training's random streams come out untouched: what an evaluation draws (a feature
+        net's throwaway initial weights the first time it is built, a loader's base seed) would
+        otherwise shift every later dropout mask, and a resumed run (whose first evaluation
+        builds the nets again) would part from an uninterrupted one."""
         self.guard.verify(self.state.step)
-        return self.evaluator(self.sampler_model(), self.acc)
+        with untouched_rng(self.acc.device):
+            return self.evaluator(self.sampler_model(), self.acc)
 
     # -- sampling ------------------------------------------------------------------
     def sampler_model(self):
@@ -208,7 +237,7 @@ class Trainer:
         if self.ema is not None:
             nets["ema"] = self.ema.model()
         self.guard.weights(nets, self.state.step)
-        state = asdict(self.state) | {"num_processes": self.acc.num_processes,
+        state = asdict(self.state) | {"recipe_sha256": self.fingerprint, "num_processes": self.acc.num_processes,
                                       "img_shape": list(self.parts.data.img_shape),
                                       "num_classes": self.parts.data.num_classes,
                                       "parts": {k: v.state_dict() for k, v in self.stateful.items()}}
@@ -224,3 +253,5 @@ class Trainer:
                                   f"none for it (saved before it was added?). Resume without it, or start a new run.")
             part.load_state_dict(saved[name])
         self.guard.good_step = self.state.step
+        if self.state.best_step == self.state.step:  # killed between saving the best checkpoint and publishing it
+            self.checkpoints.republish_best(path, self.best_record())

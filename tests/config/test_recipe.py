@@ -33,8 +33,8 @@ def test_base_extension_and_overrides(tmp_path):
 
 
 def test_cli_values_are_coerced_to_schema_types(tmp_path):
-    cfg = recipe.load(write(tmp_path, "r.yaml", ""), ["trainer.batch_size=5", "trainer.channels_last=true",
-                                                       "trainer.precision=no"])
+    cfg = recipe.load(write(tmp_path, "r.yaml", "description: overrides only\n"),
+                      ["trainer.batch_size=5", "trainer.channels_last=true", "trainer.precision=no"])
     assert cfg.trainer.batch_size == 5 and cfg.trainer.channels_last is True and cfg.trainer.precision == "no"
 
 
@@ -42,7 +42,7 @@ def test_typo_is_an_error_with_suggestion(tmp_path):
     with pytest.raises(GankitError, match=r"trainer.batch_sise: unknown key.*Did you mean 'trainer.batch_size'"):
         recipe.load(write(tmp_path, "r.yaml", "trainer: {batch_sise: 3}\n"))
     with pytest.raises(GankitError, match="trainer.stpes"):
-        recipe.load(write(tmp_path, "r2.yaml", ""), ["trainer.stpes=3"])
+        recipe.load(write(tmp_path, "r2.yaml", "description: overrides only\n"), ["trainer.stpes=3"])
 
 
 def test_all_errors_reported_at_once(tmp_path):

@@ -100,11 +100,18 @@ def test_on_first_read_runs_a_function_once_and_at_once_after_the_first_read(mon
     assert calls == ["early", "late"]
 
 
-def test_the_registry_module_imports_nothing_of_gankit_but_the_error_type():
-    tree = ast.parse(Path(registry.__file__).read_text())
+def _gankit_imports(module) -> set:
+    tree = ast.parse(Path(module.__file__).read_text())
     mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert {m for m in mods if m and m.startswith("gankit")} == {"gankit.errors"}
+    return {m for m in mods if m and m.startswith("gankit")}
+
+
+def test_the_registry_module_imports_nothing_of_gankit_but_the_error_type_and_a_leaf():
+    from gankit.config import arguments
+
+    assert _gankit_imports(registry) == {"gankit.errors", "gankit.config.arguments"}
+    assert _gankit_imports(arguments) == {"gankit.errors"}
 
 
 def test_new_registries_are_public_and_listed():
@@ -120,3 +127,28 @@ def test_import_gankit_reads_no_registry_and_imports_no_component_module():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["False", "False", "False"]
+
+
+def test_argument_types_are_checked_against_the_annotations():
+    reg, _ = make_registry()
+    problems = reg.check({"name": "box", "width": "3", "height": True, "img_shape": "x"}, "thing")
+    assert problems == ["thing.width: widget 'box' expects a whole number, got '3'.",
+                        "thing.height: widget 'box' expects a whole number, got True.",
+                        "thing.img_shape: widget 'box' expects a list, got 'x'."]
+    assert reg.check({"name": "box", "width": 3, "img_shape": [1, 2, 2]}, "thing") == []
+
+
+def test_a_value_the_component_rejects_names_the_key_and_its_message_not_a_torch_traceback():
+    with pytest.raises(GankitError) as e:
+        GENERATORS.build({"name": "mlp", "z_dim": 8, "hidden": [32, -5]}, "generator", {"img_shape": (1, 8, 8)})
+    msg = str(e.value)
+    assert msg.startswith("generator.hidden: generator 'mlp' rejected its arguments (z_dim=8, hidden=[32, -5]; "
+                          "from the run: img_shape=(1, 8, 8)): RuntimeError: Trying to create tensor with negative")
+    assert msg.endswith("Fix generator.hidden in the recipe.") and "\n" not in msg
+
+
+def test_an_argument_inherited_from_a_base_recipe_gets_null_as_the_fix():
+    reg, _ = make_registry()
+    problems = reg.check({"name": "box", "width": 1, "split": "train"}, "data", inherited={"split": "/r/base.yaml"})
+    assert problems[0].startswith("data.split: inherited from the base recipe /r/base.yaml, but widget 'box' has no "
+                                  "argument 'split'. Drop it here with `split: null` under data:")

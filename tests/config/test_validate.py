@@ -37,7 +37,7 @@ def test_plugins_that_do_not_load_are_reported_instead_of_their_components(tiny_
     bad.write_text("raise RuntimeError('boom')\n")
     cfg = recipe.load(tiny_recipe, [f"plugins=[{bad}]", "generator.name=from_the_plugin"])
     problems = validate.problems(cfg)
-    assert len(problems) == 1 and problems[0].startswith("plugins: importing the plugins") and "boom" in problems[0]
+    assert len(problems) == 1 and problems[0].startswith(f"plugins: importing plugin file {bad}") and "boom" in problems[0]
 
 
 def test_a_broken_schema_still_reports_the_components_using_the_schema_defaults(tmp_path, tiny_recipe):

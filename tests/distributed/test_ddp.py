@@ -8,10 +8,11 @@ import shutil
 import pytest
 from safetensors.torch import load_file
 
-from launch import METHODS, MLP, REF, gankit, max_diff, metrics, params, probes, steps
+from launch import HERE, METHODS, MLP, REF, gankit, max_diff, metrics, params, probes, steps
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
+STYLEGAN2 = HERE / "stylegan2.yaml"  # mlp.yaml with StyleGAN2-ADA, lazy R1 and path length
 COMMON = ["trainer.max_steps=4", "trainer.log_every=1", "trainer.checkpoint_every=2", "trainer.sample_every=2"]
 
 
@@ -132,3 +133,23 @@ def test_resume_on_two_processes_is_exact_with_ada_ema_schedules_and_lazy_r1(tmp
     for rank in (0, 1):  # every rank held the same weights at every step
         for r in steps(tmp_path / "probe", rank):
             assert r["G"]["sha"] == {s["step"]: s for s in steps(full / "probe")}[r["step"]]["G"]["sha"]
+
+
+def test_resume_on_two_processes_is_exact_with_stylegan2_ada_lazy_r1_and_path_length(tmp_path):
+    """StyleGAN2-ADA on 2 ranks: path length's target (averaged over ranks) and ADA's p agree across ranks
+    and continue exactly after a resume, with style mixing and noise drawn from each rank's RNG."""
+    full = tmp_path / "full"
+    gankit([STYLEGAN2, *COMMON, "--out", full / "run"], nproc=2, probe=full / "probe")
+    run = _truncated_copy(full / "run", tmp_path / "run")
+    gankit(["--resume", run], nproc=2, probe=tmp_path / "probe")
+    assert max_diff(params(run, 4), params(full / "run", 4)) == 0.0
+    ck = "checkpoints/step-0000004/"
+    assert max_diff(load_file(str(run / ck / "ema.safetensors")), load_file(str(full / "run" / ck / "ema.safetensors"))) == 0
+    state = [json.loads((r / ck / "state.json").read_text())["parts"] for r in (run, full / "run")]
+    assert state[0] == state[1] and state[0]["penalties[1]"]["pl_mean"] > 0 and 0 < state[0]["augment"]["p"] < 1
+    uninterrupted = {s["step"]: s for s in steps(full / "probe")}
+    for rank in (0, 1):  # every rank held the same weights at every step
+        assert [r["G"]["sha"] for r in steps(full / "probe", rank)] == [r["G"]["sha"] for r in steps(full / "probe")]
+        for r in steps(tmp_path / "probe", rank):
+            assert r["G"]["sha"] == uninterrupted[r["step"]]["G"]["sha"]
+            assert r["D"]["sha"] == uninterrupted[r["step"]]["D"]["sha"]

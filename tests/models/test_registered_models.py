@@ -9,9 +9,11 @@ SHAPE, CLASSES = (1, 28, 28), 10  # a size every built-in family serves
 CTX = {"img_shape": SHAPE, "num_classes": CLASSES}
 # Small widths keep the suite fast; a family not listed here is built with its defaults.
 G_ARGS = {"dcgan": {"ngf": 8}, "resnet": {"ch": 16}, "mlp": {"hidden": [32]}, "conditional_bn": {"ngf": 8},
-          "conditional": {"body": "mlp", "body_args": {"hidden": [32]}}}
+          "conditional": {"body": "mlp", "body_args": {"hidden": [32]}},
+          "stylegan2": {"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 128, "channel_max": 16}}
 D_ARGS = {"dcgan": {"ndf": 8}, "resnet": {"ch": 16}, "mlp": {"hidden": [32]},
-          "projection": {"body_args": {"ch": 16}}, "acgan": {"body_args": {"ndf": 8}}}
+          "projection": {"body_args": {"ch": 16}}, "acgan": {"body_args": {"ndf": 8}},
+          "stylegan2": {"channel_base": 128, "channel_max": 16, "mapping_layers": 2}}
 
 
 def built_in(reg):
@@ -23,9 +25,9 @@ def test_the_built_in_zoo_is_all_there():
     assert {"dcgan_mnist", "dcgan", "resnet", "mlp", "projection", "acgan"} <= set(built_in(DISCRIMINATORS))
 
 
-# Generators whose last layer is linear, as published (R3GAN): images are not confined to [-1, 1]
-# (grids and metrics clamp them); every other built-in ends in tanh.
-LINEAR_OUTPUT = {"r3gan"}
+# Generators whose last layer is linear, as published (R3GAN, StyleGAN2): images are not confined to
+# [-1, 1] (grids and metrics clamp them); every other built-in ends in tanh.
+LINEAR_OUTPUT = {"r3gan", "stylegan2"}
 
 
 @pytest.mark.parametrize("name", built_in(GENERATORS))

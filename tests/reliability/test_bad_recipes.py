@@ -29,6 +29,7 @@ def _refused(argv, expect, capsys, tmp_path):
     assert rc == 2, f"{argv}: exit {rc}\n{err}"
     assert err.startswith("gankit: error: "), err
     assert "Traceback" not in err and "\n\n" not in err.strip()
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", err), f"control characters reach the terminal: {err!r}"
     for key in expect:
         assert key in err, f"{key!r} not named in:\n{err}"
     assert not (tmp_path / "run" / "checkpoints").exists()
@@ -51,6 +52,32 @@ def test_bad_recipe_is_refused(path, command, capsys, tmp_path):
 def test_bad_override_is_refused(override, expect, command, capsys, tmp_path):
     argv = [command, str(SMALL), override] + (["--steps", "0"] if command == "check" else ["--out", str(tmp_path / "run")])
     _refused(argv, [expect], capsys, tmp_path)
+
+
+# Recipe files that cannot carry an "# expect:" line: (file bytes, what the message says).
+UNREADABLE = {
+    "empty": (b"", "is empty"),
+    "whitespace_only": (b"  \n\t\n\n", "is empty"),
+    "not_utf8": ("description: café\n".encode("latin-1"), "is not UTF-8 text (byte 0xe9"),
+    "binary": (bytes(range(256)) * 4, "is a binary file"),
+    "scalar": (b"42\n", "must hold a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREADABLE))
+@pytest.mark.parametrize("command", ["check", "train"])
+def test_recipe_files_that_hold_no_recipe_are_refused(case, command, capsys, tmp_path):
+    data, says = UNREADABLE[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_bytes(data)
+    argv = [command, str(path)] + (["--steps", "0"] if command == "check" else ["--out", str(tmp_path / "run")])
+    _refused(argv, [str(path), says], capsys, tmp_path)
+
+
+@pytest.mark.parametrize("command", ["check", "train"])
+def test_a_folder_given_as_the_recipe_is_refused(command, capsys, tmp_path):
+    argv = [command, str(BAD)] + (["--steps", "0"] if command == "check" else ["--out", str(tmp_path / "run")])
+    _refused(argv, ["recipe:", str(BAD), "is a folder"], capsys, tmp_path)
 
 
 def test_several_mistakes_are_reported_in_one_go(capsys, tmp_path):

@@ -7,7 +7,9 @@ import pytest
 from gankit.cli import main
 from gankit.training import checkpoint as ckpt
 
-from .helpers import METHODS, SMALL, assert_identical, gankit, load_checkpoint
+from .helpers import HERE, METHODS, SMALL, assert_identical, gankit, load_checkpoint
+
+STYLEGAN2 = HERE / "recipes" / "stylegan2.yaml"  # small.yaml with StyleGAN2-ADA, lazy R1 and path length
 
 N = 12  # 4 steps per epoch: the resumed half crosses the epoch boundaries at steps 8 and 12
 
@@ -132,3 +134,21 @@ def test_plugin_paths_are_stored_absolute_so_resume_works_anywhere(tmp_path, mon
     monkeypatch.chdir("/")
     assert main(["resume", str(run), "trainer.max_steps=4"]) == 0, capsys.readouterr().err
     assert ckpt.latest(run).name == ckpt.name_for(4)
+
+
+@pytest.mark.slow
+def test_resume_is_bit_identical_with_stylegan2_ada_lazy_r1_and_path_length(tmp_path):
+    """StyleGAN2-ADA (recipes/stylegan2.yaml): stopped at step 6 of 12 and resumed in a new process, the
+    weights (w_avg included), EMA, optimizer states, ADA's p and path length's target match exactly."""
+    recipe = STYLEGAN2
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    _ok(gankit("train", recipe, f"trainer.max_steps={N}", "--out", full, hashseed=1))
+    shutil.copytree(full, cut)
+    for c in ckpt.list_checkpoints(cut):
+        if int(c.name.removeprefix("step-")) > N // 2:
+            shutil.rmtree(c)
+    _ok(gankit("train", "--resume", cut, hashseed=3))
+    want, got = load_checkpoint(ckpt.latest(full)), load_checkpoint(ckpt.latest(cut))
+    assert 0 < want["parts"]["augment"]["p"] < 1 and want["parts"]["penalties[1]"]["pl_mean"] > 0
+    assert any(k.endswith("w_avg") for k in want["model.safetensors"])
+    assert_identical(want, got)

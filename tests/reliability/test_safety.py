@@ -180,11 +180,14 @@ def test_plugins_run_only_when_named(tmp_path):
     r.write_text(f"base: {SMALL}\n")
     from gankit.training.check import check
 
-    check(r, timed_steps=0)
+    report = check(r, timed_steps=0)
     assert not marker.exists()  # a file next to the recipe is not imported on its own
+    assert "imports     gankit's own components only" in report.render()
     r.write_text(f"base: {SMALL}\nplugins: [sneaky.py]\n")
-    check(r, timed_steps=0)
+    report = check(r, timed_steps=0)
     assert marker.exists()
+    # `gankit check` lists the code the run will import
+    assert f"imports     file {(tmp_path / 'sneaky.py').resolve()} (recipe plugins:)" in report.render()
 
 
 # -- run directories -------------------------------------------------------------------------

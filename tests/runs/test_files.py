@@ -130,3 +130,20 @@ def test_swap_in_interrupted_after_parking_keeps_the_old_folder_as_dot_old(tmp_p
     monkeypatch.setattr(os, "replace", real_replace)
     swap_in(tmp, final)  # a stale .old-<name> from an earlier crash is removed first
     assert (final / "state.json").read_text() == "new" and not (tmp_path / ".old-best").exists()
+
+
+def test_trim_metrics_drops_later_rows_and_a_cut_last_line_once(tmp_path):
+    path = _metrics(tmp_path)  # rows at steps 10, 20 (and an eval row) and half a row of step 30
+    assert files.trim_metrics(path, 10) == 3
+    assert [json.loads(x)["step"] for x in path.read_text().splitlines()] == [10]
+    assert files.trim_metrics(path, 10) == 0 and _leftovers(tmp_path) == []
+    path.write_text(json.dumps(ROWS[0]))  # a complete row without its newline is kept, and ended
+    assert files.trim_metrics(path, 10) == 0 and path.read_text() == json.dumps(ROWS[0]) + "\n"
+
+
+def test_stale_temporaries_of_killed_processes_are_removed_live_ones_kept(tmp_path):
+    mine = tmp_path / f".recipe.yaml.{os.getpid()}.tmp"
+    dead = tmp_path / ".recipe.yaml.999999999.tmp"
+    for p in (mine, dead):
+        p.write_text("half")
+    assert files.remove_stale_temporaries(tmp_path) == [dead] and mine.exists()

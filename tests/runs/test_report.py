@@ -151,15 +151,77 @@ def test_report_of_a_real_tiny_run(tmp_path, tiny_recipe):
     assert any(i.get("class") == "grid" for i in page.imgs)
 
 
-def test_headless_browser_renders_the_report(tmp_path):
+SCRIPT, BREAKOUT = "<script>alert(1)</script>", '"><img src=x onerror=alert(2)>'
+
+
+class _Markup(HTMLParser):
+    """Every start tag of a page with its attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _hostile_run(tmp_path: Path) -> Path:
+    """A run whose recipe description, component and plugin names, metric keys and own name carry markup."""
+    run = tmp_path / f"run{BREAKOUT}"
+    (run / "samples").mkdir(parents=True)
+    rows = [{"step": 1, "d_loss": 1.0, "g_loss": 2.0, SCRIPT: 3.0},
+            {"step": 1, f"eval/{SCRIPT}": 1.0, f"eval/{BREAKOUT}": 2.0, "eval/$\\frac{": 3.0}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "recipe.yaml").write_text(f"description: '{SCRIPT} {BREAKOUT}'\ngenerator: {{name: '{SCRIPT}'}}\n"
+                                     f"plugins: ['{BREAKOUT}.py']\n")
+    save_image(torch.rand(4, 1, 8, 8), run / "samples" / "step-0000001.png", nrow=2)
+    return run
+
+
+def test_hostile_text_is_escaped_and_injects_no_markup(tmp_path):
+    text = write_report(_hostile_run(tmp_path)).read_text(encoding="utf-8")
+    page = _Markup()
+    page.feed(text)
+    tags = {t for t, _ in page.tags}
+    assert tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "table", "thead", "tbody",
+                    "tr", "th", "td", "div", "img", "figure", "figcaption", "pre"}, tags
+    for tag, attrs in page.tags:
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        if tag == "img":
+            assert set(attrs) <= {"class", "alt", "src"} and attrs["src"].startswith("data:image/png;base64,")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in text
+
+
+def _browser() -> str:
+    """A headless Chromium; CI (GANKIT_REQUIRE_BROWSER=1, set by .ci/run) fails without one instead of skipping."""
+    import os
     import shutil
 
-    browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-    if browser is None:
+    found = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    if found is None:
+        if os.environ.get("GANKIT_REQUIRE_BROWSER") == "1":
+            pytest.fail("GANKIT_REQUIRE_BROWSER=1 but no Chromium is installed (apt-get install chromium)")
         pytest.skip("no headless Chromium installed")
-    run = _fake_run(tmp_path)
-    report = write_report(run)
+    return found
+
+
+def _chromium(browser: str, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_headless_browser_renders_the_report_and_runs_no_injected_markup(tmp_path):
+    from PIL import Image
+
+    browser = _browser()
+    report = write_report(_hostile_run(tmp_path))
     shot = tmp_path / "shot.png"
-    subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox", f"--screenshot={shot}",
-                    "--window-size=1200,2000", report.as_uri()], capture_output=True, timeout=120)
-    assert shot.read_bytes().startswith(PNG_MAGIC)
+    _chromium(browser, f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri())
+    assert shot.is_file() and shot.read_bytes().startswith(PNG_MAGIC), "Chromium wrote no screenshot"
+    gray = Image.open(shot).convert("L")
+    dark = sum(gray.histogram()[:160]) / (gray.width * gray.height)
+    heading = gray.crop((0, 0, gray.width, 120)).getextrema()
+    assert dark > 0.01 and heading[0] < 100, f"blank page: {dark:.2%} dark pixels, heading band {heading}"
+    dom = _Markup()
+    dom.feed(_chromium(browser, "--dump-dom", report.as_uri()).stdout)  # the page as the browser parsed it
+    assert ("h1", {}) in dom.tags and not [t for t, a in dom.tags if t == "script" or any(k.startswith("on") for k in a)]

@@ -57,3 +57,18 @@ def test_r2_judges_the_fakes_with_their_labels(tiny_recipe, tmp_path):
     assert torch.equal(r2.x, d.fake(grad=False))
     stats = tr.step()
     assert all(torch.isfinite(v) for v in stats.values())
+
+
+def test_a_generator_regulariser_is_a_term_of_the_g_phase(tiny_recipe, tmp_path):
+    """path_length (``network = "G"``) joins G's phase with its interval; its target is saved state."""
+    tr = Trainer(recipe.load(tiny_recipe, [
+        "generator={name: stylegan2, z_dim: 16, w_dim: 16, mapping_layers: 1, channel_base: 64, channel_max: 8}",
+        "discriminator={name: stylegan2, channel_base: 64, channel_max: 8, mapping_layers: 1}",
+        "penalties=[{name: r1, gamma: 0.01, interval: 16}, {name: path_length, interval: 4}]"]), tmp_path / "run")
+    D, G = tr.phases
+    assert [(t.name, t.interval) for t in D.terms] == [("adversarial", 1), ("penalty0:r1", 16)]
+    assert [(t.name, t.interval) for t in G.terms] == [("adversarial", 1), ("penalty1:path_length", 4)]
+    assert "penalties[1]" in tr.stateful
+    stats = tr.step()  # step 0: both regularisers are due
+    assert all(torch.isfinite(v) for v in stats.values())
+    assert tr.parts.penalties[1].pl_mean > 0 and "penalties[1].pl_mean" in tr.levels()

@@ -1,0 +1,145 @@
+"""Train MNIST-family recipes to their budgets on several seeds and measure them: docs/results.md.
+
+For each recipe and seed: `gankit train` in fp32 (the precision every CPU runs natively) with
+evaluations along the way (the FD-versus-images-seen curve), then `gankit eval` of the final
+generator (the EMA when the recipe keeps one) on 10k samples: FD, KID, classifier score, mode
+coverage, for conditional recipes label agreement and intra-FD, and the memorisation check
+where the run has held-out images (Fashion-MNIST's test split; `data.holdout` for MNIST here).
+Writes the last sample grid of each recipe and one FD-curve figure (seed bands) under
+docs/images/results/, every measurement to OUT/results.jsonl, and prints the Markdown tables.
+
+Usage: python benchmarks/results_table.py [--only mnist_dcgan ...] [--seeds 0 1 2] [--out /tmp/results]
+       python benchmarks/results_table.py --table-only    # tables and figure from OUT/results.jsonl
+"""
+import argparse
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from zoo_table import FASHION, MNIST, ROOT, gankit
+
+from gankit.runs.files import grids, read_metrics
+
+# recipe: (data overrides, steps, extra overrides). Steps: where FD stopped improving in a first run,
+# or about 20 minutes on a 2-core CPU in fp32, whichever came first (docs/results.md says which).
+BUDGETS = {
+    "mnist_dcgan": (MNIST, 780, []),
+    "mnist_dcgan_r1": (MNIST, 2340, []),
+    "mnist_lsgan": (MNIST, 1560, []),
+    "mnist_wgan_gp": (MNIST, 1560, []),
+    "mnist_hinge_sngan": (MNIST, 1560, []),
+    "mnist_cgan": (MNIST, 1560, []),
+    "mnist_acgan": (MNIST, 1560, []),
+    "mnist_r3gan": (MNIST, 1500, []),
+    "mnist_r3gan_cond": (MNIST, 1500, []),
+    "fashion_mnist_dcgan": (FASHION, 1560, []),
+    "fashion_mnist_dcgan32": (FASHION, 1560, []),
+    "fashion_mnist_r3gan": (FASHION, 1500, []),
+}
+CURVE_POINTS = 6  # evaluations per run (5k samples each), besides the final 10k one
+IMAGES = ROOT / "docs" / "images" / "results"
+
+
+def train_and_eval(name: str, seed: int, out: Path) -> dict:
+    data, steps, extra = BUDGETS[name]
+    run = out / f"{name}-s{seed}"
+    every = max(1, steps // CURVE_POINTS)
+    t0 = time.time()
+    gankit("train", ROOT / "recipes" / f"{name}.yaml", *data, *extra, f"trainer.max_steps={steps}",
+           f"trainer.seed={seed}", "trainer.precision=no", f"trainer.eval_every={every}", "eval.num_samples=5000",
+           f"trainer.sample_every={steps}", f"trainer.checkpoint_every={steps}", "trainer.num_grid=40",
+           "--out", run, "--overwrite")
+    wall = time.time() - t0
+    metrics = ["fd", "kid", "classifier_score", "mode_coverage"]
+    if name.endswith(("cgan", "_cond")):
+        metrics += ["label_agreement", "intra_fd"]
+    if data is FASHION:  # its test split holds real images training never saw
+        metrics.append("memorisation")
+    ev = json.loads(gankit("eval", run, "--json", "--num-samples", "10000", "--metrics", ",".join(metrics)))
+    curve = [(r["step"], r["eval/fd"]) for r in read_metrics(run / "metrics.jsonl").evals if "eval/fd" in r]
+    return {"recipe": name, "seed": seed, "steps": steps, "wall_s": round(wall, 1), "run": str(run),
+            "curve": curve, **ev}
+
+
+def mean_sd(values: list[float], fmt: str = "{:.1f}") -> str:
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
+
+
+def table(rows: list[dict]) -> str:
+    by = {}
+    for r in rows:
+        by.setdefault(r["recipe"], []).append(r)
+    lines = ["| recipe | steps | minutes | seeds | FD | KID | classifier score | modes / KL | "
+             "label agreement | intra-FD | samples |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, rs in by.items():
+        col = lambda k: [r[k] for r in rs if r.get(k) is not None]  # noqa: E731
+        agree = col("label_agreement")
+        intra = col("intra_fd")
+        lines.append(
+            f"| `{name}` | {rs[0]['steps']} | {mean_sd([r['wall_s'] / 60 for r in rs])} | "
+            f"{'/'.join(str(r['seed']) for r in rs)} | {mean_sd(col('fd'))} | "
+            f"{mean_sd(col('kid'))} | {mean_sd(col('classifier_score'), '{:.2f}')} | "
+            f"{mean_sd(col('modes'), '{:.0f}')} / {mean_sd(col('modes_kl'), '{:.3f}')} | "
+            f"{mean_sd([100 * a for a in agree]) + ' %' if agree else '—'} | {mean_sd(intra) if intra else '—'} | "
+            f"![{name}](images/results/{name}.png) |")
+    return "\n".join(lines)
+
+
+def draw_curves(rows: list[dict], path: Path) -> None:
+    """FD versus images seen, one line per recipe: the seed mean with a min–max band."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 5), dpi=100)
+    ax = fig.subplots()
+    by = {}
+    for r in rows:
+        by.setdefault(r["recipe"], []).append(r)
+    for name, rs in by.items():
+        steps = sorted(set.intersection(*(set(s for s, _ in r["curve"]) for r in rs)))
+        fds = [[dict(r["curve"])[s] for r in rs] for s in steps]
+        kimg = [s * 128 / 1000 for s in steps]
+        line, = ax.plot(kimg, [statistics.mean(f) for f in fds], marker="o", markersize=3, label=name)
+        if len(rs) > 1:
+            ax.fill_between(kimg, [min(f) for f in fds], [max(f) for f in fds], alpha=0.2, color=line.get_color())
+    ax.set(xlabel="thousands of real images seen", ylabel="FD (5k samples, lenet features)", yscale="log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", choices=sorted(BUDGETS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap.add_argument("--out", default="/tmp/gankit-results")
+    ap.add_argument("--table-only", action="store_true")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "results.jsonl"
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    if not args.table_only:
+        for name in args.only or BUDGETS:
+            for seed in args.seeds:
+                row = train_and_eval(name, seed, out)
+                with log.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
+                if seed == args.seeds[0]:
+                    shutil.copy(grids(row["run"])[-1], IMAGES / f"{name}.png")
+    rows = {(r["recipe"], r["seed"]): r for r in map(json.loads, log.read_text().splitlines())}  # latest wins
+    rows = list(rows.values())
+    draw_curves(rows, IMAGES / "fd_curves.png")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
