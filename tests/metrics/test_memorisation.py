@@ -74,7 +74,8 @@ def test_the_registry_builds_it_and_checks_its_arguments():
     m = METRICS.build({"name": "memorisation", "q": 0.1, "source": "holdout"}, "metrics[0]")
     assert (m.q, m.source, m.heldout, m.features) == (0.1, "holdout", True, None)
     for bad in ({"q": 0}, {"q": 1.5}, {"source": "val"}):
-        with pytest.raises(GankitError, match=r"metrics\[0\]: metric 'memorisation' rejected"):
+        key = next(iter(bad))  # the error names the argument's own recipe key
+        with pytest.raises(GankitError, match=rf"metrics\[0\]\.{key}: metric 'memorisation' rejected"):
             METRICS.build({"name": "memorisation", **bad}, "metrics[0]")
 
 
