@@ -20,9 +20,23 @@ def parse_override(text: str) -> DictConfig:
     if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_0-9][\w-]*)*", key):
         raise GankitError(f"override '{text}': '{key}' is not a dotted key path like trainer.max_steps.")
     try:
-        return OmegaConf.from_dotlist([text])
+        parsed = OmegaConf.from_dotlist([text])
     except (OmegaConfBaseException, yaml.YAMLError, ValueError) as e:
         raise GankitError(f"override '{text}': cannot parse the value ({first_line(e)}).") from None
+    return _named_items(parsed, key)
+
+
+# Recipe keys that hold a list of component nodes: a bare name in an override means {name: it}.
+COMPONENT_LISTS = ("metrics", "penalties")
+
+
+def _named_items(parsed: DictConfig, key: str) -> DictConfig:
+    """``metrics=[fd,mode_coverage]`` → ``metrics=[{name: fd}, {name: mode_coverage}]``."""
+    value = parsed.get(key) if key in COMPONENT_LISTS else None
+    if not OmegaConf.is_list(value):
+        return parsed
+    items = [{"name": v} if isinstance(v, str) else v for v in OmegaConf.to_container(value)]
+    return OmegaConf.create({key: items})
 
 
 def _schedule_override(text: str, key: str, rest: str) -> DictConfig:

@@ -59,14 +59,28 @@ def inherited_arguments(path: str | Path, overrides=()) -> dict[str, str]:
     files = ["the command line"] + [str(p.resolve()) for p, _ in chain]
     found = {}
     for section in COMPONENT_SECTIONS:
-        nodes = [layer.get(section) if isinstance(layer.get(section), dict) else {} for layer in layers]
-        named = next((i for i, n in enumerate(nodes) if "name" in n), None)
-        if named is None:
-            continue
-        for i in range(named + 1, len(nodes)):
-            for key in nodes[i]:
-                if key != "name" and not any(key in n for n in nodes[:i]) and f"{section}.{key}" not in found:
-                    found[f"{section}.{key}"] = files[i]
+        nodes = [_node(layer, section) for layer in layers]
+        found.update(_kept_below_name(nodes, nodes, files, section))
+    for net in ("g", "d"):  # an optimizer's arguments live in its `args`, beside its `name`
+        nodes = [_node(_node(layer, "optim"), net) for layer in layers]
+        found.update(_kept_below_name(nodes, [_node(n, "args") for n in nodes], files, f"optim.{net}.args"))
+    return found
+
+
+def _node(layer, key: str) -> dict:
+    return layer.get(key) if isinstance(layer.get(key), dict) else {}
+
+
+def _kept_below_name(named_in: list[dict], args_in: list[dict], files: list[str], prefix: str) -> dict[str, str]:
+    """Arguments set only in layers below the topmost one that names the component."""
+    named = next((i for i, n in enumerate(named_in) if "name" in n), None)
+    found: dict[str, str] = {}
+    if named is None:
+        return found
+    for i in range(named + 1, len(args_in)):
+        for key in args_in[i]:
+            if key != "name" and not any(key in n for n in args_in[:i]) and f"{prefix}.{key}" not in found:
+                found[f"{prefix}.{key}"] = files[i]
     return found
 
 

@@ -75,6 +75,12 @@ def settings_problems(cfg: DictConfig) -> list[str]:
     if t.precision == "fp16" and cpu:
         found.append("trainer.precision: fp16 needs a CUDA GPU (on a CPU it would silently train in fp32). "
                      "Use trainer.precision=bf16 or no on this machine.")
+    if isinstance(t.compile, str) and t.compile != "auto":
+        found.append(f"trainer.compile: '{t.compile}' is not true, false or auto. Write trainer.compile=auto to "
+                     f"compile where it is faster (CUDA) or true/false to choose.")
+    if cfg.ddp.timeout_s <= 0:
+        found.append(f"ddp.timeout_s: {cfg.ddp.timeout_s} is not a number of seconds above 0. Set it to how long a "
+                     f"process may wait for the others (the default is 600).")
     if cfg.ddp.sync_batchnorm and cpu:
         found.append("ddp.sync_batchnorm: SyncBatchNorm works only on CUDA GPUs. Set ddp.sync_batchnorm=false.")
     return found
@@ -94,7 +100,7 @@ def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None)
     ctx = dict.fromkeys(DATA_CONTEXT)
 
     def kept(section: str) -> dict[str, str]:  # the section's arguments kept from a base recipe
-        return {k.split(".", 1)[1]: f for k, f in (inherited or {}).items() if k.split(".", 1)[0] == section}
+        return {k[len(section) + 1:]: f for k, f in (inherited or {}).items() if k.startswith(f"{section}.")}
 
     node, found = plain(cfg.data), []
     try:  # `holdout` is the run's (gankit.data.holdout), not the dataset's
@@ -119,7 +125,7 @@ def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None)
         found += AUGMENTS.check(node, "augment", ctx, inherited=kept("augment")) or policy_problems(node.get("policy"), "augment.policy")
     found += metric_problems(plain(cfg.metrics))
     for net in NETS:
-        found += optimizer_problems(cfg.optim[net], f"optim.{net}")
+        found += optimizer_problems(cfg.optim[net], f"optim.{net}", kept(f"optim.{net}.args"))
     for key, node in (plain(cfg.schedules) or {}).items():
         found += schedules.node_problems(str(key), node)
     return found
@@ -153,7 +159,7 @@ def metric_problems(nodes) -> list[str]:
     return found
 
 
-def optimizer_problems(ocfg, key: str) -> list[str]:
+def optimizer_problems(ocfg, key: str, inherited: dict[str, str] | None = None) -> list[str]:
     """``optim.<net>``: the optimizer's name and ``args``."""
     args = plain(ocfg.args) or {}
     found = [f"{key}.args.{k}: set {key}.{k} instead (the trainer passes it to every optimizer)."
@@ -162,7 +168,7 @@ def optimizer_problems(ocfg, key: str) -> list[str]:
              for k in args if k in OPTIMIZER_CONTEXT]
     if not found:
         found += OPTIMIZERS.check({"name": ocfg.name, **args}, key, dict.fromkeys(OPTIMIZER_CONTEXT),
-                                  args_key=f"{key}.args")
+                                  args_key=f"{key}.args", inherited=inherited or {})
     return found
 
 

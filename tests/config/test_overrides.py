@@ -16,6 +16,13 @@ def test_a_schedule_is_addressed_by_its_recipe_key_in_brackets():
         "schedules": {"penalties[0].gamma": {"name": "cosine", "end": 0.1}}}
 
 
+def test_a_bare_name_in_a_component_list_is_that_component():
+    assert parse_override("metrics=[fd,{name: kid, subsets: 2},memorisation]") == {
+        "metrics": [{"name": "fd"}, {"name": "kid", "subsets": 2}, {"name": "memorisation"}]}
+    assert parse_override("penalties=[r1]") == {"penalties": [{"name": "r1"}]}
+    assert parse_override("plugins=[a.b]") == {"plugins": ["a.b"]}  # a list of names stays one
+
+
 def test_bracket_overrides_merge_into_a_recipe(tiny_recipe):
     cfg = recipe.load(tiny_recipe, ["schedules[optim.g.lr]={name: linear}", "schedules[optim.g.lr].end=0.0",
                                     "schedules[optim.d.betas[1]].name=cosine"])
