@@ -10,13 +10,16 @@ class ImageData:
     """Images held in memory as one uint8 tensor, batched by indexing.
 
     ``heldout``: real images kept out of training (``data.holdout``, see ``gankit.data.holdout``),
-    for metrics that need fresh real data; None when nothing was held out.
+    for metrics that need fresh real data; None when nothing was held out. ``streamed``: ``images``
+    is memory-mapped from disk (``gankit.data.prepared``), so batches are gathered on the host and
+    the whole tensor is never copied to the device.
     """
 
     images: torch.Tensor  # uint8, (N, C, H, W)
     labels: torch.Tensor | None = None  # int64, (N,)
     num_classes: int = 0
     heldout: "ImageData | None" = field(default=None, repr=False)
+    streamed: bool = False
 
     def __post_init__(self):
         assert self.images.dtype == torch.uint8 and self.images.dim() == 4, self.images.shape

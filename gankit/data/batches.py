@@ -30,8 +30,9 @@ class BatchStream:
             raise ValueError(f"batch size {batch_size} is not divisible by {split}")
         if batch_size > len(data):
             raise ValueError(f"batch size {batch_size} exceeds the {len(data)} images of the dataset")
-        self.images = data.images.to(device)
-        self.labels = data.labels.to(device) if data.labels is not None else None
+        self.host = "cpu" if data.streamed else device  # where images are indexed: a memory map stays on the host
+        self.images = data.images.to(self.host)
+        self.labels = data.labels.to(self.host) if data.labels is not None else None
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.micro = micro
         self.local = batch_size // (world * micro)  # images per process per forward
@@ -43,7 +44,7 @@ class BatchStream:
     def permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
             g = torch.Generator().manual_seed(stable_seed(self.seed, "data", epoch))
-            self._perm = torch.randperm(self.images.shape[0], generator=g).to(self.device)
+            self._perm = torch.randperm(self.images.shape[0], generator=g).to(self.host)
             self._epoch = epoch
         return self._perm
 
@@ -57,10 +58,10 @@ class BatchStream:
         epoch, pos = divmod(index, self.steps_per_epoch)
         start = pos * self.batch_size + self.share(micro).start
         idx = self.permutation(epoch)[start:start + self.local]
-        x = self.images.index_select(0, idx).float().mul_(2.0 / 255.0).sub_(1.0)
+        x = self.images.index_select(0, idx).to(self.device, non_blocking=True).float().mul_(2.0 / 255.0).sub_(1.0)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return x, (self.labels.index_select(0, idx) if self.labels is not None else None)
+        return x, (self.labels.index_select(0, idx).to(self.device) if self.labels is not None else None)
 
 
 class NoiseStream:

@@ -1,9 +1,12 @@
 """gankit.data.folder: a folder of images, subfolders as classes, center-cropped and resized."""
+import os
+
 import pytest
 import torch
 from PIL import Image
 
 from gankit.config.registry import DATASETS
+from gankit.data import decode as decode_module
 from gankit.errors import GankitError
 
 
@@ -48,3 +51,59 @@ def test_unreadable_image_names_the_file(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(GankitError, match="cannot read image .*broken.png"):
         build(tmp_path)
+
+
+def _folder_of(tmp_path, n=6):
+    root = tmp_path / "images"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        for i in range(n // 2):
+            Image.new("RGB", (12, 10), (i * 40, 20 if cls == "a" else 200, 90)).save(root / cls / f"{i}.png")
+    return root
+
+
+class DecodedAgain(Exception):
+    """Not one of the errors the registry turns into a GankitError."""
+
+
+def test_the_second_build_reads_the_cache_without_decoding(tmp_path, monkeypatch):
+    root, cache = _folder_of(tmp_path), tmp_path / "cache"
+    first = build(root, image_size=8, cache_dir=str(cache))
+    assert first.streamed and len(list((cache / "image_folder").glob("images-*/images.u8"))) == 1
+
+    def no_decoding(*a, **k):
+        raise DecodedAgain
+
+    monkeypatch.setattr(decode_module, "decode", no_decoding)
+    second = build(root, image_size=8, cache_dir=str(cache))
+    assert torch.equal(first.images, second.images) and torch.equal(first.labels, second.labels)
+    assert second.num_classes == 2
+    with pytest.raises(DecodedAgain):  # other arguments: another cache
+        build(root, image_size=4, cache_dir=str(cache))
+
+
+def test_a_changed_file_builds_a_new_cache_and_drops_the_old(tmp_path):
+    root, cache = _folder_of(tmp_path), tmp_path / "cache"
+    before = build(root, image_size=8, cache_dir=str(cache))
+    old = [p.parent for p in (cache / "image_folder").glob("images-*/meta.json")]
+    Image.new("RGB", (12, 10), (255, 255, 255)).save(root / "a" / "0.png")
+    os.utime(root / "a" / "0.png", ns=(1, 1))  # a new time as well as new bytes
+    after = build(root, image_size=8, cache_dir=str(cache))
+    assert (after.images[0] == 255).all() and not (before.images[0] == 255).all()
+    assert [p.is_dir() for p in old] == [False] and len(list((cache / "image_folder").glob("images-*/meta.json"))) == 1
+    (root / "b" / "2.png").unlink()
+    assert len(build(root, image_size=8, cache_dir=str(cache))) == 5
+
+
+def test_cache_false_decodes_into_memory_and_writes_nothing(tmp_path):
+    root, cache = _folder_of(tmp_path), tmp_path / "cache"
+    data = build(root, image_size=8, cache=False, cache_dir=str(cache))
+    assert not data.streamed and len(data) == 6 and not cache.exists()
+    assert torch.equal(data.images, build(root, image_size=8, cache_dir=str(cache)).images)
+
+
+def test_an_unwritable_cache_dir_names_the_key(tmp_path):
+    root = _folder_of(tmp_path)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(GankitError, match="data.cache_dir: cannot write the decoded-image cache"):
+        build(root, cache_dir=str(tmp_path / "file"))
