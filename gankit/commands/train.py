@@ -1,10 +1,13 @@
 """gankit train RECIPE [key=value ...] [--out DIR] [--resume RUN_DIR] [--overwrite]"""
+import os
 from pathlib import Path
 
 from accelerate import PartialState
 
-from gankit.config import validate
+from gankit.config import recipe, validate
 from gankit.errors import GankitError
+from gankit.runs.files import RECIPE_FILE
+from gankit.training.accel import lost_process_error
 from gankit.training.run import train
 
 
@@ -26,7 +29,15 @@ def run(args) -> int:
             raise GankitError("train: give a recipe (gankit train recipes/mnist_dcgan.yaml) or --resume RUN_DIR.")
         cfg = validate.load(args.recipe, args.overrides)  # every problem at once, as `gankit check` reports them
         recipe_dir, name = Path(args.recipe).parent, Path(args.recipe).stem
-    summary = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, recipe_dir=recipe_dir, name=name)
+    try:
+        summary = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, recipe_dir=recipe_dir, name=name)
+    except RuntimeError as e:  # a collective failed: another process died or hangs (ddp.timeout_s)
+        run_dir = args.resume or args.out or f"{cfg.output.root}/{name}-<time> (the newest)"
+        lost = lost_process_error(e, int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
+                                  (cfg or recipe.load(Path(args.resume) / RECIPE_FILE)).ddp.timeout_s, run_dir)
+        if lost is None:
+            raise
+        raise lost from None
     if PartialState().is_main_process:
         print(f"run directory: {summary['run_dir']}")
     return summary.get("exit_code", 0)

@@ -1,6 +1,6 @@
 """The recipe schema: typed dataclasses with their defaults (the one place defaults live)."""
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 PRECISIONS = ("no", "bf16", "fp16", "auto")
 
@@ -28,6 +28,7 @@ class DDPCfg:
     find_unused_parameters: bool = False
     broadcast_buffers: bool = True
     sync_batchnorm: bool = False
+    timeout_s: int = 600  # seconds a process waits in a collective before giving up (a rank that died or hangs)
 
 
 @dataclass
@@ -61,7 +62,7 @@ class TrainerCfg:
     grad_accum: int = 1
     precision: str = "no"  # no | bf16 | fp16 | auto (bf16 where the hardware runs it natively, else no)
     channels_last: bool = False
-    compile: bool = False
+    compile: Union[bool, str] = False  # true | false | auto (compile on CUDA, eager on CPU where it measured slower)
     seed: int = 0
     log_every: int = 50
     sample_every: int = 500
@@ -103,7 +104,7 @@ class Recipe:
 RESUME_SAFE_KEYS = (
     "trainer.epochs", "trainer.max_steps", "trainer.log_every", "trainer.sample_every",
     "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.eval_every", "trainer.num_grid",
-    "trainer.on_nonfinite", "trackers", "output", "description",
+    "trainer.on_nonfinite", "ddp.timeout_s", "trackers", "output", "description",
 )
 
 # Keys that moved, and where to (the message a recipe that still uses one gets).

@@ -21,7 +21,7 @@ from gankit.data.batches import BatchStream, NoiseStream
 from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator
 from gankit.models.base import is_conditional, uses_labels
-from gankit.training.accel import make_accelerator
+from gankit.training.accel import make_accelerator, resolve_compile
 from gankit.training.checkpoint import Checkpointer
 from gankit.training.ema import EMA
 from gankit.training.guard import NonFiniteGuard
@@ -87,7 +87,7 @@ class Trainer:
         self.ema = EMA(G, self.images_per_step, e.half_life_kimg, e.rampup, e.decay, e.start, bn_batches=e.bn_batches,
                        latents=lambda i: self.noise("ema-bn", i, local=False)) if e.enabled else None
         g_opt, d_opt = build_optimizer(G, cfg.optim.g, acc.device), build_optimizer(D, cfg.optim.d, acc.device)
-        if t.compile:
+        if resolve_compile(t.compile, acc.device):
             G, D = torch.compile(G), torch.compile(D)
         self.max_steps = run_length(len(parts.data), t)[1]
         self.G, self.D, self.g_opt, self.d_opt = acc.prepare(G, D, g_opt, d_opt)

@@ -3,9 +3,11 @@ import json
 import re
 
 import pytest
+import torch
 
 from gankit.cli import main
 from gankit.config import recipe
+from gankit.training import accel, bench
 
 
 @pytest.mark.slow
@@ -35,12 +37,15 @@ def test_without_json_a_table_is_printed(tiny_recipe, tmp_path, monkeypatch, cap
     out = capsys.readouterr().out
     with pytest.raises(json.JSONDecodeError):
         json.loads(out)
-    assert re.search(rf"^device \S+  precision no  channels_last False  batch {batch}$", out, re.M)
+    assert re.search(rf"^device \S+  precision no  compile False  channels_last False  batch {batch}$", out, re.M)
     assert re.search(r"^median step +[\d.]+ ms .*over 1 steps\)$", out, re.M)
     split = re.search(r"^split of a step +(.*)$", out, re.M).group(1)
     shares = [float(x) for x in re.findall(r"([\d.]+)%", split)]
     assert "d_step" in split and "g_step" in split
     assert sum(shares) == pytest.approx(100.0, abs=2.0)
+    fraction = re.search(r"^fraction of peak +(\d+)% of the measured fp32 matmul rate \((\d+) GFLOP/s\)$", out, re.M)
+    achieved = float(re.search(r"GFLOP  →  (\d+) GFLOP/s achieved$", out, re.M).group(1))
+    assert int(fraction.group(1)) == pytest.approx(100 * achieved / int(fraction.group(2)), abs=2)
 
 
 def test_a_bad_override_is_refused_before_timing(tiny_recipe, capsys):
@@ -55,3 +60,32 @@ def test_a_missing_recipe_is_one_error(tmp_path, capsys):
     assert main(["bench", str(tmp_path / "none.yaml"), "--json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gankit: error: ") and "none.yaml" in err and "Traceback" not in err
+
+
+def test_where_bf16_is_not_native_its_big_probe_is_not_run(tiny_recipe, tmp_path, monkeypatch, capsys):
+    """On an AVX2-only CPU a 2048x2048 bf16 matmul probe took minutes: there bf16 is only probed tiny."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(accel, "native_bf16", lambda cpu: False)
+    big = []
+    real = bench.matmul_gflops
+    monkeypatch.setattr(bench, "matmul_gflops", lambda dev, dtype=torch.float32, **kw: big.append(dtype) or real(dev, dtype, **kw))
+    assert main(["bench", str(tiny_recipe), "--steps", "1", "--warmup", "0", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert big == [torch.float32]  # the full-size probe ran for fp32 only
+    assert r["matmul_gflops_bf16"] == "emulated" and r["bf16_emulated"]["probe_n"] <= 512
+    assert r["bf16_emulated"]["gflops"] > 0 and r["bf16_emulated"]["slowdown"] > 0
+    assert r["precision_resolved"] == "no" and r["peak_gflops"] == r["matmul_gflops_fp32"]
+    assert r["fraction_of_peak"] == pytest.approx(r["achieved_gflops"] / r["peak_gflops"], rel=0.01, abs=0.002)
+    table = bench.format_table(r)
+    assert re.search(r"^machine matmul +\d+ GFLOP/s fp32, bf16 emulated \([\d.]+x slower than fp32 in a \d+x\d+ probe; "
+                     r"not benched\)$", table, re.M)
+
+
+def test_where_bf16_is_native_it_is_benched_at_full_size(tiny_recipe, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(accel, "native_bf16", lambda cpu: True)
+    peaks = bench.machine_peaks(torch.device("cpu"))
+    assert isinstance(peaks["matmul_gflops_bf16"], float) and peaks["matmul_gflops_bf16"] > 0
+    assert "bf16_emulated" not in peaks and "matmul_gflops_fp16" not in peaks  # fp16 is refused on CPUs
+    assert bench.peak_for(peaks, "bf16") == peaks["matmul_gflops_bf16"]
+    assert bench.peak_for(peaks, "no") == peaks["matmul_gflops_fp32"]
