@@ -5,6 +5,7 @@ stored in the run; a recipe given again may differ from it only in ``RESUME_SAFE
 The stored recipe is rewritten (atomically) with those changes, so a later plain
 ``gankit train --resume RUN_DIR`` continues with them. Plugin files are stored as absolute
 paths, so a run resumes from any working directory.
+Trackers write into the run directory (``gankit.training.trackers``).
 """
 import shutil
 import time
@@ -21,7 +22,8 @@ from gankit.errors import GankitError
 from gankit.runs.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
 from gankit.runs.report import write_views
 from gankit.training import checkpoint as ckpt
-from gankit.training import intact
+from gankit.training import intact, trackers
+from gankit.training.accel import process_group_kwargs
 from gankit.training.preflight import preflight
 from gankit.training.trainer import Trainer
 
@@ -39,15 +41,18 @@ def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path 
         cfg = _resume_recipe(run_dir, cfg)
     else:
         run_dir = _pick_run_dir(cfg, out, overwrite, name)
-    trainer = Trainer(cfg, run_dir, resume=resume is not None, recipe_dir=recipe_dir)
+    trackers.check(cfg.trackers)
+    # The Accelerator is made without trackers (accelerate refuses TensorBoard before it knows a
+    # logging folder, and the run directory is that folder); they are attached below.
+    trainer = Trainer(trackers.without(cfg), run_dir, resume=resume is not None, recipe_dir=recipe_dir)
     preflight(trainer.parts, cfg)  # G's output fits the data and D: fail now, not after the first epoch
     acc = trainer.acc
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         ckpt.clean_temporaries(run_dir)
         write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
-    if acc.trackers is not None and cfg.trackers:
-        acc.init_trackers("gankit", config=recipe_mod.to_dict(cfg), init_kwargs={})
+    if cfg.trackers:
+        trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resume is not None else None)
     acc.wait_for_everyone()
     summary = trainer.fit()
     if acc.is_main_process:
@@ -61,7 +66,7 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     if out is None:
         # Form the process group now (with the trainer's device choice): before it exists the
         # broadcast does nothing, and two processes could pick folders a second apart.
-        PartialState(cpu=cfg.trainer.cpu or not torch.cuda.is_available())
+        PartialState(cpu=cfg.trainer.cpu or not torch.cuda.is_available(), **process_group_kwargs(cfg))  # ddp.timeout_s
         stamp = [time.strftime("%Y%m%d-%H%M%S")]
         broadcast_object_list(stamp)  # every process must agree on the folder (a no-op for one process)
         return Path(cfg.output.root) / f"{name}-{stamp[0]}"

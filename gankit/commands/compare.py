@@ -1,0 +1,36 @@
+"""gankit compare RUN_OR_SWEEP ... [--out PAGE.html] [--json | --markdown]"""
+import json
+from pathlib import Path
+
+from gankit.errors import GankitError
+from gankit.experiments import compare, page, runs
+from gankit.runs.files import write_text_atomic
+
+
+def add_parser(sub) -> None:
+    c = sub.add_parser("compare", help="compare runs and sweeps: numbers over seeds, curves, samples (HTML)")
+    c.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP", help="run directories, sweep folders or folders of runs")
+    c.add_argument("--out", metavar="PAGE.html", help="where the page goes (default: compare.html; a sweep's own "
+                                                       "folder when one sweep is given)")
+    fmt = c.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the tables as JSON instead of writing the page")
+    fmt.add_argument("--markdown", action="store_true", help="print the tables as Markdown instead")
+    c.set_defaults(func=run)
+
+
+def run(args) -> int:
+    found, sweeps = runs.find(args.paths)
+    data = compare.table(found, sweeps)
+    if args.json:
+        print(json.dumps(data, indent=1, default=str))
+        return 0
+    if args.markdown:
+        print(compare.markdown(data))
+        return 0
+    out = Path(args.out) if args.out else (sweeps[0] / "compare.html" if len(args.paths) == 1 and sweeps
+                                           else Path("compare.html"))
+    if out.is_dir():
+        raise GankitError(f"--out: {out} is a folder; give a file name such as {out / 'compare.html'}.")
+    write_text_atomic(out, page.build_html(found, data))
+    print(f"comparison page: {out}")
+    return 0

@@ -1,0 +1,145 @@
+"""The numbers of ``gankit compare``: per configuration, the final and best value of every
+evaluation metric over its seeds, and for a sweep its trials and parameter importance.
+
+``table(runs)`` gives plain data (what ``--json`` prints); ``markdown`` renders it as tables.
+Best is the lowest value, or the highest for metrics where higher is better (``HIGHER_BETTER``).
+"""
+import json
+import math
+
+from gankit.experiments import runs as runs_mod
+from gankit.experiments import stats
+from gankit.experiments import study as study_mod
+from gankit.runs.curves import SKIP_EVAL, is_number
+from gankit.runs.files import EVAL_PREFIX
+
+HIGHER_BETTER = ("classifier_score", "modes", "precision", "recall", "density", "coverage", "label_agreement",
+                 "inception_score")
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric in HIGHER_BETTER
+
+
+def metric_names(all_runs: list) -> list[str]:
+    """Every evaluation metric any run logged, in sorted order (without the ``eval/`` prefix)."""
+    return sorted({k.removeprefix(EVAL_PREFIX) for r in all_runs for row in r.evals for k, v in row.items()
+                   if k.startswith(EVAL_PREFIX) and k not in SKIP_EVAL and is_number(v)})
+
+
+def run_values(run, metric: str) -> tuple[float | None, float | None, int | None]:
+    """(final, best, step of final) of one metric of one run; None where it never logged it."""
+    key = EVAL_PREFIX + metric
+    pts = [(r["step"], float(r[key])) for r in run.evals if is_number(r.get(key)) and is_number(r.get("step"))]
+    if not pts:
+        return None, None, None
+    finite = [v for _, v in pts if math.isfinite(v)]
+    best = (max(finite) if higher_is_better(metric) else min(finite)) if finite else None
+    return pts[-1][1], best, pts[-1][0]
+
+
+def table(all_runs: list, sweeps: list | None = None) -> dict:
+    """Configurations with their seeds' numbers; the keys that differ; runs; sweeps."""
+    metrics = metric_names(all_runs)
+    sweep_data = [sweep_summary(p) for p in sweeps or []]
+    states = {(sw["path"], t["run"]): t["state"] for sw in sweep_data for t in sw["trials"] if t["run"]}
+    for r in all_runs:  # a run's state is that of its latest trial (a retried trial comes later)
+        r.trial = {"state": states.get((str(r.path.parent.parent), r.name))} if r.sweep else {}
+    configs = []
+    for values, members in runs_mod.group(all_runs):
+        counted = [r for r in members if r.trial.get("state") in (None, "COMPLETE")]
+        entry = {"config": values, "label": label(values), "runs": [r.name for r in members],
+                 "paths": [str(r.path) for r in members], "seeds": [r.seed for r in members], "metrics": {},
+                 "excluded": [r.name for r in members if r not in counted]}
+        for m in metrics:
+            finals, bests = zip(*[run_values(r, m)[:2] for r in counted]) if counted else ((), ())
+            f, b = stats.summarise(finals), stats.summarise(bests)
+            entry["metrics"][m] = {"final": f.as_dict() if f else None, "best": b.as_dict() if b else None,
+                                   "missing": sum(v is None for v in finals)}
+        configs.append(entry)
+    out = {"differing_keys": runs_mod.differing_keys(all_runs), "metrics": metrics, "configs": configs,
+           "runs": [{"name": r.name, "path": str(r.path), "seed": r.seed, "sweep": r.sweep,
+                     "state": r.trial.get("state"),
+                     "final": {m: run_values(r, m)[0] for m in metrics}, "best": {m: run_values(r, m)[1]
+                                                                               for m in metrics}}
+                    for r in all_runs]}
+    if sweep_data:
+        out["sweeps"] = sweep_data
+    return out
+
+
+def label(values: dict) -> str:
+    return ", ".join(f"{k}={_short(v)}" for k, v in values.items()) or "(one configuration)"
+
+
+def _short(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+
+
+# -- sweeps --------------------------------------------------------------------------------
+def sweep_summary(sweep_dir) -> dict:
+    """A sweep's study: trials (number, run, state, value, params, error) and parameter importance."""
+    ref = study_mod.read_sweep_file(sweep_dir)
+    study, info = study_mod.load(ref["storage"], ref["study"])
+    trials = []
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get("spare"):
+            continue
+        trials.append({"number": t.number, "run": t.user_attrs.get("run"), "seed": t.user_attrs.get("seed"),
+                       "state": t.state.name, "value": t.value, "params": dict(t.params),
+                       "error": t.user_attrs.get("error"), "pruned_at_step": t.user_attrs.get("pruned_at_step"),
+                       "intermediate": {str(k): v for k, v in sorted(t.intermediate_values.items())}})
+    return {"name": study.study_name, "path": str(sweep_dir), "direction": study.direction.name.lower(),
+            "metric": info["space"].get("objective", {}).get("metric", "fd"), "trials": trials,
+            "importance": importance(study)}
+
+
+def importance(study) -> dict | str:
+    """Optuna's parameter importance of the study ({param: share}), or why there is none."""
+    import optuna
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    varied = {k for t in done for k in t.params if len({json.dumps(u.params.get(k)) for u in done}) > 1}
+    if len(done) < 2 or not varied:
+        return "needs at least two completed trials that differ in a parameter"
+    try:
+        return {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
+    except (RuntimeError, ValueError, ZeroDivisionError) as e:
+        return f"not computable here ({e})"
+
+
+# -- markdown --------------------------------------------------------------------------------
+def markdown(data: dict) -> str:
+    lines = ["# Comparison", ""]
+    keys = data["differing_keys"]
+    lines.append("Recipe keys that differ: " + (", ".join(f"`{k}`" for k in keys) if keys else "none") + ".")
+    lines.append("")
+    head = ["configuration", "seeds"] + [f"{w} {m}" for m in data["metrics"] for w in ("final", "best")]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in data["configs"]:
+        cells = [_md(c["label"]), str(len(c["runs"]))]
+        for m in data["metrics"]:
+            for w in ("final", "best"):
+                s = c["metrics"][m][w]
+                cells.append(stats.fmt(stats.Summary(s["n"], s["mean"], s["sd"], *(s["ci95"] or (None, None)),
+                                                     s["values"])) if s else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Values: mean ± sd over seeds [95 % bootstrap interval of the mean]; — = not logged. "
+                  "Pruned and failed trials are left out of these numbers.", ""]
+    for sw in data.get("sweeps", []):
+        lines += [f"## Sweep {_md(sw['name'])}", ""]
+        imp = sw["importance"]
+        if isinstance(imp, dict):
+            lines += ["| parameter | importance |", "|---|---|"] + [f"| {_md(k)} | {v:.3f} |" for k, v in imp.items()]
+        else:
+            lines.append(f"Parameter importance: {imp}.")
+        lines += ["", "| trial | run | state | value |", "|---|---|---|---|"]
+        lines += [f"| {t['number']} | {_md(t['run'] or '—')} | {t['state']} | "
+                  f"{'—' if t['value'] is None else format(t['value'], '.6g')} |" for t in sw["trials"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
