@@ -9,6 +9,7 @@ from gankit import cli, commands
 from gankit.errors import GankitError
 
 COMMAND_MODULES = sorted(p.stem for p in Path(commands.__file__).parent.glob("*.py") if p.stem != "__init__")
+COMMANDS = [m.replace("_", "-") for m in COMMAND_MODULES]  # commands/prepare_data.py is `gankit prepare-data`
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -25,14 +26,14 @@ def _one_paragraph(err: str) -> str:
 
 def test_every_command_module_registers_its_parser():
     subs = _subcommands(cli.build_parser())
-    assert COMMAND_MODULES and sorted(subs) == COMMAND_MODULES
+    assert COMMAND_MODULES and sorted(subs) == COMMANDS
     for name, sub in subs.items():
-        module = importlib.import_module(f"gankit.commands.{name}")
+        module = importlib.import_module(f"gankit.commands.{name.replace('-', '_')}")
         assert sub.get_default("func") is module.run, name
         assert sub.prog.endswith(f" {name}")
 
 
-@pytest.mark.parametrize("name", COMMAND_MODULES)
+@pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_has_help_text(name, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main([name, "--help"])

@@ -12,6 +12,7 @@ from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
 from gankit.runs.explore import parse_seeds, seed_latents
 from gankit.runs.files import RECIPE_FILE
+from gankit.runs.grids import save_picture
 from gankit.runs.inference import (check_truncation, generate, load_generator, load_run_recipe, resolve_checkpoint,
                                    sample)
 from gankit.runs.model_folder import is_model_folder
@@ -58,9 +59,7 @@ def run(args) -> int:
         samples = sample(G, args.num or 8, seeds[0], truncation=psi)
     data = build_data(cfg)
     result = find_neighbours(samples, cfg, data, args.k, args.features, args.device)
-    from torchvision.utils import save_image  # heavy: only when the picture is written
-
-    save_image(sheet(result), out)
+    save_picture(sheet(result), out)
     print(f"wrote {out}: {len(samples)} samples, each beside its {args.k} nearest of {len(data)} training images "
           f"('{cfg.data.name}', features '{result.features}')")
     print(f"{'sample':>6}  nearest training images (feature distance)")

@@ -15,6 +15,7 @@ from torch import nn
 from gankit.errors import GankitError
 from gankit.metrics.draws import latents
 from gankit.models.base import is_conditional
+from gankit.runs.grids import save_grid
 
 
 def require_styles(G: nn.Module, key: str = "--mix") -> int:
@@ -76,13 +77,11 @@ def style_mixing_grid(G: nn.Module, row_seeds: Sequence[int], col_seeds: Sequenc
 def write_mixing_grid(G: nn.Module, out: str | Path, num: int, seed: int, cutoff: Optional[int] = None,
                       truncation_psi: float = 1.0, label: int = 0) -> str:
     """Write ``style_mixing_grid`` for ``mixing_seeds(num, seed)`` as a PNG; returns a line saying what it wrote."""
-    from torchvision.utils import save_image  # heavy: only when writing a grid
-
     if Path(out).suffix.lower() == ".npz":
         raise GankitError("--mix: a style-mixing grid is written as a PNG image; give --out FILE.png.")
     rows, cols = mixing_seeds(num, seed)
     images, nrow = style_mixing_grid(G, rows, cols, cutoff, truncation_psi, label)
-    save_image(images, out, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    save_grid(images, out, nrow)
     k = G.num_ws // 2 if cutoff is None or cutoff < 0 else cutoff
     return (f"wrote a {len(rows)}×{len(cols)} style-mixing grid to {out} (rows: seeds {rows[0]}..{rows[-1]}, "
             f"columns: seeds {cols[0]}..{cols[-1]}; the first {k} of {G.num_ws} copies of w from the column)")

@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from gankit.data.base import ImageData, to_unit_range
 from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator, default_features
+from gankit.runs.grids import tile
 
 _CHUNK = 1024
 _SLACK = 8  # candidates beyond k found in float32, whose exact distances settle the order
@@ -74,14 +75,12 @@ def find_neighbours(samples: torch.Tensor, cfg: DictConfig, data: ImageData, k: 
 
 def sheet(result: Neighbours, padding: int = 2) -> torch.Tensor:
     """One RGB image in [0, 1]: a row per sample, the sample first (framed in red), then its neighbours."""
-    from torchvision.utils import make_grid
-
     n, k = result.indices.shape
     cells = torch.cat([result.samples[:, None], result.images], 1).flatten(0, 1).float().clamp(-1, 1)
     cells = (cells + 1) / 2
     if cells.shape[1] == 1:
         cells = cells.expand(-1, 3, -1, -1)
-    grid = make_grid(cells, nrow=k + 1, padding=padding, pad_value=1.0)
+    grid = tile(cells, nrow=k + 1, padding=padding, pad_value=1.0)
     h, w = cells.shape[-2:]
     red = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
     for r in range(n):

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import torch
-from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
 from gankit.errors import printable
 from gankit.runs import files
+from gankit.runs.grids import save_grid
 
 
 class Logbook:
@@ -85,7 +85,7 @@ class Logbook:
             return None
         path = files.grid_path(self.run_dir, step)
         with files.replacing(path) as tmp:  # a kill mid-write leaves no half PNG
-            save_image(images, tmp, format="png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+            save_grid(images, tmp, nrow, format="png")
         return path
 
     def message(self, text: str) -> None:
