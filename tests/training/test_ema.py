@@ -137,14 +137,15 @@ def test_ema_in_a_four_step_run_follows_the_formula(tiny_recipe, tmp_path):
 
 @pytest.mark.slow
 def test_on_the_reference_recipe_the_ema_is_no_worse_than_the_raw_generator(mnist_root, tmp_path):
-    """The reference recipe's 10 epochs (780 steps on the MNIST test split, fp32) with the EMA on:
-    the EMA generator, which sampling and evaluation use, scores an FD no worse than the raw one."""
+    """The reference recipe's 10 epochs (780 steps on the MNIST test split, in its own `auto` precision:
+    bf16 where native, else fp32) with the EMA on: the EMA generator, which sampling and evaluation
+    use, scores an FD no worse than the raw one (measured: bf16 67.1 against 137.3, docs/results.md)."""
     from gankit.metrics.evaluation import Evaluator
     from gankit.training.trainer import Trainer
 
     cfg = recipe.load(RECIPES / "mnist_dcgan.yaml", [
         f"data.root={mnist_root}", "data.split=test", "data.download=false", "ema.enabled=true",
-        "trainer.precision=no", "trainer.eval_every=null", "trainer.sample_every=1000", "trainer.checkpoint_every=1000",
+        "trainer.eval_every=null", "trainer.sample_every=1000", "trainer.checkpoint_every=1000",
         "eval.num_samples=5000"])
     tr = Trainer(cfg, tmp_path / "run")
     assert tr.max_steps == 780

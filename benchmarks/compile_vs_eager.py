@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Eager against torch.compile for the reference recipe, in fp32, bf16 and fp16, on a CUDA GPU.
 
-    python benchmarks/gpu_check.py                    # 6 benches: {fp32, bf16, fp16} x {eager, compile}
-    python benchmarks/gpu_check.py --steps 50 --json gpu_check.json
-    python benchmarks/gpu_check.py --device cpu --precisions fp32 --steps 5   # check the script on a CPU
+    python benchmarks/compile_vs_eager.py                    # 6 benches: {fp32, bf16, fp16} x {eager, compile}
+    python benchmarks/compile_vs_eager.py --steps 50 --json compile_vs_eager.json
+    python benchmarks/compile_vs_eager.py --device cpu --precisions fp32 --steps 5   # check the script on a CPU
 
 Each bench is ``gankit bench recipes/mnist_dcgan.yaml`` (synthetic 28×28 data of the same shape as
 MNIST) in its own process, so compile caches and accelerate's state do not carry over. It prints one
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="FILE", help="also write the results to FILE")
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
-        print("gpu_check: no CUDA GPU here; nothing to measure (use --device cpu to check the script).")
+        print("compile_vs_eager: no CUDA GPU here; nothing to measure (use --device cpu to check the script).")
         return 0
     if args.device == "cuda":
         print(f"GPU {torch.cuda.get_device_name()}  torch {torch.__version__}  batch {args.batch_size}")
