@@ -46,7 +46,7 @@ def native(precision: str, cpu: bool) -> bool:
     return {"bf16": native_bf16, "fp16": native_fp16}.get(precision, lambda _cpu: True)(cpu)
 
 
-def _seconds(device: torch.device, dtype: torch.dtype, n: int, reps: int = 3) -> float:
+def matmul_seconds(device: torch.device, dtype: torch.dtype, n: int, reps: int = 3) -> float:
     """Median seconds of an n×n @ n×n matmul (after one untimed one)."""
     a, b = (torch.randn(n, n, device=device).to(dtype) for _ in range(2))
     times = []
@@ -70,8 +70,8 @@ def slowdown_probe(device: torch.device, dtype: torch.dtype = torch.bfloat16, bu
     over the ``dtype`` rate there, and that ``dtype`` rate (GFLOP/s)."""
     start, n = time.perf_counter(), 64
     while True:
-        low, m = _seconds(device, dtype, n), max(n, 256)  # fp32 on 256×256 at least: small ones run below its rate
-        ref = _seconds(device, torch.float32, m)
+        low, m = matmul_seconds(device, dtype, n), max(n, 256)  # fp32 on 256×256 at least: small ones run below its rate
+        ref = matmul_seconds(device, torch.float32, m)
         result = {"n": n, "slowdown": 2 * m**3 / ref / (2 * n**3 / low), "gflops": 2 * n**3 / low / 1e9}
         # the next size: 4 matmuls at 8× the work (fp32 grows only past 256)
         if n >= 512 or (n >= 128 and time.perf_counter() - start + 8 * 4 * low + 4 * ref > budget_s):

@@ -19,18 +19,7 @@ os.environ.setdefault("KINETO_LOG_LEVEL", "5")
 
 def matmul_gflops(device: torch.device, dtype=torch.float32, n: int = 2048, reps: int = 5) -> float:
     """The machine's measured dense matmul rate."""
-    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
-    a @ b
-    times = []
-    for _ in range(reps):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return 2 * n**3 / statistics.median(times) / 1e9
+    return 2 * n**3 / accel.matmul_seconds(device, dtype, n, reps) / 1e9
 
 
 LOW_PRECISIONS = {"bf16": torch.bfloat16, "fp16": torch.float16}
