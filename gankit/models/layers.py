@@ -116,6 +116,16 @@ def require_classes(num_classes, who: str, name: str) -> int:
     return int(num_classes)
 
 
+def conditional_classes(num_classes, conditional: bool | None, who: str, name: str) -> int:
+    """The classes a model with a ``conditional`` switch conditions on: 0 (unconditional) or ≥ 2.
+    ``None`` follows the data (on when it has ≥ 2 classes), ``True`` requires labels, ``False`` never."""
+    if conditional is False:
+        return 0
+    if conditional is True:
+        return require_classes(num_classes, who, name)
+    return int(num_classes) if num_classes and num_classes >= 2 else 0
+
+
 def init_dcgan(module: nn.Module) -> None:
     """Radford et al. init: conv weights N(0, 0.02); norm scales N(1, 0.02), shifts 0."""
     for m in module.modules():

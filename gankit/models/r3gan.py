@@ -21,20 +21,11 @@ from torch import nn
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
 from gankit.errors import GankitError
 from gankit.models.base import FeatureDiscriminator
-from gankit.models.layers import conv_plan, require_classes
+from gankit.models.layers import conditional_classes, conv_plan
 from gankit.models.r3gan_blocks import (DiscriminativeBasis, DownTransition, GenerativeBasis, ResidualBlock,
                                         UpTransition, conv, linear)
 
 PerStage = Union[int, Sequence[int]]
-
-
-def class_count(num_classes, conditional: Optional[bool], who: str) -> int:
-    """The classes a model conditions on: 0 (unconditional) or ≥ 2."""
-    if conditional is False:
-        return 0
-    if conditional is True:
-        return require_classes(num_classes, who, "r3gan")
-    return int(num_classes) if num_classes and num_classes >= 2 else 0
 
 
 def per_stage(value: PerStage, stages: int, key: str, side: int) -> list[int]:
@@ -78,7 +69,7 @@ class R3GANGenerator(nn.Module):
                  embed_dim: Optional[int] = None, kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1)):
         super().__init__()
         p = _Plan("generator", img_shape, widths, blocks, cardinality)
-        self.num_classes = class_count(num_classes, conditional, "generator")
+        self.num_classes = conditional_classes(num_classes, conditional, "generator", "r3gan")
         self.conditional = bool(self.num_classes)
         self.z_dim, self.img_shape, self.start, self.widths = int(z_dim), tuple(img_shape), p.start, p.widths
         self.embed = None
@@ -138,7 +129,7 @@ class R3GANDiscriminator(FeatureDiscriminator):
                  kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1)):
         super().__init__()
         p = _Plan("discriminator", img_shape, widths, blocks, cardinality)
-        self.num_classes = class_count(num_classes, conditional, "discriminator")
+        self.num_classes = conditional_classes(num_classes, conditional, "discriminator", "r3gan")
         self.conditional = bool(self.num_classes)
         self.img_shape, self.widths = tuple(img_shape), p.widths
         self.trunk = R3GANTrunk(p, expansion, kernel_size, resample_filter)

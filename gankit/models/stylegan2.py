@@ -28,10 +28,10 @@ from torch import nn
 
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError
-from gankit.models.layers import conv_plan
+from gankit.models.layers import conditional_classes, conv_plan
 from gankit.models.r3gan_blocks import Upsample2x
 from gankit.models.stylegan2_layers import FILTER_TAPS, SynthesisLayer, ToRGB
-from gankit.models.stylegan2_mapping import MappingNetwork, class_count, widths
+from gankit.models.stylegan2_mapping import MappingNetwork, widths
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -107,7 +107,7 @@ class StyleGAN2Generator(nn.Module):
         super().__init__()
         if not 0 <= style_mixing <= 1:
             raise GankitError(f"generator.style_mixing: a probability in [0, 1], got {style_mixing}.")
-        self.num_classes = class_count(num_classes, conditional, "generator")
+        self.num_classes = conditional_classes(num_classes, conditional, "generator", "stylegan2")
         self.conditional = bool(self.num_classes)
         self.z_dim, self.w_dim, self.img_shape = int(z_dim), int(w_dim), tuple(img_shape)
         self.style_mixing = float(style_mixing)

@@ -13,9 +13,9 @@ from torch import nn
 
 from gankit.config.registry import DISCRIMINATORS
 from gankit.errors import GankitError
-from gankit.models.layers import conv_plan
+from gankit.models.layers import conditional_classes, conv_plan
 from gankit.models.stylegan2_layers import Conv2dLayer, FullyConnected, MinibatchStd
-from gankit.models.stylegan2_mapping import MappingNetwork, class_count, widths
+from gankit.models.stylegan2_mapping import MappingNetwork, widths
 
 
 class DiscriminatorBlock(nn.Module):
@@ -73,7 +73,7 @@ class StyleGAN2Discriminator(nn.Module):
             raise GankitError(f"discriminator.mbstd_group must be ≥ 1 and mbstd_channels ≥ 0, got "
                               f"{mbstd_group}, {mbstd_channels}.")
         channels, self.start, n_up = conv_plan(img_shape, "discriminator", "stylegan2")
-        self.num_classes = class_count(num_classes, conditional, "discriminator")
+        self.num_classes = conditional_classes(num_classes, conditional, "discriminator", "stylegan2")
         self.conditional = bool(self.num_classes)
         self.img_shape = tuple(img_shape)
         sides = [self.start * 2 ** k for k in range(n_up, -1, -1)]  # fine → coarse, down to start

@@ -12,17 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.models.layers import require_classes
 from gankit.models.stylegan2_layers import FullyConnected, normalize_2nd_moment
-
-
-def class_count(num_classes, conditional: Optional[bool], who: str) -> int:
-    """The classes a stylegan2 model conditions on: 0 (unconditional) or ≥ 2."""
-    if conditional is False:
-        return 0
-    if conditional is True:
-        return require_classes(num_classes, who, "stylegan2")
-    return int(num_classes) if num_classes and num_classes >= 2 else 0
 
 
 def widths(sides, channel_base: int, channel_max: int, who: str) -> dict[int, int]:
