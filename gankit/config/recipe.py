@@ -195,6 +195,9 @@ def _check_values(cfg: DictConfig, problems: list[str]) -> None:
         problems.append(f"trainer.precision: '{t.precision}' is not one of {', '.join(PRECISIONS)}.")
     if cfg.eval.best_mode not in ("min", "max"):
         problems.append(f"eval.best_mode: '{cfg.eval.best_mode}' is not one of min, max.")
+    if cfg.eval.raw and not cfg.ema.enabled:
+        problems.append("eval.raw: scores the raw generator beside the EMA one, so it needs ema.enabled=true "
+                        "(without EMA the evaluation already scores the raw generator); set one or remove eval.raw.")
     if cfg.eval.num_samples < 1:
         problems.append(f"eval.num_samples: must be ≥ 1, got {cfg.eval.num_samples}.")
     if t.on_nonfinite not in ("stop", "skip"):

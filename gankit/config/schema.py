@@ -50,6 +50,7 @@ class EvalCfg:
     best: Optional[str] = None  # metric key that chooses the `best` checkpoint, e.g. "fd"
     best_mode: str = "min"  # min | max
     seed: int = 12345
+    raw: bool = False  # with EMA on, also score the raw generator (its metrics logged as raw_<name>)
 
 
 @dataclass

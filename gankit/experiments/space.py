@@ -8,6 +8,7 @@
       loss.name: {choices: [non_saturating, hinge]}
       trainer.batch_size: {int: [32, 128]}    # an integer range ({int: [lo, hi], log: true} too)
     seeds: 3                                  # seeds 0..2 per configuration (or a list: [0, 7, 9])
+                                              # (no params and seeds ≥ 2: one configuration over seeds)
     sampler: grid                             # grid | random | tpe
     trials: 12                                # configurations to sample (random, tpe); grid: all of them
     objective: {metric: fd, direction: minimize, take: last}   # take: last | best evaluation of a run
@@ -98,10 +99,10 @@ def parse(raw: dict, where: str = "SPACE.yaml") -> Space:
     """A Space from the file's content; every problem is reported at once, each naming its key."""
     problems = [f"{where}: unknown key '{k}' (known: {', '.join(sorted(TOP_KEYS))})." for k in raw if k not in TOP_KEYS]
     params = []
-    entries = raw.get("params")
-    if not isinstance(entries, dict) or not entries:
-        problems.append(f"{where}: params: give at least one recipe key to search, e.g. "
-                        f"`params: {{optim.g.lr: [1.0e-4, 1.0e-3]}}`.")
+    entries = raw.get("params") or {}  # none: a seeds-only sweep (one configuration, several seeds)
+    if not isinstance(entries, dict):
+        problems.append(f"{where}: params: give a mapping of recipe keys to search, e.g. "
+                        f"`params: {{optim.g.lr: [1.0e-4, 1.0e-3]}}` (or leave it out to repeat seeds).")
         entries = {}
     for name, spec in entries.items():
         p = _param(str(name), spec, f"{where}: params.{name}", problems)
@@ -114,6 +115,10 @@ def parse(raw: dict, where: str = "SPACE.yaml") -> Space:
         seeds = 1
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(dict.fromkeys(seeds))
     sampler = _one_of(raw, "sampler", "grid", SAMPLERS, where, problems)
+    if not raw.get("params") and (len(seeds) < 2 or sampler != "grid"):
+        problems.append(f"{where}: params: give at least one recipe key to search, e.g. "
+                        f"`params: {{optim.g.lr: [1.0e-4, 1.0e-3]}}`, or `seeds: N` (N ≥ 2) with the grid "
+                        f"sampler to repeat one configuration over seeds.")
     pruner_node = raw.get("pruner", "median")
     pruner_node = pruner_node if isinstance(pruner_node, dict) else {"name": pruner_node}
     pruner = _one_of(pruner_node, "name", "median", PRUNERS, f"{where}: pruner", problems)

@@ -213,7 +213,11 @@ class Trainer:
         builds the nets again) would part from an uninterrupted one."""
         self.guard.verify(self.state.step)
         with untouched_rng(self.acc.device):
-            return self.evaluator(self.sampler_model(), self.acc)
+            results = self.evaluator(self.sampler_model(), self.acc)
+            if self.cfg.eval.raw and self.ema is not None:  # the same draws, scored on the raw generator
+                raw = self.evaluator(self.acc.unwrap_model(self.G), self.acc)
+                results |= {f"raw_{k}": v for k, v in raw.items()}
+            return results
 
     # -- sampling ------------------------------------------------------------------
     def sampler_model(self):

@@ -39,8 +39,15 @@ def test_ranges_become_optuna_distributions():
     assert sp.seeds == [3, 5] and sp.trials == 7
 
 
+def test_no_params_and_several_seeds_is_one_configuration_over_seeds():
+    sp = space.parse({"seeds": 3, "objective": {"metric": "fd"}})
+    assert sp.params == [] and sp.grid() == [{}] and sp.seeds == [0, 1, 2] and sp.assignment({}) == {}
+
+
 @pytest.mark.parametrize("raw, words", [
     ({"params": {}}, "params: give at least one"),
+    ({"seeds": 3, "sampler": "random", "trials": 2}, "or `seeds: N` (N ≥ 2) with the grid sampler"),
+    ({"params": [1, 2], "seeds": 2}, "params: give a mapping"),
     ({"params": {"a.b": {"low": 1, "high": 2}}}, "params.a.b: a range cannot be a grid"),
     ({"params": {"a.b": [1]}, "sampler": "bayes"}, "sampler: 'bayes' is not one of grid, random, tpe"),
     ({"params": {"a.b": [1]}, "sampler": "random"}, "trials: sampler random needs"),

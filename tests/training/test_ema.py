@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from gankit.config import recipe
+from gankit.errors import GankitError
 from gankit.training.ema import EMA, decay_for
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -155,3 +156,30 @@ def test_on_the_reference_recipe_the_ema_is_no_worse_than_the_raw_generator(mnis
     print(f"FD at step 780: EMA {ema:.1f}, raw {raw:.1f}")
     assert tr.sampler_model() is tr.ema.model()
     assert ema <= raw
+
+
+def test_eval_raw_scores_the_raw_generator_beside_the_ema_one(tiny_recipe, tmp_path):
+    """`eval.raw=true` logs the raw generator's metrics as raw_<name>, computed on the same draws
+    as the EMA's, so a seed table can show both from one run."""
+    import json
+
+    from gankit.metrics.evaluation import Evaluator
+    from gankit.training.trainer import Trainer
+
+    cfg = recipe.load(tiny_recipe, ["ema.enabled=true", "ema.decay=0.9", "eval.raw=true", "metrics=[fd]",
+                                    "eval.num_samples=64", "trainer.eval_every=2", "trainer.batch_size=16"])
+    tr = Trainer(cfg, tmp_path / "run")
+    tr.fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "eval/fd" in r]
+    assert [r["step"] for r in evals] == [2, 4] and all("eval/raw_fd" in r for r in evals)
+    evaluator = Evaluator(cfg, tr.parts.data, tr.acc.device, metrics=[{"name": "fd"}])
+    raw = evaluator(tr.acc.unwrap_model(tr.G), tr.acc)["fd"]
+    ema = evaluator(tr.sampler_model(), tr.acc)["fd"]
+    assert evals[-1]["eval/raw_fd"] == pytest.approx(raw, rel=1e-6)
+    assert evals[-1]["eval/fd"] == pytest.approx(ema, rel=1e-6) and ema != pytest.approx(raw, rel=1e-3)
+
+
+def test_eval_raw_without_ema_is_refused_with_the_fix(tiny_recipe):
+    with pytest.raises(GankitError, match=r"eval\.raw.*ema\.enabled=true"):
+        recipe.load(tiny_recipe, ["eval.raw=true"])
