@@ -2,7 +2,8 @@ import os
 
 # No account, no network: trackers are no-ops in tests; keep threads modest on small CI machines.
 os.environ.setdefault("WANDB_MODE", "disabled")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# With pytest-xdist (`-n 2`) each worker gets one core, so one thread each (their subprocesses inherit it).
+os.environ.setdefault("OMP_NUM_THREADS", "1" if os.environ.get("PYTEST_XDIST_WORKER") else "2")
 
 from pathlib import Path  # noqa: E402
 

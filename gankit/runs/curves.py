@@ -1,7 +1,7 @@
 """Training curves from a run's metrics.jsonl: losses, D outputs, throughput and every ``eval/*`` metric.
 
-One panel table and one drawing function serve both ``gankit plot`` (all panels in one
-``curves.png``) and the HTML report (one PNG per panel).
+One panel table and one drawing serve both ``gankit plot`` (all panels in one ``curves.png``)
+and the HTML report (each panel cut out of the same drawing), so a run's end draws its curves once.
 """
 import io
 import math
@@ -55,18 +55,22 @@ def panels(log: MetricsLog) -> list[Panel]:
     return out
 
 
-def draw(shown: list[Panel], out: str | Path | BinaryIO, title: str | None = None, cols: int = 3,
-         size: tuple[float, float] = PANEL_SIZE) -> None:
-    """Draw ``shown`` in a grid of up to ``cols`` columns, as a PNG into ``out`` (a path or binary file)."""
+def render(shown: list[Panel], title: str | None = None, cols: int = 3,
+           size: tuple[float, float] = PANEL_SIZE) -> tuple[bytes, list[bytes]]:
+    """``shown`` drawn once in a grid of up to ``cols`` columns: the whole figure as a PNG, and each
+    panel cut out of the same pixels (with its title, labels and legend) as a PNG of its own."""
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
     from matplotlib.ticker import MaxNLocator
 
     cols = max(1, min(cols, len(shown)))
     nrows = math.ceil(len(shown) / cols)
     fig = Figure(figsize=(size[0] * cols, size[1] * nrows), dpi=100)
+    canvas = FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, cols, squeeze=False)
     for ax, panel in zip(axes.flat, shown):
         for key, xs, ys in panel.series:
@@ -83,21 +87,49 @@ def draw(shown: list[Panel], out: str | Path | BinaryIO, title: str | None = Non
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(out, format="png")
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())
+    height, width = pixels.shape[:2]
+    crops = []
+    for ax in list(axes.flat)[:len(shown)]:
+        box = ax.get_tightbbox(canvas.get_renderer())  # display pixels, origin at the bottom left
+        x0, x1 = max(0, int(box.x0) - 4), min(width, math.ceil(box.x1) + 4)
+        y0, y1 = max(0, height - math.ceil(box.y1) - 4), min(height, height - int(box.y0) + 4)
+        crops.append(_png(pixels[y0:y1, x0:x1]))
+    return _png(pixels), crops
 
 
-def panel_pngs(log: MetricsLog, size: tuple[float, float] = (6.4, 3.4)) -> list[bytes]:
+def _png(pixels) -> bytes:
+    from PIL import Image  # matplotlib's own image dependency
+
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="png")
+    return buf.getvalue()
+
+
+def draw(shown: list[Panel], out: str | Path | BinaryIO, title: str | None = None, cols: int = 3,
+         size: tuple[float, float] = PANEL_SIZE) -> None:
+    """Draw ``shown`` in a grid of up to ``cols`` columns, as a PNG into ``out`` (a path or binary file)."""
+    png = render(shown, title, cols, size)[0]
+    if isinstance(out, (str, Path)):
+        Path(out).write_bytes(png)
+    else:
+        out.write(png)
+
+
+def panel_pngs(log: MetricsLog) -> list[bytes]:
     """Each panel as its own PNG (the report's inline charts)."""
-    pngs = []
-    for panel in panels(log):
-        buf = io.BytesIO()
-        draw([panel], buf, size=size)
-        pngs.append(buf.getvalue())
-    return pngs
+    shown = panels(log)
+    return render(shown)[1] if shown else []
 
 
 def plot_curves(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write ``<run>/curves.png`` (or ``out``): one panel per group of training numbers and per eval metric."""
+    return write_curves(run_dir, out)[0]
+
+
+def write_curves(run_dir: str | Path, out: str | Path | None = None) -> tuple[Path, list[bytes]]:
+    """:func:`plot_curves`, also returning each panel's PNG cut from the same drawing (for the report)."""
     run_dir = Path(run_dir)
     path = run_dir / METRICS_FILE
     if not path.is_file():
@@ -109,6 +141,7 @@ def plot_curves(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if not shown:
         raise GankitError(f"plot: {path} holds no loss or eval/* numbers to plot.")
     out = Path(out) if out else run_dir / CURVES_FILE
+    full, crops = render(shown, title=run_dir.name)
     with replacing(out) as tmp:
-        draw(shown, tmp, title=run_dir.name)
-    return out
+        tmp.write_bytes(full)
+    return out, crops

@@ -20,7 +20,7 @@ import torch
 
 from gankit import __version__
 from gankit.errors import GankitError
-from gankit.runs.curves import is_number, panel_pngs, plot_curves
+from gankit.runs.curves import is_number, panel_pngs, write_curves
 from gankit.runs.files import (CURVES_FILE, METRICS_FILE, RECIPE_FILE, REPORT_FILE, SAMPLES_DIR, STATE_FILE, grid_step,
                                grids, read_metrics, write_text_atomic)
 from gankit.training import checkpoint as ckpt
@@ -94,7 +94,7 @@ pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
 """
 
 
-def build_html(run_dir: str | Path) -> str:
+def build_html(run_dir: str | Path, curves: list[bytes] | None = None) -> str:
     """The report of a run directory, as one HTML string."""
     run = Path(run_dir)
     recipe_path, metrics_path = run / RECIPE_FILE, run / METRICS_FILE
@@ -142,7 +142,7 @@ def build_html(run_dir: str | Path) -> str:
         parts.append(f"<p class=\"muted\">{bad} unreadable line(s) in {METRICS_FILE} were skipped.</p>")
 
     # -- curves ----------------------------------------------------------------------
-    curves = [_png_data_uri(png) for png in panel_pngs(log)]
+    curves = [_png_data_uri(png) for png in (panel_pngs(log) if curves is None else curves)]
     parts.append("<h2>Curves</h2>")
     if curves:
         parts.append("<div class=\"curves\">" + "".join(
@@ -177,20 +177,26 @@ def build_html(run_dir: str | Path) -> str:
     return "\n".join(parts)
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``<run_dir>/report.html`` (or ``out``) and return its path."""
-    text = build_html(run_dir)
+def write_report(run_dir: str | Path, out: str | Path | None = None, curves: list[bytes] | None = None) -> Path:
+    """Write ``<run_dir>/report.html`` (or ``out``) and return its path; ``curves``: the panels' PNGs
+    when they are already drawn."""
+    text = build_html(run_dir, curves)
     path = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
     write_text_atomic(path, text)
     return path
 
 
 def write_views(run_dir: str | Path) -> list[Path]:
-    """``curves.png`` and ``report.html`` of a finished run; a failure only warns (the run itself is saved)."""
-    written = []
-    for make, name in ((plot_curves, CURVES_FILE), (write_report, REPORT_FILE)):
-        try:
-            written.append(make(run_dir))
-        except Exception as e:  # noqa: BLE001 - the run itself is complete and saved
-            warnings.warn(f"could not write {name} for {run_dir}: {type(e).__name__}: {e}", stacklevel=2)
+    """``curves.png`` and ``report.html`` of a finished run, from one drawing of the curves; a failure
+    only warns (the run itself is saved)."""
+    written, panels = [], None
+    try:
+        path, panels = write_curves(run_dir)
+        written.append(path)
+    except Exception as e:  # noqa: BLE001 - the run itself is complete and saved
+        warnings.warn(f"could not write {CURVES_FILE} for {run_dir}: {type(e).__name__}: {e}", stacklevel=2)
+    try:
+        written.append(write_report(run_dir, curves=panels))
+    except Exception as e:  # noqa: BLE001
+        warnings.warn(f"could not write {REPORT_FILE} for {run_dir}: {type(e).__name__}: {e}", stacklevel=2)
     return written

@@ -18,15 +18,14 @@ from gankit.errors import GankitError
 
 # -- optimizers -------------------------------------------------------------------------
 def _adam_like(cls, params, lr, betas, weight_decay, device, amsgrad, eps):
-    fused = _is_cuda(device)  # the fused kernel on CUDA, foreach on a CPU
-    return cls(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad, eps=eps,
-               foreach=None if fused else True, fused=fused or None)
+    # The fused kernel on CUDA and on a CPU: 3× faster than foreach on a CPU (benchmarks/optimizer_step.py).
+    return cls(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad, eps=eps, fused=True)
 
 
 @OPTIMIZERS.register("adam")
 def adam(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0, device=None,
          amsgrad: bool = False, eps: float = 1e-8):
-    """Adam (Kingma & Ba 2015); the fused kernel on CUDA, foreach on a CPU."""
+    """Adam (Kingma & Ba 2015), its fused kernel."""
     return _adam_like(torch.optim.Adam, params, lr, betas, weight_decay, device, amsgrad, eps)
 
 
@@ -43,10 +42,6 @@ def sgd(params, lr: float = 2e-4, weight_decay: float = 0.0, momentum: float = 0
     """Stochastic gradient descent, optionally with (Nesterov) momentum."""
     return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum, dampening=dampening,
                            nesterov=nesterov, foreach=True)
-
-
-def _is_cuda(device) -> bool:
-    return device is not None and torch.device(device).type == "cuda"
 
 
 def build_optimizer(model: torch.nn.Module, ocfg, device) -> torch.optim.Optimizer:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gankit.errors import GankitError
-from gankit.runs.curves import PANELS, draw, panel_pngs, panels, plot_curves
+from gankit.runs.curves import PANELS, draw, panel_pngs, panels, plot_curves, render
 from gankit.runs.files import MetricsLog
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -34,6 +34,14 @@ def test_draw_writes_one_png_of_all_panels_and_the_report_gets_one_per_panel():
     assert buf.getvalue().startswith(PNG_MAGIC)
     pngs = panel_pngs(LOG)
     assert len(pngs) == 5 and all(p.startswith(PNG_MAGIC) for p in pngs)
+    from PIL import Image
+
+    full, crops = render(panels(LOG), title="run")  # one drawing; each panel is cut out of it
+    (fw, fh), sizes = Image.open(io.BytesIO(full)).size, [Image.open(io.BytesIO(c)).size for c in crops]
+    assert (fw, fh) == (3 * 450, 2 * 320) and len(sizes) == 5
+    assert all(fw / 4 < w <= fw / 3 + 8 and fh / 3 < h <= fh / 2 + 8 for w, h in sizes), sizes
+    first = Image.open(io.BytesIO(crops[0])).convert("RGB")
+    assert len(set(first.getdata())) > 10  # lines, text and grid, not a blank cut
 
 
 def test_plot_curves_writes_curves_png_and_explains_empty_runs(tmp_path):

@@ -18,9 +18,28 @@ def test_build_optimizer_and_schedule_from_the_recipe(tiny_recipe):
     model = torch.nn.Linear(2, 1)
     g = build_optimizer(model, cfg.optim.g, torch.device("cpu"))
     assert isinstance(g, torch.optim.Adam) and g.defaults["betas"] == (0.0, 0.9) and g.defaults["lr"] == 0.01
-    assert g.defaults["foreach"] is True  # on a CPU: foreach, not fused
+    assert g.defaults["fused"] is True  # the fused kernel, on a CPU too
     d = build_optimizer(model, cfg.optim.d, torch.device("cpu"))
     assert isinstance(d, torch.optim.SGD) and d.defaults["momentum"] == 0.5 and d.defaults["lr"] == 0.1
+
+
+def test_the_fused_adam_takes_the_same_steps_as_the_plain_loop(tiny_recipe):
+    cfg = recipe.load(tiny_recipe, ["optim.g.weight_decay=0.01"])
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(64, 32), torch.nn.Linear(64, 32)
+    b.load_state_dict(a.state_dict())
+    fused = build_optimizer(a, cfg.optim.g, torch.device("cpu"))
+    plain = torch.optim.Adam(b.parameters(), lr=cfg.optim.g.lr, betas=tuple(cfg.optim.g.betas), weight_decay=0.01,
+                             foreach=False)
+    for step in range(5):
+        x = torch.randn(16, 64, generator=torch.Generator().manual_seed(step))
+        for model, opt in ((a, fused), (b, plain)):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(p, q, rtol=0, atol=1e-6)
+    assert not torch.equal(a.weight, torch.nn.Linear(64, 32).weight)
 
 
 def test_unknown_optimizer_suggests_the_closest_and_the_old_schedule_key_says_where_it_went(tiny_recipe):
