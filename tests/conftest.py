@@ -2,8 +2,12 @@ import os
 
 # No account, no network: trackers are no-ops in tests; keep threads modest on small CI machines.
 os.environ.setdefault("WANDB_MODE", "disabled")
-# With pytest-xdist (`-n 2`) each worker gets one core, so one thread each (their subprocesses inherit it).
-os.environ.setdefault("OMP_NUM_THREADS", "1" if os.environ.get("PYTEST_XDIST_WORKER") else "2")
+# Under pytest-xdist (`-n logical`, the default here) each worker has one core: one thread each, set
+# outright, since workers inherit the controller's environment; their subprocesses inherit it too.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+else:
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 from pathlib import Path  # noqa: E402
 
@@ -32,3 +36,9 @@ def fashion_root() -> Path:
     if not FASHION.is_dir():
         pytest.skip("Fashion-MNIST (Debian dataset-fashion-mnist) is not installed")
     return FASHION
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long end-to-end tests first, so that the workers of `-n logical` (pytest-xdist) end together
+    instead of one of them starting a minute-long test when the other has nothing left."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: file order within each

@@ -1,4 +1,4 @@
-"""gankit compare RUN_OR_SWEEP ... [--out PAGE.html] [--json | --markdown]"""
+"""gankit compare RUN_OR_SWEEP ... [--metrics LIST] [--out PAGE.html] [--json | --markdown [--per-seed]]"""
 import json
 from pathlib import Path
 
@@ -12,6 +12,9 @@ def add_parser(sub) -> None:
     c.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP", help="run directories, sweep folders or folders of runs")
     c.add_argument("--out", metavar="PAGE.html", help="where the page goes (default: compare.html; a sweep's own "
                                                        "folder when one sweep is given)")
+    c.add_argument("--metrics", metavar="LIST", help="the metrics to show, in order, e.g. fd,raw_fd,modes "
+                                                      "(default: every metric the runs logged)")
+    c.add_argument("--per-seed", action="store_true", help="with --markdown: also each run's final values")
     fmt = c.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the tables as JSON instead of writing the page")
     fmt.add_argument("--markdown", action="store_true", help="print the tables as Markdown instead")
@@ -20,12 +23,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     found, sweeps = runs.find(args.paths)
-    data = compare.table(found, sweeps)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    data = compare.table(found, sweeps, metrics)
     if args.json:
         print(json.dumps(data, indent=1, default=str))
         return 0
     if args.markdown:
-        print(compare.markdown(data))
+        print(compare.markdown(data, per_seed=args.per_seed))
         return 0
     out = Path(args.out) if args.out else (sweeps[0] / "compare.html" if len(args.paths) == 1 and sweeps
                                            else Path("compare.html"))

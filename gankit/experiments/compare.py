@@ -7,6 +7,7 @@ Best is the lowest value, or the highest for metrics where higher is better (``H
 import json
 import math
 
+from gankit.errors import GankitError
 from gankit.experiments import runs as runs_mod
 from gankit.experiments import stats
 from gankit.experiments import study as study_mod
@@ -38,9 +39,15 @@ def run_values(run, metric: str) -> tuple[float | None, float | None, int | None
     return pts[-1][1], best, pts[-1][0]
 
 
-def table(all_runs: list, sweeps: list | None = None) -> dict:
-    """Configurations with their seeds' numbers; the keys that differ; runs; sweeps."""
-    metrics = metric_names(all_runs)
+def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None = None) -> dict:
+    """Configurations with their seeds' numbers; the keys that differ; runs; sweeps.
+    ``metrics``: the metrics to show, in this order (default: every metric logged)."""
+    logged = metric_names(all_runs)
+    unknown = [m for m in metrics or [] if m not in logged]
+    if unknown:
+        raise GankitError(f"--metrics: {', '.join(unknown)} not logged by these runs; they logged "
+                          f"{', '.join(logged) or 'no evaluation metric'}.")
+    metrics = list(metrics) if metrics else logged
     sweep_data = [sweep_summary(p) for p in sweeps or []]
     states = {(sw["path"], t["run"]): t["state"] for sw in sweep_data for t in sw["trials"] if t["run"]}
     for r in all_runs:  # a run's state is that of its latest trial (a retried trial comes later)
@@ -110,7 +117,8 @@ def importance(study) -> dict | str:
 
 
 # -- markdown --------------------------------------------------------------------------------
-def markdown(data: dict) -> str:
+def markdown(data: dict, per_seed: bool = False) -> str:
+    """The tables as Markdown; ``per_seed`` adds each run's final values (one row per seed)."""
     lines = ["# Comparison", ""]
     keys = data["differing_keys"]
     lines.append("Recipe keys that differ: " + (", ".join(f"`{k}`" for k in keys) if keys else "none") + ".")
@@ -127,6 +135,16 @@ def markdown(data: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Values: mean ± sd over seeds [95 % bootstrap interval of the mean]; — = not logged. "
                   "Pruned and failed trials are left out of these numbers.", ""]
+    if per_seed:
+        finals = {r["path"]: r for r in data["runs"]}
+        head = ["configuration", "seed", "run"] + [f"final {m}" for m in data["metrics"]]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for c in data["configs"]:
+            for path, name, seed in sorted(zip(c["paths"], c["runs"], c["seeds"]), key=lambda t: str(t[2])):
+                vals = finals[path]["final"]
+                lines.append("| " + " | ".join([_md(c["label"]), str(seed), _md(name)] + [
+                    "—" if vals[m] is None else format(vals[m], ".4g") for m in data["metrics"]]) + " |")
+        lines.append("")
     for sw in data.get("sweeps", []):
         lines += [f"## Sweep {_md(sw['name'])}", ""]
         imp = sw["importance"]

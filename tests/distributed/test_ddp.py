@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from launch import HERE, METHODS, MLP, REF, gankit, max_diff, metrics, params, probes, steps
 
-pytestmark = [pytest.mark.distributed, pytest.mark.slow]
+pytestmark = [pytest.mark.distributed, pytest.mark.slow, pytest.mark.xdist_group("ddp")]  # fixtures built once
 
 STYLEGAN2 = HERE / "stylegan2.yaml"  # mlp.yaml with StyleGAN2-ADA, lazy R1 and path length
 COMMON = ["trainer.max_steps=4", "trainer.log_every=1", "trainer.checkpoint_every=2", "trainer.sample_every=2"]

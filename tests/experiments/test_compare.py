@@ -142,6 +142,19 @@ def test_json_and_markdown_print_the_tables(five_runs, capsys):
     assert "<script>" not in md
 
 
+def test_metrics_choose_and_order_the_columns_and_per_seed_lists_each_run(five_runs, capsys):
+    assert main(["compare", str(five_runs), "--markdown", "--metrics", "modes,fd", "--per-seed"]) == 0
+    md = capsys.readouterr().out
+    assert "| configuration | seeds | final modes | best modes | final fd | best fd |" in md and "kid" not in md
+    assert "| configuration | seed | run | final modes | final fd |" in md
+    for (lr, seed), fd in FD.items():  # one row per run, with that run's own last values
+        row = next(line for line in md.splitlines() if f"| lr{lr}-s{seed} |" in line)
+        assert row.split(" | ")[1] == str(seed) and row.rstrip(" |").endswith(f"| {3.0 + len(fd) - 1 + seed:.4g} | {fd[-1]:.4g}")
+    assert main(["compare", str(five_runs), "--markdown", "--metrics", "fd,fid"]) == 2
+    err = capsys.readouterr().err
+    assert "--metrics: fid not logged by these runs; they logged fd, kid, modes." in err
+
+
 def test_not_a_run_is_a_clear_error(tmp_path, capsys):
     assert main(["compare", str(tmp_path)]) == 2
     assert "neither a run directory" in capsys.readouterr().err

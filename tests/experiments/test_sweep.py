@@ -135,6 +135,7 @@ heartbeat: 2
     return tmp / "sweep", out
 
 
+@pytest.mark.xdist_group("pruned_sweep")  # one worker runs the fixture's sweep once
 def test_an_absurd_learning_rate_is_pruned_early_and_its_run_kept(pruned_sweep):
     sweep, out = pruned_sweep
     by_lr = {t.params["lr"]: t for t in trials_of(sweep)}
@@ -147,6 +148,7 @@ def test_an_absurd_learning_rate_is_pruned_early_and_its_run_kept(pruned_sweep):
     assert max(steps) < 8 and list((run / "checkpoints").glob("step-*"))  # stopped early, resumable
 
 
+@pytest.mark.xdist_group("pruned_sweep")  # one worker runs the fixture's sweep once
 def test_a_diverging_trial_is_failed_with_its_error_and_the_sweep_goes_on(pruned_sweep):
     sweep, out = pruned_sweep
     failed = next(t for t in trials_of(sweep) if t.params["lr"] == 1e30)
@@ -168,6 +170,7 @@ class _Imgs(HTMLParser):
         self.text.append(data)
 
 
+@pytest.mark.xdist_group("pruned_sweep")  # one worker runs the fixture's sweep once
 def test_compare_on_the_sweep_shows_its_trials_importance_and_history(pruned_sweep, capsys):
     from gankit.cli import main
 
@@ -193,6 +196,7 @@ def test_compare_on_the_sweep_shows_its_trials_importance_and_history(pruned_swe
     assert excluded == {t["run"] for t in sw["trials"] if t["state"] != "COMPLETE"}  # not averaged in
 
 
+@pytest.mark.xdist_group("pruned_sweep")  # one worker runs the fixture's sweep once
 def test_a_new_sweep_refuses_an_existing_sweep_folder_and_a_bad_space(pruned_sweep, tmp_path, capsys):
     from gankit.cli import main
 

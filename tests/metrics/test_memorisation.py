@@ -13,6 +13,8 @@ from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator
 from gankit.metrics.memorisation import memorisation, nearest_distances
 
+pytestmark = pytest.mark.xdist_group("memorisation")  # one worker builds the module's fixtures once
+
 N_DATA, HOLDOUT, N_FRESH = 3000, 500, 600
 
 

@@ -13,6 +13,8 @@ from gankit.training import intact
 
 from .helpers import SMALL
 
+pytestmark = pytest.mark.xdist_group("damaged")  # one worker builds the module's fixtures once
+
 STEP2, STEP4 = ckpt.name_for(2), ckpt.name_for(4)
 
 

@@ -9,6 +9,8 @@ from gankit.training import checkpoint as ckpt
 
 from .helpers import HERE, METHODS, SMALL, assert_identical, gankit, load_checkpoint
 
+pytestmark = pytest.mark.xdist_group("resume")  # one worker builds the module's fixtures once
+
 STYLEGAN2 = HERE / "recipes" / "stylegan2.yaml"  # small.yaml with StyleGAN2-ADA, lazy R1 and path length
 
 N = 12  # 4 steps per epoch: the resumed half crosses the epoch boundaries at steps 8 and 12

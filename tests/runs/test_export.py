@@ -17,6 +17,8 @@ from gankit.runs.export import export_generator
 from gankit.runs.inference import load_generator, sample
 from gankit.runs.model_folder import CARD_FILE, CONFIG_FILE, GRID_FILE, WEIGHTS_FILE, load_folder
 
+pytestmark = pytest.mark.xdist_group("export")  # one worker builds the module's fixtures once
+
 LOAD_AND_SAMPLE = ("import sys, gankit\nfrom safetensors.torch import save_file\n"
                    "G = gankit.load_generator(sys.argv[1])\n"
                    "save_file({'x': gankit.sample(G, 6, seed=3), 't': gankit.sample(G, 6, seed=3, truncation=0.5)}, "

@@ -15,6 +15,8 @@ from gankit.runs.hub import looks_like_repo_id, push_to_hub
 from gankit.runs.inference import load_generator, sample
 from gankit.runs.model_folder import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE
 
+pytestmark = pytest.mark.xdist_group("hub")  # one worker builds the module's fixtures once
+
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a connection is refused at once, off the network
 
 
