@@ -17,23 +17,23 @@ from gankit.errors import GankitError
 
 
 # -- optimizers -------------------------------------------------------------------------
-def _adam_like(cls, params, lr, betas, weight_decay, device, amsgrad, eps):
+def _adam_like(cls, params, lr, betas, weight_decay, amsgrad, eps):
     # The fused kernel on CUDA and on a CPU: 3× faster than foreach on a CPU (benchmarks/optimizer_step.py).
     return cls(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, amsgrad=amsgrad, eps=eps, fused=True)
 
 
 @OPTIMIZERS.register("adam")
-def adam(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0, device=None,
+def adam(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0,
          amsgrad: bool = False, eps: float = 1e-8):
     """Adam (Kingma & Ba 2015), its fused kernel."""
-    return _adam_like(torch.optim.Adam, params, lr, betas, weight_decay, device, amsgrad, eps)
+    return _adam_like(torch.optim.Adam, params, lr, betas, weight_decay, amsgrad, eps)
 
 
 @OPTIMIZERS.register("adamw")
-def adamw(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0, device=None,
+def adamw(params, lr: float = 2e-4, betas: tuple = (0.5, 0.999), weight_decay: float = 0.0,
           amsgrad: bool = False, eps: float = 1e-8):
     """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
-    return _adam_like(torch.optim.AdamW, params, lr, betas, weight_decay, device, amsgrad, eps)
+    return _adam_like(torch.optim.AdamW, params, lr, betas, weight_decay, amsgrad, eps)
 
 
 @OPTIMIZERS.register("sgd")
