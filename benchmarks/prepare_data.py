@@ -80,16 +80,21 @@ def data_share(a):
         tr = Trainer(cfg, tmp)
         step_times(tr, 0, a.warmup)
         steps = step_times(tr, a.steps)
-        stream, first = tr.stream, 1000  # batches the run has not read yet
+        stream, first, step = tr.stream, 1000, statistics.median(steps)  # batches the run has not read yet
+        # each batch is followed by a step's time of busy CPU, as in training (the next batch is read ahead then)
         _page_cache(Path(a.root) / "images.u8", keep=True)
-        warm = _batch_times(stream, range(first, first + a.batches))
+        warm = _batch_times(stream, range(first, first + a.batches), step)
+        read_ahead, stream.read_ahead = stream.read_ahead, None
         _page_cache(Path(a.root) / "images.u8", keep=False)
-        cold = _batch_times(stream, range(first + a.batches, first + 2 * a.batches))
+        cold = _batch_times(stream, range(first + a.batches, first + 2 * a.batches), step)
+        stream.read_ahead = read_ahead
+        _page_cache(Path(a.root) / "images.u8", keep=False)
+        ahead = _batch_times(stream, range(first + 2 * a.batches, first + 3 * a.batches), step)[1:]
         held = ImageData(tr.stream.images.clone(), None)  # the same images held in memory, for comparison
         memory = _batch_times(BatchStream(held, a.batch_size, cfg.trainer.seed, "cpu", channels_last=stream.channels_last),
-                              range(first + 2 * a.batches, first + 3 * a.batches))
-    step = statistics.median(steps)
-    for name, times in (("memory map, page cache", warm), ("memory map, from disk", cold), ("in memory", memory)):
+                              range(first + 3 * a.batches, first + 4 * a.batches), step)
+    for name, times in (("memory map, page cache", warm), ("memory map, from disk, no read-ahead", cold),
+                        ("memory map, from disk, read ahead", ahead), ("in memory", memory)):
         b = statistics.median(times)
         print(f"batch assembly ({name}): {b * 1e3:.2f} ms median of {len(times)} batches of {a.batch_size}; "
               f"step {step * 1e3:.1f} ms median of {len(steps)} -> data share {b / step:.2%}")
@@ -97,6 +102,7 @@ def data_share(a):
                       "threads": a.threads, "step_ms": round(step * 1e3, 2),
                       "batch_ms_page_cache": round(statistics.median(warm) * 1e3, 3),
                       "batch_ms_from_disk": round(statistics.median(cold) * 1e3, 3),
+                      "batch_ms_from_disk_read_ahead": round(statistics.median(ahead) * 1e3, 3),
                       "batch_ms_in_memory": round(statistics.median(memory) * 1e3, 3)}))
 
 
@@ -113,12 +119,17 @@ def _page_cache(path: Path, keep: bool) -> None:
         os.close(fd)
 
 
-def _batch_times(stream, indices) -> list[float]:
+def _batch_times(stream, indices, busy: float) -> list[float]:
+    """Seconds to assemble each batch, each followed by ``busy`` seconds of spinning on the CPU (a step's
+    time: the process stays running, as it does while training, and the next batch is read ahead)."""
     times = []
     for i in indices:
         t0 = time.perf_counter()
         stream.batch(i)
-        times.append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        times.append(t1 - t0)
+        while time.perf_counter() < t1 + busy:
+            pass
     return times
 
 

@@ -1,5 +1,6 @@
 """The one data type every dataset returns, and pixel scaling."""
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +13,8 @@ class ImageData:
     ``heldout``: real images kept out of training (``data.holdout``, see ``gankit.data.holdout``),
     for metrics that need fresh real data; None when nothing was held out. ``streamed``: ``images``
     is memory-mapped from disk (``gankit.data.prepared``), so batches are gathered on the host and
-    the whole tensor is never copied to the device.
+    the whole tensor is never copied to the device; ``read_ahead(indices)``, when set, asks the storage
+    to start reading those images in the background (the next step's, while this one trains).
     """
 
     images: torch.Tensor  # uint8, (N, C, H, W)
@@ -20,6 +22,7 @@ class ImageData:
     num_classes: int = 0
     heldout: "ImageData | None" = field(default=None, repr=False)
     streamed: bool = False
+    read_ahead: Callable[[torch.Tensor], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         assert self.images.dtype == torch.uint8 and self.images.dim() == 4, self.images.shape

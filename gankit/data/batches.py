@@ -39,6 +39,7 @@ class BatchStream:
         self.offset = rank * self.local
         self.steps_per_epoch = len(data) // batch_size  # the last incomplete batch is dropped
         self.channels_last = channels_last
+        self.read_ahead = data.read_ahead
         self._epoch, self._perm = None, None
 
     def permutation(self, epoch: int) -> torch.Tensor:
@@ -53,12 +54,19 @@ class BatchStream:
         start = micro * (self.batch_size // self.micro) + self.offset
         return slice(start, start + self.local)
 
-    def batch(self, index: int, micro: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """This process's share of global batch ``index`` (micro-batch ``micro``): images in [-1, 1], labels."""
+    def indices(self, index: int, micro: int = 0) -> torch.Tensor:
+        """Which images make this process's share of global batch ``index`` (micro-batch ``micro``)."""
         epoch, pos = divmod(index, self.steps_per_epoch)
         start = pos * self.batch_size + self.share(micro).start
-        idx = self.permutation(epoch)[start:start + self.local]
-        x = self.images.index_select(0, idx).to(self.device, non_blocking=True).float().mul_(2.0 / 255.0).sub_(1.0)
+        return self.permutation(epoch)[start:start + self.local]
+
+    def batch(self, index: int, micro: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """This process's share of global batch ``index`` (micro-batch ``micro``): images in [-1, 1], labels."""
+        idx = self.indices(index, micro)
+        x = self.images.index_select(0, idx)
+        if self.read_ahead is not None and micro == self.micro - 1:  # the next step's images load during this one
+            self.read_ahead(torch.cat([self.indices(index + 1, m) for m in range(self.micro)]))
+        x = x.to(self.device, non_blocking=True).float().mul_(2.0 / 255.0).sub_(1.0)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, (self.labels.index_select(0, idx).to(self.device) if self.labels is not None else None)

@@ -13,6 +13,7 @@ decoding, and adding, removing or changing a file builds a new cache (replacing 
 """
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from gankit.errors import GankitError
@@ -58,7 +59,7 @@ def image_folder(root: str, image_size: int = 64, channels: int = 3, max_images:
                       f"under '{root}' that do not decode (first: {meta['bad'][0]}). Remove them to silence this "
                       f"warning.", UserWarning, stacklevel=2)
     num_classes = data.num_classes if data.num_classes > 1 else 0
-    return ImageData(data.images, data.labels, num_classes, streamed=data.streamed)
+    return replace(data, num_classes=num_classes)
 
 
 def _stats(files: list[Path], names: list[str]) -> list[tuple]:

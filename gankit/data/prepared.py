@@ -11,6 +11,7 @@ import json
 import mmap
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def prepared(root: str, labels: bool = True, image_size: int | None = None, chan
             raise GankitError(f"data.{key}: the recipe asks for {want}, but the images prepared in '{root}' are "
                               f"{c}×{h}×{w}. Prepare them again with `gankit prepare-data SRC {root} {flag} {want} "
                               f"--overwrite`, or set data.{key}: null to train at {have}.")
-    return data if labels else ImageData(data.images, None, 0, streamed=True)
+    return data if labels else replace(data, labels=None, num_classes=0)
 
 
 def read_meta(folder: Path, key: str = "data.root") -> dict:
@@ -83,11 +84,37 @@ def open_prepared(folder: Path, key: str = "data.root") -> ImageData:
         raise GankitError(f"{key}: the prepared dataset in '{folder}' holds no images. Prepare it again from a "
                           f"folder with images.")
     array = np.memmap(images_path, dtype=np.uint8, mode="c", shape=shape)  # "c": writable view, never written back
-    if hasattr(mmap, "MADV_RANDOM") and getattr(array, "_mmap", None) is not None:
-        array._mmap.madvise(mmap.MADV_RANDOM)  # batches pick images at random: no read-ahead around each one
+    mapped = getattr(array, "_mmap", None)
+    if hasattr(mmap, "MADV_RANDOM") and mapped is not None:
+        mapped.madvise(mmap.MADV_RANDOM)  # batches pick images at random: no read-ahead around each one
     images = torch.from_numpy(array)
     labels = _labels(folder, shape[0], meta.get("num_classes", 0), key)
-    return ImageData(images, labels, int(meta.get("num_classes", 0)) if labels is not None else 0, streamed=True)
+    return ImageData(images, labels, int(meta.get("num_classes", 0)) if labels is not None else 0, streamed=True,
+                     read_ahead=_reader_ahead(mapped, int(np.prod(shape[1:]))))
+
+
+def page_ranges(indices, image_bytes: int, page: int = mmap.PAGESIZE) -> list[tuple[int, int]]:
+    """(start, length) of the file's page-aligned ranges holding these images, adjacent ones merged."""
+    ranges = []
+    for i in sorted(set(indices)):
+        start, end = i * image_bytes // page * page, (i + 1) * image_bytes
+        if ranges and start <= ranges[-1][0] + ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], end - ranges[-1][0])
+        else:
+            ranges.append((start, end - start))
+    return ranges
+
+
+def _reader_ahead(mapped, image_bytes: int):
+    """``read_ahead(indices)`` for a mapped file: MADV_WILLNEED on those images' pages, so the kernel
+    reads them from disk in the background while the current step trains (None where unsupported)."""
+    if mapped is None or not hasattr(mmap, "MADV_WILLNEED"):
+        return None
+
+    def read_ahead(indices: torch.Tensor) -> None:
+        for start, length in page_ranges(indices.tolist(), image_bytes):
+            mapped.madvise(mmap.MADV_WILLNEED, start, length)
+    return read_ahead
 
 
 def _labels(folder: Path, n: int, num_classes: int, key: str) -> torch.Tensor | None:

@@ -86,6 +86,23 @@ def test_process_shares_and_micro_batches_tile_the_global_batch(world, micro):
     assert positions == list(range(B))
 
 
+@pytest.mark.parametrize("world, micro", [(1, 1), (2, 2)])
+def test_read_ahead_is_told_the_next_steps_images_once_per_step(world, micro):
+    """A streamed dataset's ``read_ahead`` hears, after the last micro-batch of step i, exactly the
+    images this process will gather for step i + 1 (across an epoch boundary too)."""
+    data, B, told = numbered(40), 16, []
+    data.read_ahead = lambda idx: told.append(sorted(idx.tolist()))
+    for rank in range(world):
+        told.clear()
+        stream = BatchStream(data, B, seed=3, device="cpu", rank=rank, world=world, micro=micro)
+        for i in range(4):  # 2 steps per epoch
+            gathered = [ids(stream.batch(i, m)[0]).tolist() for m in range(micro)]
+            assert len(told) == i + 1  # once per step, after its last micro-batch
+            if i:
+                assert told[i - 1] == sorted(sum(gathered, []))
+        assert told[-1] == sorted(torch.cat([stream.indices(4, m) for m in range(micro)]).tolist())
+
+
 @pytest.mark.parametrize("batch, world, micro, words", [(8, 3, 1, "3 processes"),
                                                        (8, 2, 3, "2 processes × 3 accumulation steps"),
                                                        (6, 2, 2, "2 processes × 2 accumulation steps")])

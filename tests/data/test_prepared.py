@@ -60,6 +60,36 @@ def test_batches_equal_the_in_memory_batches_for_the_same_seed(out, world):
                 assert torch.equal(xa, xb) and torch.equal(ya, yb)
 
 
+def test_page_ranges_cover_each_image_from_its_page_and_merge_neighbours():
+    from gankit.data.prepared import page_ranges
+
+    assert page_ranges([0], 100, page=64) == [(0, 100)]
+    assert page_ranges([1], 100, page=64) == [(64, 136)]  # bytes 100..199 from the page at 64
+    assert page_ranges([3, 1, 2, 1], 100, page=64) == [(64, 336)]  # 100..399, adjacent images merged once
+    assert page_ranges([0, 5], 100, page=64) == [(0, 100), (448, 152)]  # 500..599 from the page at 448
+    for start, length in page_ranges([7, 2, 30], 12288):
+        assert start % 4096 == 0 and length > 0
+
+
+def test_a_prepared_set_reads_the_next_batch_ahead_and_batches_stay_the_same(out):
+    """On a real memory map, read-ahead (MADV_WILLNEED) runs without error and changes no batch."""
+    import mmap
+
+    mapped = build(out)
+    if not hasattr(mmap, "MADV_WILLNEED"):
+        assert mapped.read_ahead is None
+        return
+    calls = []
+    read_ahead = mapped.read_ahead
+    mapped.read_ahead = lambda idx: (calls.append(len(idx)), read_ahead(idx))
+    memory = ImageData(mapped.images.clone(), mapped.labels.clone(), mapped.num_classes)
+    a, b = BatchStream(mapped, 8, seed=3, device="cpu"), BatchStream(memory, 8, seed=3, device="cpu")
+    for index in range(6):
+        assert torch.equal(a.batch(index)[0], b.batch(index)[0])
+    assert calls == [8] * 6 and b.read_ahead is None
+    assert build(out, labels=False).read_ahead is not None  # the unlabelled view keeps it
+
+
 def _rss_kib() -> int:
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):

@@ -16,6 +16,8 @@ from gankit.training import accel
 
 @pytest.mark.parametrize("native,expected", [(True, "bf16"), (False, "no")])
 def test_auto_precision_is_bf16_only_where_the_cpu_runs_it_natively(monkeypatch, native, expected):
+    for cap in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):  # no instruction-set cap: the probes decide
+        monkeypatch.delenv(cap, raising=False)
     for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.setattr(torch.cpu, probe, lambda: native, raising=False)
     assert accel.resolve_precision("auto", cpu=True) == expected
