@@ -10,6 +10,8 @@ docs/images/results/, every measurement to OUT/results.jsonl, and prints the Mar
 
 Usage: python benchmarks/results_table.py [--only mnist_dcgan ...] [--seeds 0 1 2] [--out /tmp/results]
        python benchmarks/results_table.py --table-only    # tables and figure from OUT/results.jsonl
+       python benchmarks/results_table.py --table-only --sweep mnist_dcgan_r1=sweeps/r1 ...
+           # rows (curve, last evaluation, last grid) from the seeds of a `gankit sweep` instead
 """
 import argparse
 import json
@@ -63,6 +65,23 @@ def train_and_eval(name: str, seed: int, out: Path) -> dict:
             "curve": curve, **ev}
 
 
+def rows_from_sweep(name: str, sweep: Path) -> list[dict]:
+    """A row per finished seed of a `gankit sweep` folder (evaluated at its last step): its FD curve
+    and its last evaluation."""
+    import yaml
+
+    rows = []
+    for run in sorted(p for p in (sweep / "runs").iterdir() if (p / "metrics.jsonl").is_file()):
+        evals = [r for r in read_metrics(run / "metrics.jsonl").evals if "eval/fd" in r]
+        trainer = yaml.safe_load((run / "recipe.yaml").read_text())["trainer"]
+        seed = trainer["seed"]
+        if evals and evals[-1]["step"] == trainer["max_steps"]:
+            last = {k.removeprefix("eval/"): v for k, v in evals[-1].items() if k.startswith("eval/")}
+            rows.append({"recipe": name, "seed": seed, "steps": evals[-1]["step"], "run": str(run),
+                         "curve": [(r["step"], r["eval/fd"]) for r in evals], **last})
+    return rows
+
+
 def mean_sd(values: list[float], fmt: str = "{:.1f}") -> str:
     if len(values) == 1:
         return fmt.format(values[0])
@@ -79,17 +98,18 @@ def table(rows: list[dict]) -> str:
         col = lambda k: [r[k] for r in rs if r.get(k) is not None]  # noqa: E731
         agree = col("label_agreement")
         intra = col("intra_fd")
+        minutes = mean_sd([w / 60 for w in col("wall_s")]) if col("wall_s") else "—"  # a sweep's rows: not timed
         lines.append(
-            f"| `{name}` | {rs[0]['steps']} | {mean_sd([r['wall_s'] / 60 for r in rs])} | "
+            f"| `{name}` | {rs[0]['steps']} | {minutes} | "
             f"{'/'.join(str(r['seed']) for r in rs)} | {mean_sd(col('fd'))} | "
-            f"{mean_sd(col('kid'))} | {mean_sd(col('classifier_score'), '{:.2f}')} | "
+            f"{mean_sd(col('kid')) if col('kid') else '—'} | {mean_sd(col('classifier_score'), '{:.2f}')} | "
             f"{mean_sd(col('modes'), '{:.0f}')} / {mean_sd(col('modes_kl'), '{:.3f}')} | "
             f"{mean_sd([100 * a for a in agree]) + ' %' if agree else '—'} | {mean_sd(intra) if intra else '—'} | "
             f"![{name}](images/results/{name}.png) |")
     return "\n".join(lines)
 
 
-def draw_curves(rows: list[dict], path: Path) -> None:
+def draw_curves(rows: list[dict], path: Path, samples: str = "5k") -> None:
     """FD versus images seen, one line per recipe: the seed mean with a min–max band."""
     import matplotlib
 
@@ -108,7 +128,7 @@ def draw_curves(rows: list[dict], path: Path) -> None:
         line, = ax.plot(kimg, [statistics.mean(f) for f in fds], marker="o", markersize=3, label=name)
         if len(rs) > 1:
             ax.fill_between(kimg, [min(f) for f in fds], [max(f) for f in fds], alpha=0.2, color=line.get_color())
-    ax.set(xlabel="thousands of real images seen", ylabel="FD (5k samples, lenet features)", yscale="log")
+    ax.set(xlabel="thousands of real images seen", ylabel=f"FD ({samples} samples, lenet features)", yscale="log")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
@@ -120,6 +140,9 @@ def main():
     ap.add_argument("--only", nargs="*", choices=sorted(BUDGETS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--out", default="/tmp/gankit-results")
+    ap.add_argument("--sweep", nargs="*", default=[], metavar="RECIPE=DIR",
+                    help="take RECIPE's rows from the seeds of this sweep folder (with --table-only)")
+    ap.add_argument("--curve-samples", default="5k", help="samples per evaluation along the curves, for the label")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     out = Path(args.out)
@@ -135,9 +158,15 @@ def main():
                 print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
                 if seed == args.seeds[0]:
                     shutil.copy(grids(row["run"])[-1], IMAGES / f"{name}.png")
-    rows = {(r["recipe"], r["seed"]): r for r in map(json.loads, log.read_text().splitlines())}  # latest wins
+    lines = log.read_text().splitlines() if log.is_file() else []
+    rows = {(r["recipe"], r["seed"]): r for r in map(json.loads, lines)}  # latest wins
+    for spec in args.sweep:
+        name, _, folder = spec.partition("=")
+        found = rows_from_sweep(name, Path(folder))
+        rows = {k: r for k, r in rows.items() if k[0] != name} | {(name, r["seed"]): r for r in found}
+        shutil.copy(grids(found[0]["run"])[-1], IMAGES / f"{name}.png")
     rows = list(rows.values())
-    draw_curves(rows, IMAGES / "fd_curves.png")
+    draw_curves(rows, IMAGES / "fd_curves.png", args.curve_samples)
     print(table(rows))
 
 
