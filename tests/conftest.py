@@ -2,8 +2,8 @@ import os
 
 # No account, no network: trackers are no-ops in tests; keep threads modest on small CI machines.
 os.environ.setdefault("WANDB_MODE", "disabled")
-# Under pytest-xdist (`-n logical`, the default here) each worker has one core: one thread each, set
-# outright, since workers inherit the controller's environment; their subprocesses inherit it too.
+# Under pytest-xdist (`-n logical`, the default here: one worker per CPU, plus one) each worker runs one
+# thread, set outright, since workers inherit the controller's environment; their subprocesses inherit it too.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
 else:
@@ -36,6 +36,17 @@ def fashion_root() -> Path:
     if not FASHION.is_dir():
         pytest.skip("Fashion-MNIST (Debian dataset-fashion-mnist) is not installed")
     return FASHION
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n logical` / `-n auto`: a worker per CPU this process may use, plus one. About a quarter of the
+    workers' time is spent waiting (on subprocesses, timeouts, heartbeats), and the spare worker fills it:
+    on 2 cores with oneDNN held to AVX2, 536 s against 657 s with two workers (docs/benchmarks.md).
+    PYTEST_XDIST_AUTO_NUM_WORKERS still overrides."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpus + 1
 
 
 def pytest_collection_modifyitems(config, items):
