@@ -68,16 +68,14 @@ def train_and_eval(name: str, seed: int, out: Path) -> dict:
 def rows_from_sweep(name: str, sweep: Path) -> list[dict]:
     """A row per finished seed of a `gankit sweep` folder (evaluated at its last step): its FD curve
     and its last evaluation."""
-    import yaml
+    from gankit.experiments import runs
 
     rows = []
-    for run in sorted(p for p in (sweep / "runs").iterdir() if (p / "metrics.jsonl").is_file()):
-        evals = [r for r in read_metrics(run / "metrics.jsonl").evals if "eval/fd" in r]
-        trainer = yaml.safe_load((run / "recipe.yaml").read_text())["trainer"]
-        seed = trainer["seed"]
-        if evals and evals[-1]["step"] == trainer["max_steps"]:
+    for run in runs.find([str(sweep)])[0]:
+        evals = [r for r in run.evals if "eval/fd" in r]
+        if evals and evals[-1]["step"] == run.recipe["trainer"]["max_steps"]:
             last = {k.removeprefix("eval/"): v for k, v in evals[-1].items() if k.startswith("eval/")}
-            rows.append({"recipe": name, "seed": seed, "steps": evals[-1]["step"], "run": str(run),
+            rows.append({"recipe": name, "seed": run.seed, "steps": evals[-1]["step"], "run": str(run.path),
                          "curve": [(r["step"], r["eval/fd"]) for r in evals], **last})
     return rows
 

@@ -144,13 +144,13 @@ def test_on_the_reference_recipe_the_ema_is_no_worse_than_the_raw_generator(mnis
     `eval.raw=true`) no worse than the raw one's, give or take 5 %: the raw G's FD at one step is
     itself a draw, and once came out level with the EMA's.
 
-    Measured at step 390, EMA against raw: bf16 102.4 / 147.0; fp32 121.6 / 156.8; fp32 with oneDNN
-    held to AVX2 105.3 / 183.6 (seed 0) and 118.9 / 129.5 (seed 1); an earlier run 127.3 / 122.7.
+    Measured at step 390, EMA against raw: bf16 102.4 / 147.0 (one thread, as under pytest-xdist) and
+    127.3 / 122.7 (two threads, `-n 0`); fp32 121.6 / 156.8; fp32 with oneDNN held to AVX2 105.3 / 183.6
+    (seed 0) and 118.9 / 129.5 (seed 1).
     At the full 780 steps on 10k digits: bf16 104.2 / 143.2, fp32 86.4 / 144.7, AVX2 fp32 92.4 / 92.0.
     A broken EMA is far off: averaging from the random initial weights without a ramp-up, with a
     BatchNorm G's copied statistics, scored FD 1,430 against the raw G's ~70 at step 780."""
-    import json
-
+    from gankit.runs.files import read_metrics
     from gankit.training.trainer import Trainer
 
     cfg = recipe.load(RECIPES / "mnist_dcgan.yaml", [
@@ -160,8 +160,7 @@ def test_on_the_reference_recipe_the_ema_is_no_worse_than_the_raw_generator(mnis
     tr = Trainer(cfg, tmp_path / "run")
     assert tr.max_steps == 390
     tr.fit()
-    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    last = [r for r in rows if "eval/fd" in r][-1]
+    last = read_metrics(tmp_path / "run" / "metrics.jsonl").evals[-1]
     ema, raw = last["eval/fd"], last["eval/raw_fd"]
     print(f"FD at step {last['step']}: EMA {ema:.1f}, raw {raw:.1f}")
     assert last["step"] == 390 and tr.sampler_model() is tr.ema.model()
