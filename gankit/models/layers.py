@@ -136,3 +136,19 @@ def init_dcgan(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+IMAGE_OUTPUTS = ("linear", "tanh")
+
+
+def check_image_output(output: str, name: str) -> str:
+    """A generator's ``output``: ``linear`` (the last layer's values) or ``tanh`` (squashed into [-1, 1])."""
+    if output not in IMAGE_OUTPUTS:
+        raise GankitError(f"generator.output: 'linear' (the {name} paper's image, the last layer as it is) or "
+                          f"'tanh' (squashed into [-1, 1]: for data whose pixels sit on the bounds, such as "
+                          f"MNIST's background at exactly -1), got {output!r}.")
+    return output
+
+
+def image_output(img: torch.Tensor, output: str) -> torch.Tensor:
+    return img.tanh() if output == "tanh" else img

@@ -21,7 +21,7 @@ from torch import nn
 from gankit.config.registry import DISCRIMINATORS, GENERATORS
 from gankit.errors import GankitError
 from gankit.models.base import FeatureDiscriminator
-from gankit.models.layers import conditional_classes, conv_plan
+from gankit.models.layers import check_image_output, conditional_classes, conv_plan, image_output
 from gankit.models.r3gan_blocks import (DiscriminativeBasis, DownTransition, GenerativeBasis, ResidualBlock,
                                         UpTransition, conv, linear)
 
@@ -61,13 +61,16 @@ class _Plan:
 
 @GENERATORS.register("r3gan")
 class R3GANGenerator(nn.Module):
-    """R3GAN generator: basis × linear([z, embed(y)]), ResNeXt stages, [1,2,1] upsampling, no norms, linear output."""
+    """R3GAN generator: basis × linear([z, embed(y)]), ResNeXt stages, [1,2,1] upsampling, no norms, linear output
+    (``output: tanh`` squashes it into [-1, 1])."""
 
     def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: Optional[int] = None,
                  conditional: Optional[bool] = None, z_dim: int = 64, widths: PerStage = 128,
                  blocks: PerStage = 1, cardinality: PerStage = 16, expansion: int = 2,
-                 embed_dim: Optional[int] = None, kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1)):
+                 embed_dim: Optional[int] = None, kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1),
+                 output: str = "linear"):
         super().__init__()
+        self.output = check_image_output(output, "R3GAN")
         p = _Plan("generator", img_shape, widths, blocks, cardinality)
         self.num_classes = conditional_classes(num_classes, conditional, "generator", "r3gan")
         self.conditional = bool(self.num_classes)
@@ -95,7 +98,7 @@ class R3GANGenerator(nn.Module):
         h = self.basis(z)
         for stage in self.stages:
             h = stage(h)
-        return self.to_image(h)
+        return image_output(self.to_image(h), self.output)
 
 
 class R3GANTrunk(nn.Module):

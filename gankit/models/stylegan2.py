@@ -10,7 +10,9 @@ G = synthesis ∘ mapping:
   Truncation: w ← w_avg + ψ·(w − w_avg) on the first ``truncation_cutoff`` copies (all by default).
 * synthesis: a learned start×start constant; per resolution a (×2 up) modulated 3×3 convolution and a
   modulated 3×3 convolution, each with per-pixel noise × a learned strength, and a toRGB whose image
-  is added to the ×2 up-sampled image so far ('skip' architecture). The output is linear.
+  is added to the ×2 up-sampled image so far ('skip' architecture). The output is linear, as in the
+  paper, or with ``output: tanh`` squashed into [-1, 1] (for data whose pixels sit on the bounds,
+  e.g. MNIST's background at exactly -1: measured in docs/results.md).
 
 D (``stylegan2_discriminator.py``): residual blocks with [1,3,3,1] down-sampling, minibatch std,
 projection of a mapped label. Layers: ``stylegan2_layers.py``; the mapping network: ``stylegan2_mapping.py``.
@@ -28,7 +30,7 @@ from torch import nn
 
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError
-from gankit.models.layers import conditional_classes, conv_plan
+from gankit.models.layers import check_image_output, conditional_classes, conv_plan, image_output
 from gankit.models.r3gan_blocks import Upsample2x
 from gankit.models.stylegan2_layers import FILTER_TAPS, SynthesisLayer, ToRGB
 from gankit.models.stylegan2_mapping import MappingNetwork, widths
@@ -68,8 +70,9 @@ class SynthesisNetwork(nn.Module):
     """ws (N, num_ws, w_dim) → images: a learned constant, then a SynthesisBlock per resolution ('skip')."""
 
     def __init__(self, w_dim: int, img_shape: tuple, channel_base: int, channel_max: int, use_noise: bool = True,
-                 fused_modconv: Optional[bool] = None):
+                 fused_modconv: Optional[bool] = None, output: str = "linear"):
         super().__init__()
+        self.output = output
         channels, self.start, n_up = conv_plan(img_shape, "generator", "stylegan2")
         self.resolutions = [self.start * 2 ** k for k in range(n_up + 1)]
         self.widths = widths(self.resolutions, channel_base, channel_max, "generator")
@@ -92,7 +95,7 @@ class SynthesisNetwork(nn.Module):
         for block in self.blocks:
             x, img = block(x, img, ws[:, i:i + block.num_conv + 1], noise_mode, fused)
             i += block.num_conv
-        return img
+        return image_output(img, self.output)
 
 
 @GENERATORS.register("stylegan2")
@@ -103,16 +106,17 @@ class StyleGAN2Generator(nn.Module):
                  conditional: Optional[bool] = None, z_dim: int = 512, w_dim: int = 512, mapping_layers: int = 8,
                  mapping_lr: float = 0.01, embed_dim: Optional[int] = None, channel_base: int = 32768,
                  channel_max: int = 512, w_avg_beta: float = 0.995, style_mixing: float = 0.9,
-                 use_noise: bool = True, fused_modconv: Optional[bool] = None):
+                 use_noise: bool = True, fused_modconv: Optional[bool] = None, output: str = "linear"):
         super().__init__()
         if not 0 <= style_mixing <= 1:
             raise GankitError(f"generator.style_mixing: a probability in [0, 1], got {style_mixing}.")
+        check_image_output(output, "StyleGAN2")
         self.num_classes = conditional_classes(num_classes, conditional, "generator", "stylegan2")
         self.conditional = bool(self.num_classes)
         self.z_dim, self.w_dim, self.img_shape = int(z_dim), int(w_dim), tuple(img_shape)
         self.style_mixing = float(style_mixing)
         self.synthesis = SynthesisNetwork(self.w_dim, self.img_shape, channel_base, channel_max, use_noise,
-                                          fused_modconv)
+                                          fused_modconv, output)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(self.z_dim, self.num_classes, self.w_dim, self.num_ws, mapping_layers,
                                       mapping_lr, embed_dim, w_avg_beta)

@@ -209,3 +209,18 @@ def test_argument_errors_name_the_key():
         build((1, 30, 30))
     with pytest.raises(GankitError, match="has no argument 'width'"):
         build((1, 28, 28), g_args={"width": 16})
+
+
+def test_tanh_output_squashes_the_linear_image():
+    torch.manual_seed(0)
+    linear, _ = build((1, 28, 28))
+    squashed, _ = build((1, 28, 28), g_args={**SMALL, "output": "tanh"})
+    squashed.load_state_dict(linear.state_dict())
+    for g in (linear, squashed):
+        g.to_image.weight.data.mul_(20)  # an image well beyond [-1, 1]
+    z = torch.randn(4, linear.z_dim)
+    img = linear(z)
+    assert img.abs().max() > 1.5
+    assert torch.allclose(squashed(z), img.tanh(), atol=1e-6)
+    with pytest.raises(GankitError, match=r"^generator.output: 'linear' .*got 'sigmoid'"):
+        build((1, 28, 28), g_args={**SMALL, "output": "sigmoid"})

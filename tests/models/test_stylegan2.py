@@ -245,6 +245,32 @@ def test_fused_and_unfused_generators_agree():
     assert torch.allclose(fused, G(z), atol=1e-5)
 
 
+def test_tanh_output_squashes_the_linear_image_in_every_path():
+    torch.manual_seed(0)
+    linear, _ = build((1, 32, 32))
+    squashed, _ = build((1, 32, 32), g_args={"output": "tanh"})
+    squashed.load_state_dict(linear.state_dict())
+    for m in (linear, squashed):
+        for layer in m.modules():
+            if hasattr(layer, "torgb"):
+                layer.torgb.weight.data.mul_(4)  # an image well beyond [-1, 1], so tanh has something to do
+    linear.eval(), squashed.eval()
+    z = torch.randn(4, linear.z_dim)
+    img = linear(z)
+    assert img.abs().max() > 1.5
+    assert torch.allclose(squashed(z), img.tanh(), atol=1e-6)
+    # path length differentiates the training forward's images: they are squashed too
+    squashed.train(), linear.train()
+    squashed.style_mixing = linear.style_mixing = 0.0
+    torch.manual_seed(1)
+    out, _ = squashed.images_and_ws(z)
+    torch.manual_seed(1)
+    ref, _ = linear.images_and_ws(z)
+    assert torch.allclose(out, ref.tanh(), atol=1e-6) and out.abs().max() <= 1
+    with pytest.raises(GankitError, match=r"^generator.output: 'linear' .*got 'sigmoid'"):
+        build((1, 32, 32), g_args={"output": "sigmoid"})
+
+
 def test_conditional_models_use_their_labels():
     torch.manual_seed(0)
     G, D = build((1, 28, 28), 10)
