@@ -19,7 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gankit.config.schema import (MOVED, PRECISIONS, RESUME_SAFE_KEYS, DDPCfg, EMACfg, EvalCfg, OptimCfg,
                                   OptimizerCfg, OutputCfg, Recipe, TrainerCfg)
-from gankit.config.overrides import parse_override
+from gankit.config.overrides import apply_override
 from gankit.config.recipe_files import load_chain
 from gankit.errors import GankitError, first_line, raise_if
 
@@ -62,7 +62,7 @@ def _merged(path, overrides, problems: list[str]):
     merged = OmegaConf.create(raw)
     for ov in overrides:
         try:
-            merged = OmegaConf.merge(merged, parse_override(ov))
+            merged = apply_override(merged, ov)
         except GankitError as e:
             problems.append(str(e))
         except (OmegaConfBaseException, TypeError, ValueError) as e:  # (merging a list into a mapping: TypeError)

@@ -39,3 +39,18 @@ def test_bracket_overrides_merge_into_a_recipe(tiny_recipe):
 def test_bad_overrides_say_what_is_wrong(text, says):
     with pytest.raises(GankitError, match=says.replace("[", r"\[")):
         parse_override(text)
+
+
+def test_one_item_of_a_list_is_set_in_place(tiny_recipe):
+    two = "penalties=[{name: r1, gamma: 0.5, interval: 16}, {name: r2, gamma: 0.5}]"
+    cfg = recipe.load(tiny_recipe, [two, "penalties[0].gamma=2.0", "penalties[1].interval=4"])
+    assert [(p.name, p.gamma, p.interval) for p in cfg.penalties] == [("r1", 2.0, 16), ("r2", 0.5, 4)]
+
+
+@pytest.mark.parametrize("override, says", [
+    ("penalties[1].gamma=2.0", r"penalties has 1 item\(s\) here \(index 0 to 0\)"),
+    ("trainer[0].seed=1", "trainer is not a list"),
+])
+def test_a_list_item_that_is_not_there_is_named(tiny_recipe, override, says):
+    with pytest.raises(GankitError, match=says):
+        recipe.load(tiny_recipe, ["penalties=[{name: r1, gamma: 0.5}]", override])
