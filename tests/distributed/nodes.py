@@ -54,12 +54,17 @@ def log_tail(logs: Path, chars: int = 3000) -> str:
 
 
 def worker_pid(agent: subprocess.Popen, timeout: float = 60) -> int:
-    """The pid of the training process a torchrun node started."""
+    """The pid of the training process a torchrun node started: its child running ``gankit`` (the agent may
+    also have short-lived helpers, which are not the worker)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         children = Path(f"/proc/{agent.pid}/task/{agent.pid}/children")
-        pids = children.read_text().split() if children.exists() else []
-        if pids:
-            return int(pids[0])
+        for pid in children.read_text().split() if children.exists() else []:
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:  # it ended meanwhile
+                continue
+            if b"gankit" in argv:
+                return int(pid)
         time.sleep(0.1)
     raise AssertionError(f"torchrun node {agent.pid} started no worker within {timeout} s")

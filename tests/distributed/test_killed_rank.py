@@ -81,7 +81,6 @@ def _stop_rank1(paced, tmp_path, sig, extra):
     logs = tmp_path / "logs"
     procs = nodes.start([paced, *COMMON, *extra], logs, env={"GANKIT_TEST_PAUSE_S": "0.1"})
     try:
-        victim = nodes.worker_pid(procs[1])
         run = tmp_path / "run" if "--out" in extra else None
         if run is None:  # the run directory is named by rank 0 and broadcast
             deadline = time.monotonic() + 120
@@ -90,7 +89,7 @@ def _stop_rank1(paced, tmp_path, sig, extra):
                 time.sleep(0.1)
             (run,) = (tmp_path / "runs").iterdir()
         _wait_for_checkpoint(run, 4, procs)
-        os.kill(victim, sig)
+        os.kill(nodes.worker_pid(procs[1]), sig)  # looked up now, when the worker is surely the one training
         t0 = time.monotonic()
         code = procs[0].wait(timeout=TIMEOUT_S + 90)
         seconds = time.monotonic() - t0
