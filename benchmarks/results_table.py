@@ -20,9 +20,10 @@ import statistics
 import time
 from pathlib import Path
 
+import yaml
 from zoo_table import FASHION, MNIST, ROOT, gankit
 
-from gankit.runs.files import grids, read_metrics
+from gankit.runs.files import RECIPE_FILE, grids, read_metrics
 
 # recipe: (data overrides, steps, extra overrides). Steps: where FD stopped improving in a first run,
 # or about 20 minutes on a 2-core CPU in fp32, whichever came first (docs/results.md says which).
@@ -69,7 +70,8 @@ def evaluate(name: str, seed: int, run: Path, wall: float) -> dict:
         metrics.append("memorisation")
     ev = json.loads(gankit("eval", run, "--json", "--num-samples", "10000", "--metrics", ",".join(metrics)))
     curve = [(r["step"], r["eval/fd"]) for r in read_metrics(run / "metrics.jsonl").evals if "eval/fd" in r]
-    return {"recipe": name, "seed": seed, "steps": steps, "wall_s": round(wall, 1), "run": str(run),
+    batch = yaml.safe_load((run / RECIPE_FILE).read_text())["trainer"]["batch_size"]
+    return {"recipe": name, "seed": seed, "steps": steps, "batch": batch, "wall_s": round(wall, 1), "run": str(run),
             "curve": curve, **ev}
 
 
@@ -84,6 +86,7 @@ def rows_from_sweep(name: str, sweep: Path) -> list[dict]:
         if evals and evals[-1]["step"] == run.recipe["trainer"]["max_steps"]:
             last = {k.removeprefix("eval/"): v for k, v in evals[-1].items() if k.startswith("eval/")}
             rows.append({"recipe": name, "seed": run.seed, "steps": evals[-1]["step"], "run": str(run.path),
+                         "batch": run.recipe["trainer"]["batch_size"],
                          "curve": [(r["step"], r["eval/fd"]) for r in evals], **last})
     return rows
 
@@ -130,7 +133,7 @@ def draw_curves(rows: list[dict], path: Path, samples: str = "5k") -> None:
     for name, rs in by.items():
         steps = sorted(set.intersection(*(set(s for s, _ in r["curve"]) for r in rs)))
         fds = [[dict(r["curve"])[s] for r in rs] for s in steps]
-        kimg = [s * 128 / 1000 for s in steps]
+        kimg = [s * rs[0].get("batch", 128) / 1000 for s in steps]  # rows logged before the field: 128
         line, = ax.plot(kimg, [statistics.mean(f) for f in fds], marker="o", markersize=3, label=name)
         if len(rs) > 1:
             ax.fill_between(kimg, [min(f) for f in fds], [max(f) for f in fds], alpha=0.2, color=line.get_color())
