@@ -148,8 +148,8 @@ class Evaluator:
             for idx in self._loader(accelerator, n):
                 idx = idx.cpu()
                 y = None if labels is None else labels[idx].to(self.device)
-                x = G(z_all[idx].to(self.device), y)
-                local = {k: ex.extract(x.float()) for k, ex in extractors.items()}
+                x = G(z_all[idx].to(self.device), y).float().clamp(-1.0, 1.0)  # the image as saved, as real data
+                local = {k: ex.extract(x) for k, ex in extractors.items()}
                 gathered = accelerator.gather_for_metrics(local)
                 for k, d in gathered.items():
                     for o, v in d.items():

@@ -138,17 +138,33 @@ def init_dcgan(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-IMAGE_OUTPUTS = ("linear", "tanh")
+IMAGE_OUTPUTS = ("linear", "tanh", "tanh_margin")
+TANH_MARGIN = 1.1  # tanh_margin's gain: ±1 at a pre-activation of ±atanh(1 / 1.1) ≈ ±1.52
 
 
 def check_image_output(output: str, name: str) -> str:
-    """A generator's ``output``: ``linear`` (the last layer's values) or ``tanh`` (squashed into [-1, 1])."""
+    """A generator's ``output``: ``linear`` (the last layer's values), ``tanh`` (squashed into [-1, 1]) or
+    ``tanh_margin`` (1.1·tanh: ±1 within reach)."""
     if output not in IMAGE_OUTPUTS:
-        raise GankitError(f"generator.output: 'linear' (the {name} paper's image, the last layer as it is) or "
-                          f"'tanh' (squashed into [-1, 1]: for data whose pixels sit on the bounds, such as "
-                          f"MNIST's background at exactly -1), got {output!r}.")
+        raise GankitError(f"generator.output: 'linear' (the {name} paper's image, the last layer as it is), "
+                          f"'tanh' (squashed into [-1, 1]) or 'tanh_margin' (1.1·tanh, which reaches ±1: for "
+                          f"data whose pixels sit on the bounds, such as MNIST's background at exactly -1), "
+                          f"got {output!r}.")
     return output
 
 
 def image_output(img: torch.Tensor, output: str) -> torch.Tensor:
-    return img.tanh() if output == "tanh" else img
+    """The generator's last layer → its image.
+
+    ``tanh_margin`` reaches ±1 at finite pre-activations (±1.52), so a pixel that belongs on a bound
+    (MNIST's background at exactly −1) has a point D can hold it at. Plain tanh only approaches −1: D
+    always finds the fake background a little too grey, and Adam, whose step does not shrink with the
+    gradient, walks the pre-activation off towards −∞ until tanh passes no gradient and the pixel is
+    dead (on some seeds every pixel is: a constant image). Images may overshoot to ±1.1, which D sees
+    and pushes back; pictures and metrics clamp them to [-1, 1], the range of the real images.
+    """
+    if output == "tanh":
+        return img.tanh()
+    if output == "tanh_margin":
+        return img.tanh() * TANH_MARGIN
+    return img

@@ -62,7 +62,7 @@ class _Plan:
 @GENERATORS.register("r3gan")
 class R3GANGenerator(nn.Module):
     """R3GAN generator: basis × linear([z, embed(y)]), ResNeXt stages, [1,2,1] upsampling, no norms, linear output
-    (``output: tanh`` squashes it into [-1, 1])."""
+    (``output: tanh`` squashes it into [-1, 1], ``tanh_margin`` into [-1.1, 1.1])."""
 
     def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: Optional[int] = None,
                  conditional: Optional[bool] = None, z_dim: int = 64, widths: PerStage = 128,

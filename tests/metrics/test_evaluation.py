@@ -58,6 +58,21 @@ def test_same_seed_same_results_and_exactly_n_samples(stats_dir, acc):
     assert G.training  # the caller's mode is restored
 
 
+def test_generated_images_are_measured_clamped_to_the_real_range(stats_dir, acc):
+    """A G whose image overshoots [-1, 1] (a linear or tanh_margin output) is measured as its saved
+    picture would be, like the real images: clamped; values beyond the range score nothing extra."""
+    G = TinyG()
+    ev = Evaluator(_cfg(), synthetic(size=300), "cpu")
+    over = TinyG()
+    over.forward = lambda z, y=None: 1.5 * G(z, y)  # ~40 % of the pixels beyond ±1
+    assert (over(torch.randn(4, 8)).abs() > 1).float().mean() > 0.2
+    clamped = TinyG()
+    clamped.forward = lambda z, y=None: over(z, y).clamp(-1, 1)
+    a, b = ev.generated(over, acc)["lenet_mnist"], ev.generated(clamped, acc)["lenet_mnist"]
+    assert torch.equal(a["features"], b["features"])
+    assert not torch.equal(a["features"], ev.generated(G, acc)["lenet_mnist"]["features"])
+
+
 def test_conditional_generator_gets_labels_spread_by_index(stats_dir, acc):
     seen = []
     G = TinyG(conditional=True)

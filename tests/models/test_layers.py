@@ -1,11 +1,13 @@
-"""gankit.models.layers: size checks, norm layers, spectral norm, conditional BatchNorm, init."""
+"""gankit.models.layers: size checks, norm layers, spectral norm, conditional BatchNorm, init, image outputs."""
+import math
+
 import pytest
 import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.models.layers import (ConditionalBatchNorm2d, apply_spectral_norm, conv_plan, init_dcgan,
-                                  maybe_sn, min_side, norm2d, require_classes, square_size)
+from gankit.models.layers import (TANH_MARGIN, ConditionalBatchNorm2d, apply_spectral_norm, conv_plan, image_output,
+                                  init_dcgan, maybe_sn, min_side, norm2d, require_classes, square_size)
 
 parametrized = nn.utils.parametrize.is_parametrized
 
@@ -141,3 +143,32 @@ def test_init_dcgan_statistics():
         assert abs(norm.weight.mean().item() - 1) < 0.005 and abs(norm.weight.std().item() - 0.02) < 0.005
         assert norm.bias.abs().max() == 0
     assert torch.equal(net[5].weight, lin_before)  # Linear layers keep their own init
+
+
+def test_image_outputs():
+    x = torch.linspace(-6, 6, 101)
+    margin = image_output(x, "tanh_margin")
+    assert torch.allclose(margin, TANH_MARGIN * x.tanh())
+    assert margin.min() < -1.05 and margin.max() > 1.05  # an overshoot D sees and can push back
+    edge = torch.tensor(math.atanh(1 / TANH_MARGIN))
+    assert torch.allclose(image_output(edge, "tanh_margin"), torch.tensor(1.0))  # ±1 at a finite pre-activation
+    assert torch.equal(image_output(x, "tanh"), x.tanh())
+    assert torch.equal(image_output(x, "linear"), x)
+
+
+@pytest.mark.parametrize("output", ["tanh", "tanh_margin"])
+def test_a_pixel_pulled_onto_the_bound_stays_alive_only_with_the_margin(output):
+    """Adam pulling one pixel onto MNIST's background (-1): through tanh the target is an asymptote, so
+    the pre-activation walks off until tanh passes (almost) no gradient, and a stroke could never be
+    drawn there again; with the margin it settles where 1.1·tanh(x) = -1, with a live gradient."""
+    x = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=0.05, betas=(0.0, 0.99))
+    for _ in range(2000):
+        opt.zero_grad()
+        (image_output(x, output) + 1).pow(2).sum().backward()
+        opt.step()
+    slope = 1 - x.detach().tanh().item() ** 2  # d tanh / dx where the pixel ended
+    if output == "tanh_margin":
+        assert abs(x.item() + math.atanh(1 / TANH_MARGIN)) < 0.05 and slope > 0.15
+    else:
+        assert x.item() < -4 and slope < 1e-3
