@@ -118,3 +118,22 @@ def test_the_import_graph_has_no_circle():
     for m in sorted(graph):
         if m not in state:
             visit(m)
+
+
+COMPONENT_PACKAGES = ("models", "losses", "data", "training", "metrics")
+
+
+def test_config_imports_no_component_package():
+    """``gankit.config`` is the floor the components stand on: it checks recipes with the registries alone."""
+    found = []
+    for path in sorted((PACKAGE / "config").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):  # `from gankit import data` names the package in its names
+                names = [f"{node.module}.{a.name}" if node.module == "gankit" else node.module or "" for a in node.names]
+            else:
+                continue
+            found += [f"{_rel(path)}:{node.lineno}: {name}" for name in names
+                      if name.split(".")[:2] in (["gankit", p] for p in COMPONENT_PACKAGES)]
+    assert found == [], "gankit.config imports a component package:\n" + "\n".join(found)

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gankit.config import recipe
+from gankit.config import recipe, validate
 from gankit.cli import main
 from gankit.training.accel import native_bf16
-from gankit.training.parts import build_parts, check_components
+from gankit.training.parts import build_parts
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 SYNTH = ["trainer.eval_every=null", "data.name=synthetic", "data.root=null", "data.split=null", "data.size=48",
@@ -56,14 +56,14 @@ def test_recipe_loads_with_its_components(name):
     g, d, loss, pens, _ = ZOO[name][1]
     assert (cfg.generator.name, cfg.discriminator.name, cfg.loss.name) == (g, d, loss)
     assert [p.name for p in cfg.penalties] == pens
-    assert cfg.description and check_components(cfg) == []
+    assert cfg.description and validate.component_problems(cfg) == []
 
 
 @pytest.mark.parametrize("name", list(ZOO))
 def test_recipe_builds_for_its_image_shape(name):
     shrink, (_, _, _, _, shape) = ZOO[name]
     cfg = recipe.load(RECIPES / f"{name}.yaml", SYNTH + shrink)
-    parts = build_parts(cfg)
+    parts = build_parts(validate.validated(cfg))
     assert parts.data.img_shape == shape
     z = torch.randn(2, parts.G.z_dim)
     y = torch.tensor([0, 1])

@@ -1,7 +1,7 @@
 """gankit bench RECIPE [key=value ...] [--steps N] [--warmup W] [--json]: time the training step."""
 import json
 
-from gankit.config import recipe
+from gankit.config import validate
 from gankit.training import bench
 
 
@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    cfg = recipe.load(args.recipe, args.overrides)
-    result = bench.run(cfg, steps=args.steps, warmup=args.warmup)
+    valid = validate.load(args.recipe, args.overrides)  # every problem at once, and only once
+    result = bench.run(valid, steps=args.steps, warmup=args.warmup)
     print(json.dumps(result, indent=1) if args.json else bench.format_table(result))
     return 0

@@ -4,12 +4,11 @@ import json
 from accelerate import Accelerator
 
 from gankit.config import recipe
+from gankit.data.build import build_data
 from gankit.errors import GankitError, printable
 from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
-from gankit.runs.files import RECIPE_FILE
-from gankit.runs.inference import load_generator, load_run_recipe, resolve_checkpoint
-from gankit.training.parts import build_data
+from gankit.runs.inference import load_generator, resolve_checkpoint, valid_run_recipe
 
 
 def add_parser(sub) -> None:
@@ -40,8 +39,8 @@ def _overrides(args) -> list[str]:
 
 def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
-    load_run_recipe(run_dir)  # plugins first
-    cfg = recipe.load(run_dir / RECIPE_FILE, _overrides(args))
+    valid = valid_run_recipe(run_dir, _overrides(args))  # validated once: plugins imported, every problem at once
+    cfg = valid.cfg
     acc = Accelerator(cpu=args.device == "cpu")
     G = load_generator(ck, acc.device, ema=False if args.raw else None)
     conditional = is_conditional(G)
@@ -53,7 +52,7 @@ def run(args) -> int:
     if args.features:
         nodes = [dict(n, features=args.features) for n in (nodes or recipe.to_dict(cfg)["metrics"]
                                                            or [{"name": m} for m in _default_metrics(conditional)])]
-    evaluator = Evaluator(cfg, build_data(cfg), acc.device, metrics=nodes, conditional=conditional)
+    evaluator = Evaluator(cfg, build_data(valid), acc.device, metrics=nodes, conditional=conditional)
     results = evaluator(G, acc)
     floor = evaluator.floor(cfg.eval.num_samples) if args.floor else {}
     if not acc.is_main_process:

@@ -7,17 +7,15 @@ The run's recipe says which data it trained on; key=value changes it (e.g. data.
 """
 from pathlib import Path
 
-from gankit.config import recipe
+from gankit.data.build import build_data
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
 from gankit.runs.explore import parse_seeds, seed_latents
-from gankit.runs.files import RECIPE_FILE
 from gankit.runs.grids import save_picture
-from gankit.runs.inference import (check_truncation, generate, load_generator, load_run_recipe, resolve_checkpoint,
-                                   sample)
+from gankit.runs.inference import (check_truncation, generate, load_generator, resolve_checkpoint, sample,
+                                   valid_run_recipe)
 from gankit.runs.model_folder import is_model_folder
 from gankit.runs.neighbours import find_neighbours, sheet
-from gankit.training.parts import build_data
 
 
 def add_parser(sub) -> None:
@@ -50,14 +48,14 @@ def run(args) -> int:
         raise GankitError(f"{args.checkpoint}: an exported generator holds no training images to compare with. Give "
                           f"the run directory it was exported from (config.json names it under \"trained\").")
     run_dir, ck = resolve_checkpoint(args.checkpoint)
-    load_run_recipe(run_dir)  # plugins first
-    cfg = recipe.load(run_dir / RECIPE_FILE, list(args.overrides) + ["eval.real_samples=null"])
+    valid = valid_run_recipe(run_dir, list(args.overrides) + ["eval.real_samples=null"])  # plugins first
+    cfg = valid.cfg
     G = load_generator(ck, args.device, ema=False if args.raw else None)
     if len(seeds) > 1:
         samples = generate(G, seed_latents(seeds, G.z_dim), draw_labels(G, len(seeds)), psi)
     else:
         samples = sample(G, args.num or 8, seeds[0], truncation=psi)
-    data = build_data(cfg)
+    data = build_data(valid)
     result = find_neighbours(samples, cfg, data, args.k, args.features, args.device)
     save_picture(sheet(result), out)
     print(f"wrote {out}: {len(samples)} samples, each beside its {args.k} nearest of {len(data)} training images "

@@ -23,15 +23,16 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     if args.resume and not args.recipe:
-        cfg, recipe_dir, name = None, None, "run"
+        valid, name = None, "run"  # the stored recipe: validated when the run reads it
     else:
         if not args.recipe:
             raise GankitError("train: give a recipe (gankit train recipes/mnist_dcgan.yaml) or --resume RUN_DIR.")
-        cfg = validate.load(args.recipe, args.overrides)  # every problem at once, as `gankit check` reports them
-        recipe_dir, name = Path(args.recipe).parent, Path(args.recipe).stem
+        valid = validate.load(args.recipe, args.overrides)  # every problem at once, as `gankit check` reports them
+        name = Path(args.recipe).stem
     try:
-        summary = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, recipe_dir=recipe_dir, name=name)
+        summary = train(valid, args.out, resume=args.resume, overwrite=args.overwrite, name=name)
     except RuntimeError as e:  # a collective failed: another process died or hangs (ddp.timeout_s)
+        cfg = valid.cfg if valid is not None else None
         run_dir = args.resume or args.out or f"{cfg.output.root}/{name}-<time> (the newest)"
         lost = lost_process_error(e, int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
                                   (cfg or recipe.load(Path(args.resume) / RECIPE_FILE)).ddp.timeout_s, run_dir)

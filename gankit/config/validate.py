@@ -1,26 +1,31 @@
 """One validation path: everything about a recipe that can be checked without building anything.
 
-``problems(cfg, base_dir)`` is what ``gankit check`` reports before it builds anything and what
-training (``build_parts``) refuses to start with: settings this machine cannot honour, plugins
-that do not load, and every component (name and arguments, through ``Registry.check``),
-penalty, augment policy, metric, optimizer and schedule the recipe names.
+A recipe is validated once per run, where it comes in, and what comes out is a ``ValidRecipe``:
+the resolved recipe (plugin files absolute, plugins imported), its folder, and its run-level keys
+split off (``gankit.config.run_keys``). Training (``Trainer``, ``gankit train``), ``gankit check``,
+``gankit bench`` and ``gankit eval`` take that and never check again; building a part reads the
+registries.
 
-``load(path, overrides)`` is ``recipe.load`` followed by those checks. For a recipe whose schema
-fails it still checks the rest: the broken keys are dropped and the schema's own defaults
-(``gankit.config.schema.Recipe``) stand in for them, so one message names every mistake.
+``load(path, overrides)`` is ``recipe.load`` followed by the checks; ``validated(cfg, recipe_dir)``
+checks a recipe already loaded (the Python API, a run's stored recipe). ``problems`` lists what
+they refuse: settings this machine cannot honour, plugins that do not load, and every component
+(name and arguments, through ``Registry.check``), penalty, augment policy, metric, optimizer and
+schedule the recipe names. For a recipe whose schema fails ``load`` still checks the rest: the
+broken keys are dropped and the schema's own defaults (``gankit.config.schema.Recipe``) stand in
+for them, so one message names every mistake.
 """
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gankit.config import plugins, recipe, recipe_files
-from gankit.data.holdout import split_holdout
-from gankit.losses.penalties import split_interval
-from gankit.training import schedules
+from gankit.config import plugins, recipe, recipe_files, run_keys
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
                                     LOSSES, METRICS, OPTIMIZERS, PENALTIES)
+from gankit.config.run_keys import PenaltySpec, RunKeys
+from gankit.config.schedule_spec import node_problems
 from gankit.errors import GankitError, raise_if
 
 # Arguments the run supplies to models, losses, penalties and augments (from the data and G).
@@ -30,21 +35,53 @@ OPTIMIZER_CONTEXT = ("params", "lr", "betas", "weight_decay", "device")
 NETS = ("g", "d")
 
 
-def load(path: str | Path, overrides=()) -> DictConfig:
-    """Load a recipe (plugin files made absolute) and raise one error listing every problem found."""
+@dataclass(frozen=True)
+class ValidRecipe:
+    """A recipe that passed every check of this module, with its run-level keys split off."""
+
+    cfg: DictConfig  # resolved; plugin files as absolute paths (their plugins imported)
+    recipe_dir: Path | None  # the recipe's folder (None: a recipe made in Python)
+    data: dict  # the dataset node without `holdout`
+    holdout: int  # `data.holdout`: real images kept out of training
+    penalties: tuple[PenaltySpec, ...]  # each `penalties[i]` node without its `interval`, and that interval
+    for_training: bool = True  # whether this machine's settings were checked (False: for evaluation only)
+
+
+def load(path: str | Path, overrides=(), *, for_training: bool = True) -> ValidRecipe:
+    """Load a recipe (plugin files made absolute) and raise one error listing every problem found.
+
+    ``for_training=False`` leaves out the settings only a training run needs this machine to honour."""
     path = Path(path)
     try:
         cfg = recipe.load(path, list(overrides))
     except GankitError as e:
         partial = recipe.load_partial(path, list(overrides))
-        more = [] if partial is None else problems(plugins.absolute_plugins(partial, path.parent), path.parent,
-                                                   _inherited(path, overrides))
+        more = [] if partial is None else _examine(plugins.absolute_plugins(partial, path.parent), path.parent,
+                                                   _inherited(path, overrides), for_training)[0]
         found = list(dict.fromkeys(e.problems + more))
         raise GankitError.collect(found, header(found)) from None
-    cfg = plugins.absolute_plugins(cfg, path.parent)
-    found = problems(cfg, path.parent, _inherited(path, overrides))
+    return _valid(plugins.absolute_plugins(cfg, path.parent), path.parent, _inherited(path, overrides), for_training)
+
+
+def validated(cfg: DictConfig | ValidRecipe, recipe_dir: str | Path | None = None, *,
+              for_training: bool = True) -> ValidRecipe:
+    """A recipe loaded without ``load`` (the Python API, a run's stored recipe), checked once; a
+    ``ValidRecipe`` comes back as it is (one checked for evaluation only gets this machine's settings
+    checked before it trains). ``recipe_dir``: where relative plugin files are found."""
+    if isinstance(cfg, ValidRecipe):
+        if for_training and not cfg.for_training:
+            found = settings_problems(cfg.cfg)
+            raise_if(found, header(found))
+            return replace(cfg, for_training=True)
+        return cfg
+    recipe_dir = Path(recipe_dir) if recipe_dir is not None else None
+    return _valid(plugins.absolute_plugins(cfg, recipe_dir), recipe_dir, {}, for_training)
+
+
+def _valid(cfg: DictConfig, recipe_dir: Path | None, inherited: dict[str, str], for_training: bool) -> ValidRecipe:
+    found, keys = _examine(cfg, recipe_dir, inherited, for_training)
     raise_if(found, header(found))
-    return cfg
+    return ValidRecipe(cfg, recipe_dir, keys.data, keys.holdout, keys.penalties, for_training)
 
 
 def _inherited(path: Path, overrides) -> dict[str, str]:
@@ -58,14 +95,25 @@ def header(found: list[str]) -> str:
     return f"The recipe has {len(found)} problem(s):" if len(found) > 1 else ""
 
 
-def problems(cfg: DictConfig, base_dir: str | Path | None = None, inherited: dict[str, str] | None = None) -> list[str]:
+def problems(cfg: DictConfig, base_dir: str | Path | None = None, inherited: dict[str, str] | None = None, *,
+             for_training: bool = True) -> list[str]:
     """Every problem of a schema-valid recipe that shows without building: settings, plugins, names.
 
     ``inherited``: component arguments kept from a ``base:`` recipe (``recipe.inherited_arguments``)."""
-    found = settings_problems(cfg)
+    return _examine(cfg, base_dir, inherited or {}, for_training)[0]
+
+
+def _examine(cfg: DictConfig, base_dir, inherited: dict[str, str], for_training: bool) -> tuple[list[str], RunKeys]:
+    keys = split_run_keys(cfg)
+    found = settings_problems(cfg) if for_training else []
     plugin = plugin_problems(cfg, base_dir)
     # Unloadable plugins would make their components look unknown: report the plugins only.
-    return found + (plugin or component_problems(cfg, inherited or {}))
+    return found + (plugin or component_problems(cfg, inherited, keys)), keys
+
+
+def split_run_keys(cfg: DictConfig) -> RunKeys:
+    """The recipe's run-level keys (``data.holdout``, each penalty's ``interval``) split off, problems listed."""
+    return run_keys.split(plain(cfg.data), [plain(p) for p in cfg.penalties])
 
 
 def settings_problems(cfg: DictConfig) -> list[str]:
@@ -95,31 +143,24 @@ def plugin_problems(cfg: DictConfig, base_dir: str | Path | None = None) -> list
     return []
 
 
-def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None) -> list[str]:
-    """Every unknown name or bad argument among the recipe's components (plugins already loaded)."""
+def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None,
+                       keys: RunKeys | None = None) -> list[str]:
+    """Every unknown name or bad argument among the recipe's components (plugins already loaded).
+
+    ``keys``: the recipe's run-level keys, already split off (``run_keys.split``)."""
     ctx = dict.fromkeys(DATA_CONTEXT)
+    keys = keys or split_run_keys(cfg)
 
     def kept(section: str) -> dict[str, str]:  # the section's arguments kept from a base recipe
         return {k[len(section) + 1:]: f for k, f in (inherited or {}).items() if k.startswith(f"{section}.")}
 
-    node, found = plain(cfg.data), []
-    try:  # `holdout` is the run's (gankit.data.holdout), not the dataset's
-        node, _ = split_holdout(node, "data")
-    except GankitError as e:
-        found.append(str(e))
-        node = {k: v for k, v in node.items() if k != "holdout"}
-    found += DATASETS.check(node, "data", inherited=kept("data"))
+    found = list(keys.problems)  # `data.holdout` and each `interval`: the run's keys, not the components'
+    found += DATASETS.check(keys.data, "data", inherited=kept("data"))
     found += GENERATORS.check(plain(cfg.generator), "generator", ctx, inherited=kept("generator"))
     found += DISCRIMINATORS.check(plain(cfg.discriminator), "discriminator", ctx, inherited=kept("discriminator"))
     found += LOSSES.check(plain(cfg.loss), "loss", ctx, inherited=kept("loss"))
-    for i, p in enumerate(cfg.penalties):
-        node = plain(p)
-        try:  # `interval` belongs to the phase that runs the penalty, not to the penalty
-            node, _ = split_interval(node, f"penalties[{i}]")
-        except GankitError as e:
-            found.append(str(e))
-            node = {k: v for k, v in node.items() if k != "interval"}
-        found += PENALTIES.check(node, f"penalties[{i}]", ctx)
+    for p in keys.penalties:
+        found += PENALTIES.check(p.node, p.key, ctx)
     if cfg.augment is not None:
         node = plain(cfg.augment)
         found += AUGMENTS.check(node, "augment", ctx, inherited=kept("augment")) or policy_problems(node.get("policy"), "augment.policy")
@@ -127,7 +168,7 @@ def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None)
     for net in NETS:
         found += optimizer_problems(cfg.optim[net], f"optim.{net}", kept(f"optim.{net}.args"))
     for key, node in (plain(cfg.schedules) or {}).items():
-        found += schedules.node_problems(str(key), node)
+        found += node_problems(str(key), node)
     return found
 
 

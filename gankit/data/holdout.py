@@ -3,7 +3,7 @@
 Two sources of held-out images, one rule for choosing between them:
 
 * ``data.holdout: N`` (any dataset; default 0 = none). The recipe key is popped from the data
-  node before the dataset is built (``split_holdout``), so datasets never see it; the built
+  node before the dataset is built (``gankit.config.run_keys.split_holdout``), so datasets never see it; the built
   ``ImageData`` is then split (``hold_out``): N images leave the training set and ride along as
   ``data.heldout`` (images and labels). Which images is fixed by a constant seed, not by
   ``trainer.seed``, so every seed of a recipe trains on the same images and holds out the same
@@ -21,23 +21,13 @@ one). With neither, ``heldout_images`` raises an error that says to set ``data.h
 import torch
 
 from gankit.config.registry import DATASETS
+from gankit.config.run_keys import split_holdout
 from gankit.data.base import ImageData
 from gankit.errors import GankitError
 
 HOLDOUT_SEED = 0x5EED_0DA7  # fixed: the held-out images must not change with trainer.seed
 SOURCES = ("auto", "holdout", "test")
 TEST_SPLIT = "test"
-
-
-def split_holdout(node: dict, key: str = "data") -> tuple[dict, int]:
-    """The data node without its ``holdout`` (the run's business, not the dataset's) and that count (default 0)."""
-    node = dict(node)
-    n = node.pop("holdout", 0)
-    n = 0 if n is None else n
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise GankitError(f"{key}.holdout: must be a whole number of images ≥ 0 (0 = hold none out), got {n!r}. "
-                          f"Set e.g. {key}.holdout: 2000 to keep 2000 real images out of training.")
-    return node, n
 
 
 def holdout_order(num_images: int, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -96,7 +86,7 @@ def heldout_source(data: ImageData, node: dict, source: str = "auto", key: str =
     _, n = split_holdout(node)
     if n and data.heldout is None:
         raise GankitError(f"{key}: the recipe sets data.holdout: {n}, but the data was built without it. "
-                          f"Build the data with gankit.training.parts.build_data(cfg).")
+                          f"Build the data with gankit.data.build.build_data(recipe).")
     if source != "test" and data.heldout is not None and len(data.heldout):
         return "holdout"
     if source != "holdout" and node_of_test_split(node) is not None:

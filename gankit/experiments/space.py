@@ -268,7 +268,7 @@ def overrides(base, assignment: dict) -> list[str]:
 def check_against(space: Space, recipe: str | Path, user_overrides: list[str], where: str = "SPACE.yaml"):
     """Load the recipe with every probe value of every parameter; a key the recipe lacks or a value
     of the wrong type is an error naming the parameter. Returns the recipe as swept (no params)."""
-    base = validate.load(recipe, user_overrides)
+    base = validate.load(recipe, user_overrides).cfg
     problems = []
     for p in space.params:
         for value in p.probes():

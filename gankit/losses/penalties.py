@@ -38,16 +38,6 @@ def _check(ok: bool, key: str, message: str) -> None:
         raise GankitError(f"penalties: {key}: {message}")
 
 
-def split_interval(node: dict, key: str) -> tuple[dict, int]:
-    """A penalty node without its ``interval`` (the phase's business), and that interval (default 1)."""
-    node = dict(node)
-    interval = node.pop("interval", 1)
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-        raise GankitError(f"{key}.interval: must be a whole number ≥ 1 (1 = every step; k = every k-th step, "
-                          f"scaled by k), got {interval!r}.")
-    return node, interval
-
-
 class Penalty:
     """A regulariser of D, as one term of the D phase.
 

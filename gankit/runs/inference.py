@@ -21,8 +21,10 @@ from safetensors.torch import load_file
 from torch import nn
 
 from gankit.config import plugins as plugins_module
-from gankit.config import recipe
+from gankit.config import recipe, validate
 from gankit.config.registry import GENERATORS
+from gankit.config.validate import ValidRecipe, validated
+from gankit.data.build import build_data
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels, latents
 from gankit.runs import hub
@@ -30,7 +32,6 @@ from gankit.runs.model_folder import is_model_folder, load_folder
 from gankit.runs.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE
 from gankit.training import checkpoint as ckpt
 from gankit.training import intact
-from gankit.training.parts import build_data
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
@@ -80,15 +81,25 @@ def _run_fingerprint(run_dir: Path) -> str | None:
         return None
 
 
-def load_run_recipe(run_dir: Path):
-    """The recipe stored in a run, with its plugins loaded (so its components can be built)."""
+def _recipe_file(run_dir: Path) -> Path:
     recipe_path = run_dir / RECIPE_FILE
     if not recipe_path.is_file():
         raise GankitError(f"{run_dir}: {RECIPE_FILE} is missing, so the generator cannot be rebuilt. "
                           f"Give a checkpoint inside a complete run directory.")
-    cfg = recipe.load(recipe_path)
+    return recipe_path
+
+
+def load_run_recipe(run_dir: Path):
+    """The recipe stored in a run, with its plugins loaded (so its components can be built)."""
+    cfg = recipe.load(_recipe_file(run_dir))
     plugins_module.load(list(cfg.plugins), base_dir=run_dir)
     return cfg
+
+
+def valid_run_recipe(run_dir: Path, overrides=()) -> ValidRecipe:
+    """The recipe stored in a run, with ``overrides``, validated once for evaluating the run (its plugins
+    imported; the settings only training needs this machine to honour are not checked)."""
+    return validate.load(_recipe_file(run_dir), overrides, for_training=False)
 
 
 def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *, revision: str | None = None,
@@ -112,7 +123,7 @@ def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *,
     if "img_shape" in state:
         ctx = {"img_shape": tuple(state["img_shape"]), "num_classes": state.get("num_classes", 0)}
     else:  # checkpoints from before img_shape was stored: read the shape from the recipe's data
-        data = build_data(cfg)
+        data = build_data(validated(cfg, run_dir, for_training=False))
         ctx = {"img_shape": tuple(data.img_shape), "num_classes": data.num_classes}
     G = GENERATORS.build(cfg.generator, "generator", ctx)
     use_ema = (ck / EMA_FILE).is_file() if ema is None else ema

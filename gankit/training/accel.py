@@ -1,5 +1,8 @@
 """Making the Accelerator from a recipe, refusing what accelerate would silently ignore, and
-knowing what the hardware runs natively (bf16, fp16, torch.compile) before a run relies on it."""
+knowing what the hardware runs natively (bf16, fp16, torch.compile) before a run relies on it.
+
+The settings this machine cannot honour were refused when the recipe was validated
+(``gankit.config.validate.settings_problems``); they are not checked again here."""
 import os
 import statistics
 import time
@@ -12,8 +15,7 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DistributedDataParallelKwargs, InitProcessGroupKwargs
 from omegaconf import DictConfig
 
-from gankit.config.validate import settings_problems
-from gankit.errors import GankitError, first_line, raise_if
+from gankit.errors import GankitError, first_line
 
 
 # oneDNN instruction-set caps (ONEDNN_MAX_CPU_ISA) under which bf16 still runs natively.
@@ -112,7 +114,6 @@ def warn_if_emulated(precision: str, cpu: bool, device: torch.device) -> None:
 def make_accelerator(cfg: DictConfig) -> Accelerator:
     t = cfg.trainer
     cpu = t.cpu or not torch.cuda.is_available()
-    raise_if(settings_problems(cfg))
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.ddp.find_unused_parameters,
                                         broadcast_buffers=cfg.ddp.broadcast_buffers)
     group = InitProcessGroupKwargs(**process_group_kwargs(cfg))

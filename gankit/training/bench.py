@@ -7,9 +7,11 @@ import time
 from collections import defaultdict
 
 import torch
+from omegaconf import DictConfig
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.flop_counter import FlopCounterMode
 
+from gankit.config.validate import ValidRecipe
 from gankit.training import accel
 from gankit.training.trainer import Trainer
 
@@ -110,9 +112,11 @@ def phase_split(trainer, steps: int) -> dict[str, float]:
     return split
 
 
-def run(cfg, steps: int = 20, warmup: int = 5) -> dict:
+def run(recipe: ValidRecipe | DictConfig, steps: int = 20, warmup: int = 5) -> dict:
+    """Time a recipe's training step (a ``ValidRecipe``, or a recipe loaded in Python: validated once)."""
     with tempfile.TemporaryDirectory() as tmp:
-        tr = Trainer(cfg, tmp)
+        tr = Trainer(recipe, tmp)
+        cfg = tr.cfg
         dev = tr.acc.device
         step_times(tr, 0, warmup)
         flops = flops_per_step(tr)

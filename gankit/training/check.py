@@ -4,10 +4,10 @@
 first everything ``gankit.config.validate`` finds without building (schema and values,
 settings this machine cannot honour, plugins, every component name and argument), then the
 data (built), G's output against the data's shape, D on it (one forward and backward on a
-tiny batch). With no problem it returns a ``Report`` (parameter counts, data size, the code
+tiny batch). The recipe is validated once: the parts and the timed steps take the
+``ValidRecipe``. With no problem it returns a ``Report`` (parameter counts, data size, the code
 the run imports besides gankit, an estimated time per epoch from a few timed training steps);
-otherwise it raises one
-``GankitError`` listing them all.
+otherwise it raises one ``GankitError`` listing them all.
 
 The cheap part that training runs before its first step is ``gankit.training.preflight``.
 """
@@ -19,10 +19,12 @@ from pathlib import Path
 import torch
 
 from gankit.config import plugins, validate
+from gankit.config.validate import ValidRecipe
+from gankit.data.build import build_data
 from gankit.errors import raise_if
 from gankit.training.accel import resolve_precision
 from gankit.training.bench import step_times
-from gankit.training.parts import build_data, build_parts, run_length
+from gankit.training.parts import build_parts, run_length
 from gankit.training.preflight import shape_problems
 from gankit.training.trainer import Trainer
 
@@ -67,15 +69,16 @@ class Report:
 def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
     """Validate a recipe file with overrides, build its parts and try them; see the module doc."""
     path = Path(path)
-    cfg = validate.load(path, overrides)  # schema, settings, plugins, names: one error listing them all
+    valid = validate.load(path, overrides)  # schema, settings, plugins, names: one error listing them all
+    cfg = valid.cfg
 
     problems = []
-    data = build_data(cfg)  # a missing folder or file raises here, naming data.root
+    data = build_data(valid)  # a missing folder or file raises here, naming data.root
     t = cfg.trainer
     if len(data) < t.batch_size:
         problems.append(f"trainer.batch_size: {t.batch_size} is more than the {len(data)} images of the data "
                         f"({cfg.data.name}). Lower trainer.batch_size or use more data.")
-    parts = build_parts(cfg, data)
+    parts = build_parts(valid, data)
     problems += shape_problems(parts, backward=True, data_name=cfg.data.name)
     raise_if(problems, validate.header(problems))
 
@@ -85,7 +88,7 @@ def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
         num_images=len(data), g_params=_count(parts.G), d_params=_count(parts.D),
         steps_per_epoch=steps_per_epoch, total_steps=total, code=plugins.imported_code(cfg.plugins),
     )
-    report.step_s, report.device = _time_steps(cfg, timed_steps) if timed_steps > 0 else (None, _device(cfg))
+    report.step_s, report.device = _time_steps(valid, timed_steps) if timed_steps > 0 else (None, _device(cfg))
     if t.precision == "auto":
         report.notes.append(f"precision auto → {resolve_precision('auto', report.device == 'cpu')} on this machine.")
     if t.precision == "bf16" and report.device == "cpu":
@@ -93,10 +96,10 @@ def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
     return report
 
 
-def _time_steps(cfg, n: int) -> tuple[float, str]:
+def _time_steps(valid: ValidRecipe, n: int) -> tuple[float, str]:
     """Median seconds per training step over ``n`` steps (after one warm-up) in a throwaway run."""
     with tempfile.TemporaryDirectory(prefix="gankit-check-") as tmp:
-        tr = Trainer(cfg, Path(tmp) / "run")
+        tr = Trainer(valid, Path(tmp) / "run")
         return statistics.median(step_times(tr, n, warmup=1)), str(tr.acc.device)
 
 

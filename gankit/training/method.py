@@ -60,11 +60,12 @@ def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
         d_class, g_class = _class_terms(aux)
         d_terms.append(d_class)
         g_terms.append(g_class)
-    for i, (pen, interval, node) in enumerate(zip(parts.penalties, parts.intervals, cfg.penalties)):
+    for p in parts.penalties:
+        pen = p.module
         if getattr(pen, "network", "D") == "G":
-            g_terms.append(_generator_penalty_term(pen, interval, f"penalty{i}:{node.name}", parts.G))
+            g_terms.append(_generator_penalty_term(pen, p.interval, p.term, parts.G))
         else:
-            d_terms.append(_penalty_term(pen, interval, f"penalty{i}:{node.name}"))
+            d_terms.append(_penalty_term(pen, p.interval, p.term))
     if hasattr(parts.augment, "observe"):  # adaptive augmentation: reads D on real images, adapts after D's steps
         d_terms.append(Term("augment", lambda j, v, d: parts.augment.observe(j["real"].logits),
                             after_step=parts.augment.after_step))

@@ -1,17 +1,39 @@
-"""Building a recipe's components from the registries (no accelerate here)."""
-from dataclasses import dataclass, field
-from pathlib import Path
+"""Building a validated recipe's components from the registries (no accelerate here).
 
-from omegaconf import DictConfig
+The recipe comes in checked (``gankit.config.validate.ValidRecipe``, its plugins imported):
+nothing here checks it again.
+"""
+from dataclasses import dataclass, field
+
 from torch import nn
 
-from gankit.config import plugins, validate
-from gankit.config.registry import AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
+from gankit.config.registry import AUGMENTS, DISCRIMINATORS, GENERATORS, LOSSES, PENALTIES
+from gankit.config.validate import ValidRecipe
 from gankit.data.base import ImageData
-from gankit.data.holdout import hold_out, split_holdout
-from gankit.errors import GankitError, raise_if
+from gankit.data.build import build_data
+from gankit.errors import GankitError
 from gankit.losses import AdversarialLoss
-from gankit.losses.penalties import split_interval
+from gankit.losses.penalties import Penalty
+
+
+@dataclass(frozen=True)
+class PenaltyPart:
+    """One built penalty of a run and what the recipe says of it."""
+
+    module: Penalty  # the built penalty (a ``PENALTIES`` entry)
+    index: int  # its place in the recipe's ``penalties`` list
+    name: str  # its recipe name
+    interval: int = 1  # run on steps divisible by it (and scaled by it) by the phase that runs it
+
+    @property
+    def key(self) -> str:
+        """Its recipe key, ``penalties[i]`` (schedules and checkpoints name it so)."""
+        return f"penalties[{self.index}]"
+
+    @property
+    def term(self) -> str:
+        """The name of its term in the phase that runs it (and in the logs)."""
+        return f"penalty{self.index}:{self.name}"
 
 
 @dataclass
@@ -20,46 +42,23 @@ class Parts:
     G: nn.Module
     D: nn.Module
     loss: AdversarialLoss
-    penalties: list = field(default_factory=list)
+    penalties: list[PenaltyPart] = field(default_factory=list)
     augment: object = None
-    intervals: list = field(default_factory=list)  # each penalty's `interval` (run by the D phase)
 
 
-def load_plugins(cfg: DictConfig, recipe_dir: str | Path | None = None) -> None:
-    plugins.load(list(cfg.plugins), base_dir=recipe_dir)
-
-
-def check_components(cfg: DictConfig) -> list[str]:
-    """Every unknown component or bad argument in the recipe, without building anything
-    (``gankit.config.validate.component_problems``)."""
-    return validate.component_problems(cfg)
-
-
-def build_data(cfg: DictConfig) -> ImageData:
-    """The recipe's dataset, without the ``data.holdout`` images it keeps out of training (``data.heldout``)."""
-    node, holdout = split_holdout(validate.plain(cfg.data), "data")
-    data = DATASETS.build(node, "data")
-    if not isinstance(data, ImageData):
-        raise GankitError(f"data.name: dataset '{cfg.data.name}' returned {type(data).__name__}, not gankit.data.ImageData.")
-    return hold_out(data, holdout, "data", cfg.data.name)
-
-
-def build_parts(cfg: DictConfig, data: ImageData | None = None) -> Parts:
-    """Data, G, D, loss, penalties and augment of a recipe; first refuses every problem that
-    ``gankit.config.validate.problems`` finds (the path ``gankit check`` takes too)."""
-    problems = validate.problems(cfg)
-    raise_if(problems, validate.header(problems))
-    data = data if data is not None else build_data(cfg)
+def build_parts(recipe: ValidRecipe, data: ImageData | None = None) -> Parts:
+    """Data, G, D, loss, penalties and augment of a validated recipe."""
+    cfg = recipe.cfg
+    data = data if data is not None else build_data(recipe)
     ctx = {"img_shape": data.img_shape, "num_classes": data.num_classes}
     G = GENERATORS.build(cfg.generator, "generator", ctx)
     D = DISCRIMINATORS.build(cfg.discriminator, "discriminator", ctx)
     if not hasattr(G, "z_dim"):
         raise GankitError(f"generator.name: generator '{cfg.generator.name}' has no z_dim attribute; set self.z_dim in its __init__.")
     loss = LOSSES.build(cfg.loss, "loss", ctx)
-    nodes = [split_interval(validate.plain(p), f"penalties[{i}]") for i, p in enumerate(cfg.penalties)]
-    pens = [PENALTIES.build(node, f"penalties[{i}]", ctx) for i, (node, _) in enumerate(nodes)]
+    pens = [PenaltyPart(PENALTIES.build(p.node, p.key, ctx), p.index, p.name, p.interval) for p in recipe.penalties]
     aug = AUGMENTS.build(cfg.augment, "augment", ctx) if cfg.augment is not None else None
-    return Parts(data, G, D, loss, pens, aug, [interval for _, interval in nodes])
+    return Parts(data, G, D, loss, pens, aug)
 
 
 def run_length(num_images: int, t) -> tuple[int, int]:
@@ -67,4 +66,3 @@ def run_length(num_images: int, t) -> tuple[int, int]:
     them, it does not add any), and trainer.max_steps, when set, replaces trainer.epochs."""
     batches = num_images // t.batch_size  # the last incomplete batch is dropped
     return max(1, batches // t.d_steps), t.max_steps or max(1, t.epochs * batches // t.d_steps)
-

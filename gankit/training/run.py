@@ -1,5 +1,7 @@
 """One training run: choose and guard the run directory, store the recipe, check, train.
 
+The recipe comes validated (``gankit.config.validate.ValidRecipe``) or is validated here, once.
+
 Resuming (``--resume RUN_DIR``) continues from the latest complete checkpoint with the recipe
 stored in the run; a recipe given again may differ from it only in ``RESUME_SAFE_KEYS``.
 The stored recipe is rewritten (atomically) with those changes, so a later plain
@@ -9,6 +11,7 @@ Trackers write into the run directory (``gankit.training.trackers``).
 """
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -17,7 +20,8 @@ from accelerate.utils import broadcast_object_list
 from omegaconf import DictConfig, OmegaConf
 
 from gankit.config import recipe as recipe_mod
-from gankit.config.plugins import absolute_plugins
+from gankit.config import validate
+from gankit.config.validate import ValidRecipe, validated
 from gankit.errors import GankitError
 from gankit.runs.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
 from gankit.runs.report import write_views
@@ -28,23 +32,27 @@ from gankit.training.preflight import preflight
 from gankit.training.trainer import Trainer
 
 
-def train(cfg: DictConfig, out: str | Path | None = None, *, resume: str | Path | None = None,
+def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None, *, resume: str | Path | None = None,
           overwrite: bool = False, recipe_dir=None, name: str = "run") -> dict:
-    """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``."""
-    if cfg is not None:
-        cfg = absolute_plugins(cfg, recipe_dir)
+    """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``.
+
+    ``recipe``: a ``ValidRecipe`` (``gankit.config.validate.load``), or a recipe loaded in Python,
+    checked here once (``recipe_dir``: where its relative plugin files are); ``None`` with
+    ``resume``: the recipe stored in the run, checked once when it is read."""
+    valid = None if recipe is None else validated(recipe, recipe_dir)
     if resume is not None:
         if out is not None and Path(out).resolve() != Path(resume).resolve():
             raise GankitError(f"--out: give either --out DIR (a new run) or --resume RUN_DIR, not both "
                               f"({out} vs {resume}).")
         run_dir = Path(resume)
-        cfg = _resume_recipe(run_dir, cfg)
+        valid = _resume_recipe(run_dir, valid)
     else:
-        run_dir = _pick_run_dir(cfg, out, overwrite, name)
+        run_dir = _pick_run_dir(valid.cfg, out, overwrite, name)
+    cfg = valid.cfg
     trackers.check(cfg.trackers)
     # The Accelerator is made without trackers (accelerate refuses TensorBoard before it knows a
     # logging folder, and the run directory is that folder); they are attached below.
-    trainer = Trainer(trackers.without(cfg), run_dir, resume=resume is not None, recipe_dir=recipe_dir)
+    trainer = Trainer(replace(valid, cfg=trackers.without(cfg)), run_dir, resume=resume is not None)
     preflight(trainer.parts, cfg)  # G's output fits the data and D: fail now, not after the first epoch
     acc = trainer.acc
     if acc.is_main_process:
@@ -85,7 +93,9 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     return run_dir
 
 
-def _resume_recipe(run_dir: Path, cfg: DictConfig | None) -> DictConfig:
+def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> ValidRecipe:
+    """The recipe a resumed run continues with: ``valid`` when it changes only ``RESUME_SAFE_KEYS`` of
+    the stored one, or (``None``) the stored recipe, validated here."""
     stored_path = run_dir / RECIPE_FILE
     if not run_dir.is_dir():
         raise GankitError(f"--resume: {run_dir} does not exist. Give the folder of an earlier run (it holds {RECIPE_FILE}).")
@@ -95,13 +105,10 @@ def _resume_recipe(run_dir: Path, cfg: DictConfig | None) -> DictConfig:
     if not intact.step_dirs(run_dir):  # damaged ones are the trainer's to sort out (Checkpointer.resume_point)
         raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead "
                           f"(gankit train RECIPE --out {run_dir} --overwrite).")
-    try:
-        stored = recipe_mod.load(stored_path)
-    except GankitError as e:
-        raise GankitError(f"--resume: the recipe stored in {stored_path} is not valid any more: {e}") from None
-    if cfg is None:
-        return stored
-    changed = recipe_mod.diff_keys(recipe_mod.to_dict(stored), recipe_mod.to_dict(cfg))
+    if valid is None:
+        return _stored(stored_path, validate.load)
+    stored = _stored(stored_path, recipe_mod.load)  # only compared: the recipe given was validated
+    changed = recipe_mod.diff_keys(recipe_mod.to_dict(stored), recipe_mod.to_dict(valid.cfg))
     unsafe = [k for k in changed if not recipe_mod.is_resume_safe(k)]
     if unsafe:
         raise GankitError(
@@ -109,4 +116,12 @@ def _resume_recipe(run_dir: Path, cfg: DictConfig | None) -> DictConfig:
             f"resuming with those changes would not continue the same run. Only these keys may change on "
             f"resume: {', '.join(recipe_mod.RESUME_SAFE_KEYS)}. Start a new run to change the others."
         )
-    return cfg
+    return valid
+
+
+def _stored(path: Path, read):
+    """``read(path)`` of a run's stored recipe; its problems said to be the stored recipe's."""
+    try:
+        return read(path)
+    except GankitError as e:
+        raise GankitError(f"--resume: the recipe stored in {path} is not valid any more: {e}") from None

@@ -20,6 +20,8 @@ A recipe's ``schedules`` maps a recipe key to a schedule node::
   to ``start`` over W, then the shape runs from ``start`` to ``end`` over the rest.
 
 A ``SCHEDULES`` entry (built-ins in ``training/optim.py``) is a factory ``(start, end, **its own args) -> f(t)`` with t ∈ [0, 1].
+What a node may hold, and which keys may follow a schedule, is checked before anything is built
+(``gankit.config.schedule_spec``).
 Every value is a pure function of the step, set before each step: resuming at a step sets the
 same values an uninterrupted run had there (nothing to save beyond the step).
 
@@ -27,20 +29,12 @@ Schedulable keys: ``optim.<g|d>.lr``, ``.weight_decay``, ``.betas[0|1]``, ``.arg
 parameter group of that optimizer); ``penalties[i].<arg>``, ``augment.<arg>``, ``loss.<arg>``
 (the built component's attribute of that name); ``ema.half_life_kimg`` and ``ema.decay``.
 """
-import re
 from dataclasses import dataclass
 from typing import Callable
 
 from gankit.config.registry import SCHEDULES
+from gankit.config.schedule_spec import COMPONENT_KEY, EMA_KEY, OPTIM_KEY, SCHEDULABLE
 from gankit.errors import GankitError
-
-NODE_KEYS = ("name", "start", "end", "steps", "kimg", "warmup")
-SHAPE_ARGS = ("start", "end")  # what a shape factory gets from its node
-_OPTIM = re.compile(r"^optim\.(g|d)\.(lr|weight_decay|betas\[([01])\]|args\.(\w+))$")
-_COMPONENT = re.compile(r"^(penalties\[(\d+)\]|augment|loss)\.(\w+)$")
-_EMA = re.compile(r"^ema\.(half_life_kimg|decay)$")
-SCHEDULABLE = ("optim.<g|d>.lr | weight_decay | betas[0|1] | args.<name>, penalties[i].<arg>, augment.<arg>, "
-               "loss.<arg>, ema.half_life_kimg | ema.decay")
 
 
 # -- one schedule ------------------------------------------------------------------------
@@ -62,36 +56,6 @@ class Schedule:
             return self.start * x / self.warmup
         span = self.length - self.warmup
         return float(self.shape(min(1.0, (x - self.warmup) / span) if span > 0 else 1.0))
-
-
-def node_problems(key: str, node) -> list[str]:
-    """What is wrong with ``schedules[key]`` that shows without building anything."""
-    where = f"schedules[{key}]"
-    if not (_OPTIM.match(key) or _COMPONENT.match(key) or _EMA.match(key)):
-        return [f"{where}: '{key}' cannot follow a schedule. Schedulable keys: {SCHEDULABLE}."]
-    if not isinstance(node, dict) or "name" not in node:
-        return [f"{where}: write a mapping with at least a name, e.g. {{name: cosine, end: 0.0}}; got {node!r}."]
-    found = [f"{where}.{k}: not a schedule key; a schedule takes {', '.join(NODE_KEYS)}."
-             for k in node if k not in NODE_KEYS]
-    if "steps" in node and "kimg" in node:
-        found.append(f"{where}: give its length as steps or as kimg, not both.")
-    for k in ("start", "end", "steps", "kimg", "warmup"):
-        v = node.get(k)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            found.append(f"{where}.{k}: must be a number, got {v!r}.")
-        elif v is not None and k in ("steps", "kimg", "warmup") and v < 0:
-            found.append(f"{where}.{k}: must be ≥ 0, got {v}.")
-    length = node.get("steps", node.get("kimg"))
-    warmup = node.get("warmup") or 0
-    if not found and length is not None and warmup > length:
-        found.append(f"{where}.warmup: {warmup} is longer than the schedule ({length}); shorten it.")
-    if not found:
-        try:
-            SCHEDULES.entry(node["name"], f"{where}.name")
-        except GankitError as e:
-            return [str(e)]
-        found += SCHEDULES.check({"name": node["name"]}, f"{where}", dict.fromkeys(SHAPE_ARGS))
-    return found
 
 
 def build_schedule(key: str, node: dict, start: float, total_steps: int, images_per_step: int) -> Schedule:
@@ -147,7 +111,7 @@ def _attr_target(obj, attr: str, key: str, what: str) -> Target:
 def resolve(key: str, optimizers: dict, components: dict, ema) -> Target:
     """The ``Target`` of a schedulable key, given the run's optimizers ({"g", "d"}), components
     ({"penalties": [...], "augment": obj, "loss": obj}) and EMA (or None)."""
-    if m := _OPTIM.match(key):
+    if m := OPTIM_KEY.match(key):
         net, field, beta, arg = m.groups()
         opt = optimizers[net]
         if field.startswith("betas"):
@@ -159,14 +123,14 @@ def resolve(key: str, optimizers: dict, components: dict, ema) -> Target:
             raise GankitError(f"schedules[{key}]: optimizer {type(opt).__name__} has no setting '{name}'; "
                               f"it has {', '.join(k for k in opt.param_groups[0] if k != 'params')}.")
         return _group_target(opt, name, None)
-    if m := _COMPONENT.match(key):
+    if m := COMPONENT_KEY.match(key):
         root, index, attr = m.groups()
         if index is not None:
             pens = components.get("penalties", [])
             obj = pens[int(index)] if int(index) < len(pens) else None
             return _attr_target(obj, attr, key, f"penalty {index}")
         return _attr_target(components.get(root), attr, key, root)
-    if m := _EMA.match(key):
+    if m := EMA_KEY.match(key):
         return _attr_target(ema, m.group(1), key, "EMA (set ema.enabled=true)")
     raise GankitError(f"schedules[{key}]: '{key}' cannot follow a schedule. Schedulable keys: {SCHEDULABLE}.")
 

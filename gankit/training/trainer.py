@@ -1,7 +1,7 @@
 """The training loop on accelerate.
 
-``Trainer(cfg, run_dir)`` builds the parts, prepares them and turns the recipe's method into a
-list of phases (``method.gan_phases``). ``step`` runs those phases; ``fit`` loops over steps, and
+``Trainer(recipe, run_dir)`` builds the parts of a validated recipe, prepares them and turns the
+recipe's method into a list of phases (``method.gan_phases``). ``step`` runs those phases; ``fit`` loops over steps, and
 each side job — the logbook, sample grids, evaluation, checkpoints, the stop flag — decides for
 itself whether it is due.
 """
@@ -17,6 +17,7 @@ from accelerate.utils import set_seed
 from omegaconf import DictConfig
 
 from gankit.config.recipe import fingerprint
+from gankit.config.validate import ValidRecipe, validated
 from gankit.data.batches import BatchStream, NoiseStream
 from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator
@@ -28,7 +29,7 @@ from gankit.training.guard import NonFiniteGuard
 from gankit.training.logbook import Logbook
 from gankit.training.method import gan_phases
 from gankit.training.optim import build_optimizer
-from gankit.training.parts import Parts, build_parts, load_plugins, run_length
+from gankit.training.parts import Parts, build_parts, run_length
 from gankit.training.phases import Draws, run_phase
 from gankit.training.schedules import Schedules, resolve
 from gankit.training.signals import StopFlag
@@ -56,13 +57,14 @@ class TrainState:
 
 
 class Trainer:
-    def __init__(self, cfg: DictConfig, run_dir: str | Path, *, resume: bool = False, recipe_dir=None):
-        self.cfg, self.t = cfg, cfg.trainer
+    def __init__(self, recipe: ValidRecipe | DictConfig, run_dir: str | Path, *, resume: bool = False, recipe_dir=None):
+        self.recipe = validated(recipe, recipe_dir)  # a ValidRecipe as it is; a DictConfig (Python API) checked once
+        cfg = self.cfg = self.recipe.cfg
+        self.t = cfg.trainer
         self.run_dir = Path(run_dir)
         self.acc = make_accelerator(cfg)
-        load_plugins(cfg, recipe_dir)
         set_seed(self.t.seed)  # identical initial weights on every process
-        self.setup(build_parts(cfg))
+        self.setup(build_parts(self.recipe))
         self.state = TrainState()
         self.checkpoints = Checkpointer(self.acc, self.run_dir, self.t.checkpoint_every, self.t.keep_checkpoints)
         self.guard = NonFiniteGuard(self.t.on_nonfinite, self.acc, self.checkpoints.latest)
@@ -95,9 +97,9 @@ class Trainer:
             self.ema.shadow.to(acc.device)
         # parts that keep state of their own (adaptive augmentation): saved in every checkpoint
         self.stateful = {k: v for k, v in [("augment", parts.augment)] + [
-            (f"penalties[{i}]", p) for i, p in enumerate(parts.penalties)] if hasattr(v, "state_dict")}
-        targets = {k: resolve(str(k), {"g": self.g_opt, "d": self.d_opt},
-                              {"penalties": parts.penalties, "augment": parts.augment, "loss": parts.loss}, self.ema)
+            (p.key, p.module) for p in parts.penalties] if hasattr(v, "state_dict")}
+        targets = {k: resolve(str(k), {"g": self.g_opt, "d": self.d_opt}, {
+            "penalties": [p.module for p in parts.penalties], "augment": parts.augment, "loss": parts.loss}, self.ema)
                    for k in cfg.schedules}
         self.schedules = Schedules(cfg.schedules, targets, self.max_steps, self.images_per_step)
         self.scheduled: dict[str, float] = {}

@@ -2,8 +2,9 @@
 import re
 
 from gankit.cli import main
-from gankit.config import recipe
-from gankit.training.parts import build_data, build_parts, run_length
+from gankit.config import recipe, validate
+from gankit.data.build import build_data
+from gankit.training.parts import build_parts, run_length
 
 
 def _lines(out: str) -> dict[str, str]:
@@ -19,9 +20,10 @@ def test_check_prints_ok_and_the_plan_of_the_recipe(tiny_recipe, capsys):
     assert main(["check", str(tiny_recipe), "--steps", "0"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"recipe {tiny_recipe}: OK"
-    cfg = recipe.load(tiny_recipe)
-    data = build_data(cfg)
-    parts = build_parts(cfg, data)
+    valid = validate.load(tiny_recipe)
+    cfg = valid.cfg
+    data = build_data(valid)
+    parts = build_parts(valid, data)
     rows = _lines(out)
     c, h, w = data.img_shape
     assert rows["data"] == f"{cfg.data.name}: {len(data)} images of {c}×{h}×{w}"

@@ -17,7 +17,7 @@ from gankit.config.listing import render, rows
 from gankit.errors import GankitError
 from gankit.training.optim import build_optimizer
 from gankit.training.schedules import build_schedule
-from gankit.training.parts import build_parts, load_plugins
+from gankit.training.parts import build_parts
 from gankit.training.run import train
 from gankit.training.trainer import Trainer
 
@@ -31,11 +31,11 @@ ORIGIN = f"plugin gankit-example-plugin {VERSION}"
 def test_recipe_loads_the_file_relative_to_itself(fresh_plugins, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # not the recipe's folder
     cfg = gankit.load_recipe(RECIPE, ["data.size=32"])
-    load_plugins(cfg, RECIPE.parent)
+    valid = validate.validated(cfg, RECIPE.parent)  # imports the plugin file, found next to the recipe
     entry = GENERATORS.entry("my_mlp")
     assert entry.origin == f"file {(ROOT / 'plugins' / 'my_gan.py').resolve()}"
     assert LOSSES.entry("my_softplus").doc.startswith("Non-saturating loss written with softplus")
-    parts = build_parts(cfg)
+    parts = build_parts(valid)
     assert parts.G.z_dim == 32 and parts.G.img_shape == (1, 28, 28)
     out = parts.G(torch.randn(3, 32))
     assert out.shape == (3, 1, 28, 28) and out.abs().max() <= 1
@@ -274,7 +274,7 @@ def plugin_recipe(tmp_path, tiny_recipe, fresh_plugins):
 
 def test_a_plugin_file_adds_an_optimizer_and_a_schedule(plugin_recipe):
     cfg = validate.load(plugin_recipe, ["optim.d.name=my_opt", "optim.d.args={momentum: 0.9}",
-                                        "schedules={optim.d.lr: {name: halves, end: 0.05}}", "optim.d.lr=0.1"])
+                                        "schedules={optim.d.lr: {name: halves, end: 0.05}}", "optim.d.lr=0.1"]).cfg
     assert OPTIMIZERS.entry("my_opt").origin.startswith("file ")
     model = torch.nn.Linear(2, 1)
     opt = build_optimizer(model, cfg.optim.d, torch.device("cpu"))

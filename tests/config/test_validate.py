@@ -1,4 +1,6 @@
 """The one validation path: what `gankit check` and training both refuse before building anything."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -9,7 +11,7 @@ from gankit.training.parts import build_parts
 
 def test_a_good_recipe_has_no_problems(tiny_recipe):
     assert validate.problems(recipe.load(tiny_recipe)) == []
-    assert validate.load(tiny_recipe).trainer.max_steps == recipe.load(tiny_recipe).trainer.max_steps
+    assert validate.load(tiny_recipe).cfg.trainer.max_steps == recipe.load(tiny_recipe).trainer.max_steps
 
 
 def test_every_kind_of_name_is_checked_with_its_key(tiny_recipe):
@@ -56,10 +58,41 @@ def test_a_broken_schema_still_reports_the_components_using_the_schema_defaults(
 def test_build_parts_refuses_what_validate_finds(tiny_recipe):
     cfg = recipe.load(tiny_recipe, ["discriminator.name=mlpp"])
     with pytest.raises(GankitError, match="discriminator.name: unknown discriminator 'mlpp'. Did you mean 'mlp'"):
-        build_parts(cfg)
+        build_parts(validate.validated(cfg))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 is fine on a GPU")
 def test_build_parts_refuses_fp16_on_a_cpu(tiny_recipe):
     with pytest.raises(GankitError, match="trainer.precision: fp16 needs a CUDA GPU"):
-        build_parts(recipe.load(tiny_recipe, ["trainer.precision=fp16"]))
+        build_parts(validate.validated(recipe.load(tiny_recipe, ["trainer.precision=fp16"])))
+
+
+def test_a_valid_recipe_holds_the_resolved_recipe_its_folder_and_the_run_keys_split_off(tiny_recipe, tmp_path):
+    (tmp_path / "p.py").write_text("")
+    r = tmp_path / "r.yaml"
+    r.write_text(f"base: {tiny_recipe}\nplugins: [./p.py]\ndata: {{holdout: 16}}\n"
+                 f"penalties: [{{name: r1, gamma: 2.0, interval: 4}}, {{name: r2}}]\n")
+    valid = validate.load(r)
+    assert valid.recipe_dir == tmp_path and valid.cfg.plugins == [str((tmp_path / "p.py").resolve())]
+    assert "holdout" not in valid.data and valid.data["name"] == "synthetic" and valid.holdout == 16
+    assert [(p.key, p.name, p.node, p.interval) for p in valid.penalties] == [
+        ("penalties[0]", "r1", {"name": "r1", "gamma": 2.0}, 4), ("penalties[1]", "r2", {"name": "r2"}, 1)]
+    assert valid.cfg.data.holdout == 16 and valid.cfg.penalties[0].interval == 4  # the recipe itself is kept whole
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        valid.holdout = 0
+
+
+def test_a_valid_recipe_is_not_validated_again(tiny_recipe, monkeypatch):
+    valid = validate.load(tiny_recipe)
+    monkeypatch.setattr(validate, "_examine", lambda *a, **k: pytest.fail("validated twice"))
+    assert validate.validated(valid) is valid and validate.validated(valid, "elsewhere") is valid
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 is fine on a GPU")
+def test_a_recipe_checked_for_evaluation_only_gets_the_settings_checked_before_it_trains(tiny_recipe):
+    cfg = recipe.load(tiny_recipe, ["trainer.precision=fp16"])
+    valid = validate.validated(cfg, for_training=False)  # evaluating an fp16 run on a CPU is fine
+    assert not valid.for_training
+    with pytest.raises(GankitError, match="trainer.precision: fp16 needs a CUDA GPU"):
+        validate.validated(valid)
+    assert validate.validated(validate.validated(recipe.load(tiny_recipe), for_training=False)).for_training

@@ -84,10 +84,10 @@ def test_keys_and_values_are_checked_against_the_recipe():
 
 
 def test_a_list_item_key_becomes_a_whole_list_override_that_keeps_the_rest():
-    base = validate.load(R1)
+    base = validate.load(R1).cfg
     ovr = space.overrides(base, {"penalties.0.gamma": 5.0, "optim.g.lr": 0.002})
     assert ovr[0] == "optim.g.lr=0.002" and ovr[1].startswith("penalties=")
-    cfg = validate.load(R1, ovr)
+    cfg = validate.load(R1, ovr).cfg
     assert OmegaConf.to_container(cfg.penalties) == [{"name": "r1", "gamma": 5.0, "interval": 16}]
     assert cfg.optim.g.lr == 0.002
 

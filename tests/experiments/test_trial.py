@@ -60,7 +60,7 @@ def test_the_command_starts_overwrites_or_resumes_the_run_directory(tmp_path):
 
     recipe = str(Path(__file__).resolve().parents[2] / "recipes" / "mnist_dcgan_r1.yaml")
     sp = space.parse({"params": {"penalties.0.gamma": [5.0]}})
-    ctx = trial.Context(recipe, ["trainer.max_steps=3"], sp, tmp_path, validate.load(recipe), ["torchrun", "--nproc_per_node", "2"], "s")
+    ctx = trial.Context(recipe, ["trainer.max_steps=3"], sp, tmp_path, validate.load(recipe).cfg, ["torchrun", "--nproc_per_node", "2"], "s")
     run = tmp_path / "runs" / "x"
     new = trial.command(ctx, {"penalties.0.gamma": 5.0}, 2, run)
     assert new[:5] == ["torchrun", "--nproc_per_node", "2", "-m", "gankit"] and new[5:7] == ["train", recipe]

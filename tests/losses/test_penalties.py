@@ -5,7 +5,6 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.config.registry import PENALTIES
-from gankit.losses.penalties import split_interval
 from gankit.training.phases import Draws, run_phase
 
 
@@ -61,15 +60,6 @@ def test_r1_penalty_gradient_reaches_d_parameters():
     x = r1.inputs(real, real, 0)
     r1(x, D(x), 0).backward()
     assert D.a.grad.item() == pytest.approx(2.0 * 0.5 * real.flatten(1).pow(2).sum(1).mean().item(), rel=1e-5)
-
-
-def test_interval_is_a_key_of_any_penalty_node_not_of_the_penalty():
-    node, interval = split_interval({"name": "r1", "gamma": 10.0, "interval": 4}, "penalties[0]")
-    assert node == {"name": "r1", "gamma": 10.0} and interval == 4
-    assert split_interval({"name": "wgan_gp"}, "penalties[1]")[1] == 1
-    for bad in (0, -2, 1.5, True, "4"):
-        with pytest.raises(GankitError, match=r"^penalties\[0\]\.interval: must be a whole number ≥ 1"):
-            split_interval({"name": "r1", "interval": bad}, "penalties[0]")
 
 
 def test_wgan_gp_on_linear_d_and_interpolates():

@@ -71,4 +71,4 @@ def test_a_generator_regulariser_is_a_term_of_the_g_phase(tiny_recipe, tmp_path)
     assert "penalties[1]" in tr.stateful
     stats = tr.step()  # step 0: both regularisers are due
     assert all(torch.isfinite(v) for v in stats.values())
-    assert tr.parts.penalties[1].pl_mean > 0 and "penalties[1].pl_mean" in tr.levels()
+    assert tr.parts.penalties[1].module.pl_mean > 0 and "penalties[1].pl_mean" in tr.levels()

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gankit.config import recipe
+from gankit.config import recipe, validate
 from gankit.errors import GankitError
 from gankit.losses.penalties import R1
 from gankit.training.parts import build_parts, run_length
@@ -11,17 +11,19 @@ from gankit.training.parts import build_parts, run_length
 
 def test_parts_are_built_with_the_data_shape_and_penalties_without_their_interval(tiny_recipe):
     cfg = recipe.load(tiny_recipe, ["penalties=[{name: r1, gamma: 2.0, interval: 8}]"])
-    parts = build_parts(cfg)
+    parts = build_parts(validate.validated(cfg))
     assert parts.G.img_shape == parts.data.img_shape and parts.G.z_dim > 0
-    (pen,) = parts.penalties
+    (part,) = parts.penalties
+    pen = part.module
     assert isinstance(pen, R1) and pen.gamma == 2.0
+    assert (part.key, part.name, part.interval, part.term) == ("penalties[0]", "r1", 8, "penalty0:r1")
     assert parts.loss.d is not None and parts.augment is None
 
 
 def test_every_problem_is_refused_before_building(tiny_recipe):
     cfg = recipe.load(tiny_recipe, ["generator.name=nope", "penalties=[{name: r1, interval: 0}]"])
     with pytest.raises(GankitError) as e:
-        build_parts(cfg)
+        build_parts(validate.validated(cfg))  # the parts are built only from a validated recipe
     keys = [p.split(":")[0] for p in e.value.problems]
     assert "generator.name" in keys and "penalties[0].interval" in keys
 
