@@ -131,7 +131,7 @@ def test_config_imports_no_component_package():
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):  # `from gankit import data` names the package in its names
-                names = [f"{node.module}.{a.name}" if node.module == "gankit" else node.module or "" for a in node.names]
+                names = [f"gankit.{a.name}" if node.module == "gankit" else node.module or "" for a in node.names]
             else:
                 continue
             found += [f"{_rel(path)}:{node.lineno}: {name}" for name in names

@@ -1,7 +1,7 @@
 """The training loop on accelerate.
 
-``Trainer(recipe, run_dir)`` builds the parts of a validated recipe, prepares them and turns the
-recipe's method into a list of phases (``method.gan_phases``). ``step`` runs those phases; ``fit`` loops over steps, and
+``Trainer(recipe, run_dir)`` builds the parts, prepares them and turns the recipe's method into a
+list of phases (``method.gan_phases``). ``step`` runs those phases; ``fit`` loops over steps, and
 each side job — the logbook, sample grids, evaluation, checkpoints, the stop flag — decides for
 itself whether it is due.
 """
@@ -98,9 +98,8 @@ class Trainer:
         # parts that keep state of their own (adaptive augmentation): saved in every checkpoint
         self.stateful = {k: v for k, v in [("augment", parts.augment)] + [
             (p.key, p.module) for p in parts.penalties] if hasattr(v, "state_dict")}
-        targets = {k: resolve(str(k), {"g": self.g_opt, "d": self.d_opt}, {
-            "penalties": [p.module for p in parts.penalties], "augment": parts.augment, "loss": parts.loss}, self.ema)
-                   for k in cfg.schedules}
+        components = {"penalties": [p.module for p in parts.penalties], "augment": parts.augment, "loss": parts.loss}
+        targets = {k: resolve(str(k), {"g": self.g_opt, "d": self.d_opt}, components, self.ema) for k in cfg.schedules}
         self.schedules = Schedules(cfg.schedules, targets, self.max_steps, self.images_per_step)
         self.scheduled: dict[str, float] = {}
         self.num_classes = parts.data.num_classes if uses_labels(parts.G, parts.D) else 0

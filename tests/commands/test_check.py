@@ -74,3 +74,11 @@ def test_a_batch_larger_than_the_data_is_refused(tiny_recipe, capsys):
     assert main(["check", str(tiny_recipe), f"trainer.batch_size={size + 1}", "--steps", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gankit: error: ") and "trainer.batch_size" in err and str(size) in err
+
+
+def test_check_validates_the_recipe_once_for_its_parts_and_its_timed_steps(tiny_recipe, tmp_path, monkeypatch,
+                                                                          validation_calls, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", str(tiny_recipe), "--steps", "1"]) == 0
+    assert "timing" in _lines(capsys.readouterr().out)
+    assert validation_calls == {"validate": 1, "settings": 1, "plugins": 1}

@@ -19,3 +19,10 @@ def test_eval_json_and_table(run_dir, capsys):
     fd_line = next(line for line in out.splitlines() if line.startswith("fd "))
     value, floor = map(float, fd_line.split()[1:])
     assert floor < value
+
+
+@pytest.mark.slow
+def test_eval_validates_the_stored_recipe_once_without_the_training_settings(run_dir, validation_calls, capsys):
+    assert main(["eval", str(run_dir), "--num-samples", "100", "--metrics", "fd", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["num_samples"] == 100
+    assert validation_calls["validate"] == 1 and validation_calls["settings"] == 0

@@ -5,7 +5,6 @@ import pytest
 
 import gankit
 from gankit.cli import main
-from gankit.config import plugins, validate
 
 
 @pytest.mark.slow
@@ -21,44 +20,26 @@ def test_trainer_logs_eval_rows(tmp_path):
     assert {"eval/fd", "eval/classifier_score", "eval/modes", "eval/modes_kl"} <= set(evals[0])
 
 
-def _count_validation(monkeypatch) -> dict[str, int]:
-    """How often the recipe is validated, its settings checked and its plugins imported (counted by name)."""
-    calls = {"validate": 0, "settings": 0, "plugins": 0}
-
-    def counting(module, attr, key):
-        real = getattr(module, attr)
-
-        def wrapper(*args, **kwargs):
-            calls[key] += 1
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(module, attr, wrapper)
-
-    counting(validate, "_examine", "validate")
-    counting(validate, "settings_problems", "settings")
-    counting(plugins, "load", "plugins")
-    return calls
-
-
 @pytest.mark.slow
-def test_a_run_validates_its_recipe_and_imports_its_plugins_once(tiny_recipe, tmp_path, monkeypatch):
+def test_a_run_validates_its_recipe_and_imports_its_plugins_once(tiny_recipe, tmp_path, validation_calls):
     (tmp_path / "empty_plugin.py").write_text('"""A plugin that registers nothing."""\n')
     r = tmp_path / "r.yaml"
     r.write_text(f"base: {tiny_recipe}\nplugins: [./empty_plugin.py]\n")
-    calls = _count_validation(monkeypatch)
+    calls = validation_calls
     out = tmp_path / "run"
     assert main(["train", str(r), "trainer.max_steps=1", "trainer.cpu=true", "--out", str(out)]) == 0
     assert calls == {"validate": 1, "settings": 1, "plugins": 1}
     calls.update(dict.fromkeys(calls, 0))  # resuming: the stored recipe is read and validated once
     assert main(["train", "--resume", str(out)]) == 0
     assert calls == {"validate": 1, "settings": 1, "plugins": 1}
-    calls.update(dict.fromkeys(calls, 0))  # resuming with changes: the recipe given is validated, the stored one compared
+    calls.update(dict.fromkeys(calls, 0))  # with changes: the recipe given is validated, the stored one compared
     assert main(["resume", str(out), "trainer.max_steps=2"]) == 0
     assert calls == {"validate": 1, "settings": 1, "plugins": 1}
 
 
-def test_the_python_api_validates_a_plain_recipe_once(tiny_recipe, tmp_path, monkeypatch):
-    calls = _count_validation(monkeypatch)
+@pytest.mark.slow
+def test_the_python_api_validates_a_plain_recipe_once(tiny_recipe, tmp_path, validation_calls):
+    calls = validation_calls
     summary = gankit.train(gankit.load_recipe(tiny_recipe, ["trainer.max_steps=1", "trainer.cpu=true"]),
                            out=tmp_path / "run")
     assert summary["exit_code"] == 0 and calls == {"validate": 1, "settings": 1, "plugins": 1}

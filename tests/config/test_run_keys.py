@@ -38,6 +38,7 @@ def test_split_gives_one_record_per_penalty_and_the_data_node_without_holdout():
 
 def test_split_lists_every_bad_key_and_drops_it_so_the_component_can_still_be_checked():
     keys = split({"name": "mnist", "holdout": -1}, [{"name": "r1", "interval": 0}, {"name": "r2", "interval": "x"}])
-    assert [p.split(":")[0] for p in keys.problems] == ["data.holdout", "penalties[0].interval", "penalties[1].interval"]
+    keys_named = [p.split(":")[0] for p in keys.problems]
+    assert keys_named == ["data.holdout", "penalties[0].interval", "penalties[1].interval"]
     assert keys.data == {"name": "mnist"} and keys.holdout == 0
     assert [(p.node, p.interval) for p in keys.penalties] == [({"name": "r1"}, 1), ({"name": "r2"}, 1)]
