@@ -5,7 +5,7 @@ their first read (built-in components, then installed plugin packages; ``gankit.
 arranges that). The functions below come from their modules on first use:
 
 - ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``);
-- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it (``gankit.training.run.train``);
+- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it and write its report (``gankit.commands.train``);
 - ``load_generator(source, device="cpu")``: a trained generator (``gankit.runs.inference``);
 - ``sample(generator, n, seed=0, labels=None, truncation=1.0)``: images in [-1, 1] from it (``gankit.runs.inference``);
 - ``export_generator(run_dir_or_checkpoint, out)``: a portable model folder (``gankit.runs.export``);
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 # ``import gankit`` does not import torch models, accelerate or the trainer.
 _LAZY = {
     "load_recipe": ("gankit.config.recipe", "load"),
-    "train": ("gankit.training.run", "train"),
+    "train": ("gankit.commands.train", "train"),
     "load_generator": ("gankit.runs.inference", "load_generator"),
     "sample": ("gankit.runs.inference", "sample"),
     "export_generator": ("gankit.runs.export", "export_generator"),

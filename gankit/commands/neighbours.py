@@ -11,8 +11,8 @@ from gankit.config import recipe
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
 from gankit.runs.explore import parse_seeds, seed_latents
-from gankit.runs.files import RECIPE_FILE
-from gankit.runs.grids import save_picture
+from gankit.store.files import RECIPE_FILE
+from gankit.store.grids import save_picture
 from gankit.runs.inference import (check_truncation, generate, load_generator, load_run_recipe, resolve_checkpoint,
                                    sample)
 from gankit.runs.model_folder import is_model_folder

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.runs.files import REPORT_FILE
+from gankit.store.files import REPORT_FILE
 from gankit.runs.report import write_report
 
 

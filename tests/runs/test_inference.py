@@ -6,7 +6,7 @@ import torch
 
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.runs.files import EMA_FILE
+from gankit.store.files import EMA_FILE
 from gankit.runs.inference import load_generator, sample
 
 
