@@ -5,7 +5,8 @@ their first read (built-in components, then installed plugin packages; ``gankit.
 arranges that). The functions below come from their modules on first use:
 
 - ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``);
-- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it and write its report (``gankit.commands.train``);
+- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it, then write its report
+  (``gankit.commands.train``);
 - ``load_generator(source, device="cpu")``: a trained generator (``gankit.runs.inference``);
 - ``sample(generator, n, seed=0, labels=None, truncation=1.0)``: images in [-1, 1] from it (``gankit.runs.inference``);
 - ``export_generator(run_dir_or_checkpoint, out)``: a portable model folder (``gankit.runs.export``);

@@ -7,8 +7,8 @@ from gankit.config import recipe
 from gankit.errors import GankitError, printable
 from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
-from gankit.store.files import RECIPE_FILE
 from gankit.runs.inference import load_generator, load_run_recipe, resolve_checkpoint
+from gankit.store.files import RECIPE_FILE
 from gankit.training.parts import build_data
 
 

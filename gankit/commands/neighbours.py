@@ -11,12 +11,12 @@ from gankit.config import recipe
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
 from gankit.runs.explore import parse_seeds, seed_latents
-from gankit.store.files import RECIPE_FILE
-from gankit.store.grids import save_picture
 from gankit.runs.inference import (check_truncation, generate, load_generator, load_run_recipe, resolve_checkpoint,
                                    sample)
 from gankit.runs.model_folder import is_model_folder
 from gankit.runs.neighbours import find_neighbours, sheet
+from gankit.store.files import RECIPE_FILE
+from gankit.store.grids import save_picture
 from gankit.training.parts import build_data
 
 

@@ -1,7 +1,10 @@
 """Crash-safe checkpoint folders: written to a temporary folder, fsynced, then renamed into place.
 
 A checkpoint folder ``checkpoints/step-0000123`` exists only once complete (it has its
-``state.json``). ``publish`` makes a fully written temporary one visible and rotates the old ones;
+``state.json``). Everything in it loads without running code: model weights are safetensors,
+optimizer/scaler/RNG states are read by accelerate with ``torch.load(weights_only=True)`` and are
+checked the same way before anything is loaded (``gankit.store.intact``); our own state is JSON
+(``gankit.store.state``). ``publish`` makes a fully written temporary one visible and rotates the old ones;
 ``checkpoints/best`` is a copy of the checkpoint an evaluation liked best, published atomically the
 same way and never removed by rotation. ``clean_temporaries`` removes what a crash left half-written
 and puts back a folder parked during a swap; ``disk_errors`` turns a failed write into an error

@@ -58,8 +58,8 @@ def read(ckpt: str | Path) -> CheckpointState:
     try:
         state = load_json(ckpt)
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise GankitError(f"checkpoint {ckpt}: cannot read {STATE_FILE} ({e}). The checkpoint is damaged; "
-                          f"use another one (resuming the run moves it aside and continues from an older one).") from None
+        raise GankitError(f"checkpoint {ckpt}: cannot read {STATE_FILE} ({e}). The checkpoint is damaged; use another "
+                          f"one (resuming the run moves it aside and continues from an older one).") from None
     if not isinstance(state, dict):
         raise GankitError(f"checkpoint {ckpt}: {STATE_FILE} holds no mapping. The checkpoint is damaged; "
                           f"use another one (resuming the run moves it aside and continues from an older one).")

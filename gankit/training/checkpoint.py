@@ -37,7 +37,8 @@ class Checkpointer:
         return checkpoints.latest(self.run_dir)
 
     def save(self, step: int, state: CheckpointState, ema=None) -> Path | None:
-        """Write checkpoint ``step`` (training state, ``state`` as state.json, the EMA weights); the path on the main process."""
+        """Write checkpoint ``step`` (training state, ``state`` as state.json, the EMA weights); its path on the
+        main process."""
         acc, tmp = self.acc, checkpoints.temp_dir(self.run_dir, step)
         if acc.is_main_process:
             tmp.parent.mkdir(parents=True, exist_ok=True)
