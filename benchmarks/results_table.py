@@ -23,7 +23,9 @@ from pathlib import Path
 import yaml
 from zoo_table import FASHION, MNIST, ROOT, gankit
 
-from gankit.runs.files import RECIPE_FILE, grids, read_metrics
+from gankit.store.files import RECIPE_FILE
+from gankit.store.grids import grids
+from gankit.store.metrics import read_metrics
 
 # recipe: (data overrides, steps, extra overrides). Steps: where FD stopped improving in a first run,
 # or about 20 minutes on a 2-core CPU in fp32, whichever came first (docs/results.md says which).

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from gankit.runs.files import grids
+from gankit.store.grids import grids
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ["data.root=" + str(ROOT.parent / "shared" / "data"), "data.split=test", "data.download=false"]

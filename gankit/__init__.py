@@ -5,8 +5,8 @@ their first read (built-in components, then installed plugin packages; ``gankit.
 arranges that). The functions below come from their modules on first use:
 
 - ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``);
-- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it, validating it once
-  (``gankit.training.run.train``; ``gankit.config.validate``);
+- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it, validating it once, then
+  write its report (``gankit.commands.train``; ``gankit.config.validate``);
 - ``load_generator(source, device="cpu")``: a trained generator (``gankit.runs.inference``);
 - ``sample(generator, n, seed=0, labels=None, truncation=1.0)``: images in [-1, 1] from it (``gankit.runs.inference``);
 - ``export_generator(run_dir_or_checkpoint, out)``: a portable model folder (``gankit.runs.export``);
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 # ``import gankit`` does not import torch models, accelerate or the trainer.
 _LAZY = {
     "load_recipe": ("gankit.config.recipe", "load"),
-    "train": ("gankit.training.run", "train"),
+    "train": ("gankit.commands.train", "train"),
     "load_generator": ("gankit.runs.inference", "load_generator"),
     "sample": ("gankit.runs.inference", "sample"),
     "export_generator": ("gankit.runs.export", "export_generator"),

@@ -1,4 +1,5 @@
-"""The package's shape: no import circles, no gankit import hidden in a function, no module over 300 lines."""
+"""The package's shape: no import circles, no import climbing a floor, no gankit import hidden in a function,
+no module over 300 lines."""
 import ast
 import json
 import pkgutil
@@ -120,20 +121,44 @@ def test_the_import_graph_has_no_circle():
             visit(m)
 
 
-COMPONENT_PACKAGES = ("models", "losses", "data", "training", "metrics")
+def _gankit_imports(path: Path, known: set[str]) -> set[str]:
+    """Every gankit module a module imports, wherever the import statement is."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "gankit"}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "gankit":
+            found |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module
+                      for a in node.names}
+    return found
 
 
-def test_config_imports_no_component_package():
-    """``gankit.config`` is the floor the components stand on: it checks recipes with the registries alone."""
-    found = []
-    for path in sorted((PACKAGE / "config").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):  # `from gankit import data` names the package in its names
-                names = [f"gankit.{a.name}" if node.module == "gankit" else node.module or "" for a in node.names]
-            else:
-                continue
-            found += [f"{_rel(path)}:{node.lineno}: {name}" for name in names
-                      if name.split(".")[:2] in (["gankit", p] for p in COMPONENT_PACKAGES)]
-    assert found == [], "gankit.config imports a component package:\n" + "\n".join(found)
+def _package(module: str) -> str:
+    """The subpackage of a gankit module (``gankit.store.files`` → ``store``; ``gankit`` itself → "")."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+# importer's package → the packages it never imports (the floors of the house)
+FORBIDDEN = {
+    "runs": {"training"},
+    "metrics": {"training"},
+    "store": {"training"},
+    "training": {"runs"},
+    "config": {"models", "losses", "data", "training", "metrics"},
+}
+STORE_MAY_IMPORT = {"store", "errors"}  # the bottom floor: the run directory needs nothing else of gankit
+
+
+def test_imports_respect_the_floors():
+    """store/ imports nothing of gankit but errors; runs/, metrics/ and store/ never import training/;
+    training/ never imports runs/; config/ imports none of models, losses, data, training, metrics."""
+    paths = {_module_name(p): p for p in sources()}
+    violations = set()
+    for module, path in paths.items():
+        importer = _package(module)
+        for imported in _gankit_imports(path, set(paths)):
+            target = _package(imported)
+            if target in FORBIDDEN.get(importer, ()) or (importer == "store" and target not in STORE_MAY_IMPORT):
+                violations.add(f"{module} -> {imported}")
+    assert violations == set(), "imports that climb the floors:\n" + "\n".join(sorted(violations))

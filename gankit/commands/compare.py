@@ -4,7 +4,7 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 from gankit.experiments import compare, page, runs
-from gankit.runs.files import write_text_atomic
+from gankit.store.files import write_text_atomic
 
 
 def add_parser(sub) -> None:

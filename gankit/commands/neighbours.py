@@ -11,11 +11,11 @@ from gankit.data.build import build_data
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
 from gankit.runs.explore import parse_seeds, seed_latents
-from gankit.runs.grids import save_picture
 from gankit.runs.inference import (check_truncation, generate, load_generator, resolve_checkpoint, sample,
                                    valid_run_recipe)
 from gankit.runs.model_folder import is_model_folder
 from gankit.runs.neighbours import find_neighbours, sheet
+from gankit.store.grids import save_picture
 
 
 def add_parser(sub) -> None:

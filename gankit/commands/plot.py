@@ -1,6 +1,6 @@
 """gankit plot RUN_DIR [--out FILE]: training curves (losses, eval metrics) as a PNG."""
 from gankit.runs.curves import plot_curves
-from gankit.runs.files import CURVES_FILE
+from gankit.store.files import CURVES_FILE
 
 
 def add_parser(sub) -> None:

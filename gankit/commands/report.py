@@ -2,8 +2,8 @@
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.runs.files import REPORT_FILE
 from gankit.runs.report import write_report
+from gankit.store.files import REPORT_FILE
 
 
 def add_parser(sub) -> None:

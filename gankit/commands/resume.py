@@ -3,7 +3,7 @@ from pathlib import Path
 
 from gankit.commands import train
 from gankit.errors import GankitError
-from gankit.runs.files import RECIPE_FILE
+from gankit.store.files import RECIPE_FILE
 
 
 def add_parser(sub) -> None:

@@ -6,9 +6,10 @@ from accelerate import PartialState
 
 from gankit.config import recipe, validate
 from gankit.errors import GankitError
-from gankit.runs.files import RECIPE_FILE
+from gankit.runs.report import write_views
+from gankit.store.files import RECIPE_FILE
 from gankit.training.accel import lost_process_error
-from gankit.training.run import train
+from gankit.training.run import train as train_run
 
 
 def add_parser(sub) -> None:
@@ -42,3 +43,13 @@ def run(args) -> int:
     if PartialState().is_main_process:
         print(f"run directory: {summary['run_dir']}")
     return summary.get("exit_code", 0)
+
+
+def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = None, overwrite: bool = False,
+          recipe_dir=None, name: str = "run") -> dict:
+    """Train a recipe (``gankit.training.run.train``), then draw the run on the main process: its
+    curves.png and report.html (a failure there only warns). What ``gankit train`` and ``gankit.train`` run."""
+    summary = train_run(cfg, out, resume=resume, overwrite=overwrite, recipe_dir=recipe_dir, name=name)
+    if PartialState().is_main_process:
+        write_views(summary["run_dir"])  # curves.png and report.html
+    return summary

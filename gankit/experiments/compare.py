@@ -12,7 +12,7 @@ from gankit.experiments import runs as runs_mod
 from gankit.experiments import stats
 from gankit.experiments import study as study_mod
 from gankit.runs.curves import SKIP_EVAL, is_number
-from gankit.runs.files import EVAL_PREFIX
+from gankit.store.metrics import EVAL_PREFIX
 
 HIGHER_BETTER = ("classifier_score", "modes", "precision", "recall", "density", "coverage", "label_agreement",
                  "inception_score")

@@ -13,8 +13,8 @@ import time
 from gankit.experiments import compare as compare_mod
 from gankit.experiments import stats
 from gankit.runs.curves import is_number
-from gankit.runs.files import EVAL_PREFIX
 from gankit.runs.report import STYLE, _png_data_uri
+from gankit.store.metrics import EVAL_PREFIX
 
 LOSSES = ("d_loss", "g_loss")
 PAGE_STYLE = STYLE + """

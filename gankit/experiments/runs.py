@@ -13,7 +13,9 @@ import yaml
 from gankit.errors import GankitError
 from gankit.experiments.study import SWEEP_FILE
 from gankit.experiments.trial import RUNS_DIR
-from gankit.runs.files import METRICS_FILE, RECIPE_FILE, grids, read_metrics
+from gankit.store.files import METRICS_FILE, RECIPE_FILE
+from gankit.store.grids import grids
+from gankit.store.metrics import read_metrics
 
 IGNORED = ("trainer.seed", "output")  # keys that do not make another configuration
 

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from gankit.errors import GankitError, first_line
-from gankit.runs.files import write_json_atomic
+from gankit.store.files import write_json_atomic
 
 SWEEP_FILE = "sweep.json"
 STUDY_DB = "study.db"

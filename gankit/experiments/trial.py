@@ -30,8 +30,9 @@ import yaml
 
 from gankit.errors import printable
 from gankit.experiments import space as space_mod
-from gankit.runs.files import METRICS_FILE, RECIPE_FILE, read_metrics
-from gankit.training import intact
+from gankit.store import intact
+from gankit.store.files import METRICS_FILE, RECIPE_FILE
+from gankit.store.metrics import read_metrics
 
 RUNS_DIR, LOGS_DIR = "runs", "logs"
 POLL_S = 0.5

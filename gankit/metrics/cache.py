@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from gankit.runs.files import replacing, write_text_atomic
+from gankit.store.files import replacing, write_text_atomic
 
 FORMAT = 1
 

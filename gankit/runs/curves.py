@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from gankit.errors import GankitError
-from gankit.runs.files import CURVES_FILE, EVAL_PREFIX, METRICS_FILE, MetricsLog, read_metrics, replacing
+from gankit.store.files import CURVES_FILE, METRICS_FILE, replacing
+from gankit.store.metrics import EVAL_PREFIX, MetricsLog, read_metrics
 
 # Panels drawn from training rows: (title, y label, keys).
 PANELS = (

@@ -20,13 +20,15 @@ from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
 from gankit.runs import provenance
 from gankit.runs.curves import is_number
-from gankit.runs.files import EMA_FILE, EVAL_PREFIX, METRICS_FILE, RECIPE_FILE, read_metrics, swap_in
-from gankit.runs.grids import columns, save_grid
+from gankit.runs.grids import columns
 from gankit.runs.inference import load_generator, resolve_checkpoint, sample, truncation_kind
 from gankit.runs.model_card import render_card
 from gankit.runs.model_folder import (CARD_FILE, FORMAT, FORMAT_VERSION, GRID_FILE, is_model_folder, write_config,
                                       write_weights)
-from gankit.training import checkpoint as ckpt
+from gankit.store import state as state_file
+from gankit.store.files import EMA_FILE, METRICS_FILE, RECIPE_FILE, swap_in
+from gankit.store.grids import save_grid
+from gankit.store.metrics import EVAL_PREFIX, read_metrics
 
 GRID_SEED, GRID_SIZE = 0, 64
 NOT_METRICS = ("eval_s", "floor_n")
@@ -44,18 +46,18 @@ def load_with_config(source: str | Path, ema: bool | None = None) -> tuple[nn.Mo
     run_dir, ck = resolve_checkpoint(source)
     G = load_generator(ck, ema=ema)  # loads the recipe's plugins too
     stored = yaml.safe_load((run_dir / RECIPE_FILE).read_text(encoding="utf-8"))  # resolved and checked by now
-    state = ckpt.read_state(ck)
+    state = state_file.read(ck)
     node = stored["generator"]
     use_ema = (ck / EMA_FILE).is_file() if ema is None else ema
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "gankit_version": __version__,
         "torch_version": torch.__version__.split("+")[0],
         "generator": node, "img_shape": list(G.img_shape),
-        "num_classes": int(state.get("num_classes") or class_count(G)), "z_dim": int(G.z_dim),
+        "num_classes": int(state.num_classes or class_count(G)), "z_dim": int(G.z_dim),
         "conditional": is_conditional(G), "truncation": truncation_kind(G), "weights": "ema" if use_ema else "raw",
         "plugins": provenance.record(node),
-        "trained": {"run": run_dir.resolve().name, "checkpoint": ck.name, "step": state.get("step")},
-        "metrics": final_metrics(run_dir / METRICS_FILE, state.get("step")),
+        "trained": {"run": run_dir.resolve().name, "checkpoint": ck.name, "step": state.step},
+        "metrics": final_metrics(run_dir / METRICS_FILE, state.step),
         "recipe": stored,
     }
     return G, config

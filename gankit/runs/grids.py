@@ -1,9 +1,5 @@
-"""Pictures of generated images: grid PNGs, animated GIFs and (when imageio and ffmpeg are there) MP4s.
-
-Training's sample grids, ``gankit sample``, ``gankit export`` (the model card's grid), style
-mixing and ``gankit neighbours`` all write through here, so every picture of a model has the same
-padding and scaling. The grid is torchvision's ``make_grid``/``save_image`` layout, pixel for pixel,
-without importing torchvision (whose import costs seconds at every process start).
+"""Moving pictures of generated images: animated GIFs and (when imageio and ffmpeg are there) MP4s,
+and how many images a grid row holds. The grid PNG itself is drawn by ``gankit.store.grids``.
 """
 import importlib.util
 import math
@@ -15,45 +11,12 @@ from PIL import Image
 
 from gankit.data.base import to_uint8
 
-PADDING = 2
-
 
 def columns(n: int, labels: torch.Tensor | None = None) -> int:
     """Images per row: one column per class drawn for a class-conditional draw, else a square."""
     if labels is not None:
         return max(1, len(labels.unique()))
     return max(1, int(math.sqrt(n)))
-
-
-def tile(images: torch.Tensor, nrow: int, padding: int = PADDING, pad_value: float = 0.0) -> torch.Tensor:
-    """Images (N, C, H, W) as one (3 or C, rows·(H+p)+p, nrow·(W+p)+p) picture, ``nrow`` per row, with
-    ``padding`` pixels of ``pad_value`` around each (grey images become RGB): torchvision's ``make_grid``."""
-    x = images.detach().float()
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
-    n, c, h, w = x.shape
-    if n == 1:  # one image is its own picture, unpadded (as make_grid)
-        return x[0].clone()
-    cols = min(nrow, n)
-    rows = -(-n // cols)
-    out = torch.full((c, rows * (h + padding) + padding, cols * (w + padding) + padding), float(pad_value))
-    for i in range(n):
-        top, left = (i // cols) * (h + padding) + padding, (i % cols) * (w + padding) + padding
-        out[:, top:top + h, left:left + w] = x[i]
-    return out
-
-
-def save_picture(picture: torch.Tensor, path, format: str | None = None) -> Path | object:
-    """A (C, H, W) picture in [0, 1] as an 8-bit PNG (rounded as torchvision's ``save_image``)."""
-    pixels = picture.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    Image.fromarray(pixels).save(path, format=format or "png")
-    return path
-
-
-def save_grid(images: torch.Tensor, path, nrow: int, format: str | None = None):
-    """Images in [-1, 1] (N, C, H, W) as one PNG grid of ``nrow`` images per row."""
-    unit = images.detach().float().clamp(-1, 1).add(1).div(2)
-    return save_picture(tile(unit, nrow), path, format)
 
 
 def frames_uint8(images: torch.Tensor, min_side: int = 128) -> list:

@@ -29,13 +29,13 @@ from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels, latents
 from gankit.runs import hub
 from gankit.runs.model_folder import is_model_folder, load_folder
-from gankit.runs.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE
-from gankit.training import checkpoint as ckpt
-from gankit.training import intact
+from gankit.store import intact
+from gankit.store import state as state_file
+from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
-    """(run dir, checkpoint dir) for a run dir (its latest checkpoint) or a checkpoint dir."""
+    """(run dir, checkpoint dir) for a run dir (its newest intact checkpoint) or a checkpoint dir."""
     p = Path(path).expanduser()
     if not p.exists():
         raise GankitError(f"{path}: no such run or checkpoint directory. Give a run directory (with {RECIPE_FILE}), "
@@ -47,7 +47,10 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
         if not intact.step_dirs(p):
             raise GankitError(f"{path}: this run has no complete checkpoint yet (nothing under {p / CHECKPOINTS_DIR}). "
                               f"Train it longer, or wait for its first checkpoint.")
-        return p, _newest_intact_checkpoint(p, str(path))
+        chosen, note = intact.choose(p, _run_fingerprint(p), str(path), resuming=False)
+        if note:  # the damaged newer ones are left in place
+            warnings.warn(note, RuntimeWarning, stacklevel=2)
+        return p, chosen
     raise GankitError(f"{path}: not a gankit run (no {RECIPE_FILE}), a checkpoint (no {STATE_FILE}) nor an exported "
                       f"generator (no config.json with model.safetensors). Give a run directory, one of its "
                       f"checkpoints/step-* folders or a folder written by `gankit export`.")
@@ -60,17 +63,6 @@ def _intact_checkpoint(ck: Path) -> Path:
         raise GankitError(f"checkpoint {ck}: {why}. Use another checkpoint, or give the run directory "
                           f"{ck.parent.parent} (its newest intact checkpoint is used).")
     return ck
-
-
-def _newest_intact_checkpoint(run_dir: Path, flag: str) -> Path:
-    """A run's newest intact checkpoint; each damaged newer one is named in a warning (left in place)."""
-    chosen, damaged = intact.newest_intact(run_dir, _run_fingerprint(run_dir), pickles=False)
-    if chosen is None:
-        raise intact.none_intact_error(run_dir, damaged, flag)
-    if damaged:
-        warnings.warn(f"{flag}: {intact.damaged_note(damaged, chosen)} (Resuming the run with `gankit train --resume` "
-                      f"moves damaged checkpoints aside.)", RuntimeWarning, stacklevel=3)
-    return chosen
 
 
 def _run_fingerprint(run_dir: Path) -> str | None:
@@ -119,9 +111,9 @@ def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *,
     run_dir, ck = resolve_checkpoint(source)
     plugins_module.load(list(plugins or ()))
     cfg = load_run_recipe(run_dir)
-    state = ckpt.read_state(ck)
-    if "img_shape" in state:
-        ctx = {"img_shape": tuple(state["img_shape"]), "num_classes": state.get("num_classes", 0)}
+    state = state_file.read(ck)
+    if state.img_shape is not None:
+        ctx = {"img_shape": tuple(state.img_shape), "num_classes": state.num_classes or 0}
     else:  # checkpoints from before img_shape was stored: read the shape from the recipe's data
         data = build_data(validated(cfg, run_dir, for_training=False))
         ctx = {"img_shape": tuple(data.img_shape), "num_classes": data.num_classes}

@@ -15,7 +15,7 @@ from torch import nn
 from gankit.errors import GankitError
 from gankit.metrics.draws import latents
 from gankit.models.base import is_conditional
-from gankit.runs.grids import save_grid
+from gankit.store.grids import save_grid
 
 
 def require_styles(G: nn.Module, key: str = "--mix") -> int:

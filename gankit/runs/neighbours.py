@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from gankit.data.base import ImageData, to_unit_range
 from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator, default_features
-from gankit.runs.grids import tile
+from gankit.store.grids import tile
 
 _CHUNK = 1024
 _SLACK = 8  # candidates beyond k found in float32, whose exact distances settle the order

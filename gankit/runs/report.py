@@ -7,13 +7,13 @@ archived alone.
 """
 import base64
 import html
-import json
 import math
 import os
 import platform
 import re
 import time
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -21,9 +21,11 @@ import torch
 from gankit import __version__
 from gankit.errors import GankitError
 from gankit.runs.curves import is_number, panel_pngs, write_curves
-from gankit.runs.files import (CURVES_FILE, METRICS_FILE, RECIPE_FILE, REPORT_FILE, SAMPLES_DIR, STATE_FILE, grid_step,
-                               grids, read_metrics, write_text_atomic)
-from gankit.training import checkpoint as ckpt
+from gankit.store import state as state_file
+from gankit.store.checkpoints import latest
+from gankit.store.files import CURVES_FILE, METRICS_FILE, RECIPE_FILE, REPORT_FILE, SAMPLES_DIR, write_text_atomic
+from gankit.store.grids import grid_step, grids
+from gankit.store.metrics import read_metrics
 
 MAX_GRIDS = 8  # sample grids shown (evenly spaced over training, always the last one)
 FINAL_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "images_per_s", "epoch", "time_s")
@@ -74,12 +76,12 @@ def _table(rows: list[tuple[str, str]], head: tuple[str, str] | None = None) -> 
 
 
 def _checkpoint_state(run_dir: Path) -> dict:
-    last = ckpt.latest(run_dir)
+    last = latest(run_dir)
     if last is None:
         return {}
     try:
-        return {"checkpoint": last.name, **json.loads((last / STATE_FILE).read_text())}
-    except (OSError, json.JSONDecodeError):
+        return {"checkpoint": last.name, **asdict(state_file.read(last))}
+    except GankitError:  # a damaged state.json: the report shows the rest
         return {"checkpoint": last.name}
 
 

@@ -12,8 +12,9 @@ import torch
 from tqdm.auto import tqdm
 
 from gankit.errors import printable
-from gankit.runs import files
-from gankit.runs.grids import save_grid
+from gankit.store.files import METRICS_FILE, SAMPLES_DIR
+from gankit.store.grids import write_grid
+from gankit.store.metrics import trim_metrics
 
 
 class Logbook:
@@ -26,9 +27,9 @@ class Logbook:
         self.window: dict[str, torch.Tensor] = {}
         self.n_window, self.t_window = 0, time.perf_counter()
         if self.enabled:
-            (self.run_dir / files.SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
-            files.trim_metrics(self.run_dir / files.METRICS_FILE, start_step)  # rows after the checkpoint come again
-            self.file = open(self.run_dir / files.METRICS_FILE, "a")
+            (self.run_dir / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+            trim_metrics(self.run_dir / METRICS_FILE, start_step)  # rows after the checkpoint come again
+            self.file = open(self.run_dir / METRICS_FILE, "a")
             self.bar = tqdm(total=total_steps, initial=start_step, desc="train", dynamic_ncols=True, mininterval=1.0)
 
     def __enter__(self):
@@ -83,10 +84,7 @@ class Logbook:
     def samples(self, step: int, images: torch.Tensor, nrow: int) -> Path | None:
         if not self.enabled:
             return None
-        path = files.grid_path(self.run_dir, step)
-        with files.replacing(path) as tmp:  # a kill mid-write leaves no half PNG
-            save_grid(images, tmp, nrow, format="png")
-        return path
+        return write_grid(self.run_dir, step, images, nrow)  # atomic: a kill mid-write leaves no half PNG
 
     def message(self, text: str) -> None:
         if self.enabled:

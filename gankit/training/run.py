@@ -2,6 +2,9 @@
 
 The recipe comes validated (``gankit.config.validate.ValidRecipe``) or is validated here, once.
 
+Drawing the finished run (curves.png, report.html) is its callers' part: ``gankit train`` and
+``gankit.train`` (``gankit.commands.train``).
+
 Resuming (``--resume RUN_DIR``) continues from the latest complete checkpoint with the recipe
 stored in the run; a recipe given again may differ from it only in ``RESUME_SAFE_KEYS``.
 The stored recipe is rewritten (atomically) with those changes, so a later plain
@@ -23,10 +26,10 @@ from gankit.config import recipe as recipe_mod
 from gankit.config import validate
 from gankit.config.validate import ValidRecipe, validated
 from gankit.errors import GankitError
-from gankit.runs.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
-from gankit.runs.report import write_views
-from gankit.training import checkpoint as ckpt
-from gankit.training import intact, trackers
+from gankit.store import intact
+from gankit.store.checkpoints import clean_temporaries
+from gankit.store.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
+from gankit.training import trackers
 from gankit.training.accel import process_group_kwargs
 from gankit.training.preflight import preflight
 from gankit.training.trainer import Trainer
@@ -57,14 +60,12 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
     acc = trainer.acc
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt.clean_temporaries(run_dir)
+        clean_temporaries(run_dir)
         write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
     if cfg.trackers:
         trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resume is not None else None)
     acc.wait_for_everyone()
     summary = trainer.fit()
-    if acc.is_main_process:
-        write_views(run_dir)  # curves.png and report.html
     # 130 = 128 + SIGINT, 143 = 128 + SIGTERM (the shell's convention for a run ended by a signal).
     code = {"SIGINT": 130, "SIGTERM": 143}.get(summary.get("interrupted"), 0)
     return {**summary, "run_dir": str(run_dir), "exit_code": code}
@@ -101,7 +102,7 @@ def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> ValidRecipe:
         raise GankitError(f"--resume: {run_dir} does not exist. Give the folder of an earlier run (it holds {RECIPE_FILE}).")
     if not stored_path.is_file():
         raise GankitError(f"--resume: {run_dir} is not a gankit run (no {RECIPE_FILE}). Give the run directory.")
-    ckpt.clean_temporaries(run_dir)  # puts back a checkpoint parked by a crash during publishing
+    clean_temporaries(run_dir)  # puts back a checkpoint parked by a crash during publishing
     if not intact.step_dirs(run_dir):  # damaged ones are the trainer's to sort out (Checkpointer.resume_point)
         raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead "
                           f"(gankit train RECIPE --out {run_dir} --overwrite).")

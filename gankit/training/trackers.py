@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 
 from gankit.config import recipe as recipe_mod
 from gankit.errors import GankitError
-from gankit.runs.files import write_text_atomic
+from gankit.store.files import write_text_atomic
 
 PACKAGES = {"wandb": "wandb", "tensorboard": "tensorboard", "mlflow": "mlflow", "aim": "aim",
             "comet_ml": "comet_ml", "clearml": "clearml", "dvclive": "dvclive", "trackio": "trackio",

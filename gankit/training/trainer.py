@@ -8,7 +8,7 @@ itself whether it is due.
 import contextlib
 import math
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from gankit.data.batches import BatchStream, NoiseStream
 from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator
 from gankit.models.base import is_conditional, uses_labels
+from gankit.store.state import CheckpointState, TrainState
 from gankit.training.accel import make_accelerator, resolve_compile
 from gankit.training.checkpoint import Checkpointer
 from gankit.training.ema import EMA
@@ -45,15 +46,6 @@ def untouched_rng(device: torch.device):
     finally:
         np.random.set_state(np_state)
         random.setstate(py_state)
-
-
-@dataclass
-class TrainState:
-    step: int = 0  # completed iterations (generator updates)
-    batch: int = 0  # global batches consumed
-    skipped: int = 0  # non-finite steps skipped (on_nonfinite: skip)
-    best: float | None = None  # best value of eval.best so far
-    best_step: int | None = None  # the step that scored it (published as checkpoints/best)
 
 
 class Trainer:
@@ -242,16 +234,16 @@ class Trainer:
         if self.ema is not None:
             nets["ema"] = self.ema.model()
         self.guard.weights(nets, self.state.step)
-        state = asdict(self.state) | {"recipe_sha256": self.fingerprint, "num_processes": self.acc.num_processes,
-                                      "img_shape": list(self.parts.data.img_shape),
-                                      "num_classes": self.parts.data.num_classes,
-                                      "parts": {k: v.state_dict() for k, v in self.stateful.items()}}
+        state = CheckpointState(**asdict(self.state), recipe_sha256=self.fingerprint,
+                                num_processes=self.acc.num_processes, img_shape=list(self.parts.data.img_shape),
+                                num_classes=self.parts.data.num_classes,
+                                parts={k: v.state_dict() for k, v in self.stateful.items()})
         return self.checkpoints.save(self.state.step, state, self.ema)
 
     def load(self, path: Path | None) -> None:
         state = self.checkpoints.load(path, self.ema)
-        self.state = TrainState(**{k: state[k] for k in asdict(TrainState()) if k in state})
-        saved = state.get("parts", {})
+        self.state = state.counters()
+        saved = state.parts
         for name, part in self.stateful.items():
             if name not in saved:
                 raise GankitError(f"{name}: the run's {type(part).__name__} keeps state, but checkpoint {path} has "

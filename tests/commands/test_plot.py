@@ -4,7 +4,7 @@ import json
 import pytest
 
 from gankit.cli import main
-from gankit.runs.files import read_metrics
+from gankit.store.metrics import read_metrics
 
 
 @pytest.mark.slow

@@ -5,7 +5,8 @@ import shutil
 import pytest
 
 from gankit.cli import main
-from gankit.runs.files import METRICS_FILE, REPORT_FILE, grid_step, grids
+from gankit.store.files import METRICS_FILE, REPORT_FILE
+from gankit.store.grids import grid_step, grids
 
 
 def _copy(run_dir, tmp_path):

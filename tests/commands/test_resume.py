@@ -5,8 +5,8 @@ import shutil
 
 from gankit.cli import main
 from gankit.config import recipe
-from gankit.runs.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE
-from gankit.training import checkpoint as ckpt
+from gankit.store import checkpoints as ckpt
+from gankit.store.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE
 
 
 def _copy(run_dir, tmp_path):

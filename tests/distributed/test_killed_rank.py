@@ -14,7 +14,7 @@ import pytest
 
 import nodes
 from launch import HERE, gankit, max_diff, params
-from gankit.training import intact
+from gankit.store import intact
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 

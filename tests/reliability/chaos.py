@@ -20,9 +20,10 @@ import matplotlib
 import torchvision.utils  # noqa: F401  (sample grids: imported here, once, not by every run)
 
 import gankit.cli
+import gankit.commands.train as train_command
 import gankit.training.run as run_module
 from gankit.config import registry
-from gankit.training import checkpoint as checkpoint_module
+from gankit.store import checkpoints as checkpoints_module
 from gankit.training.checkpoint import Checkpointer
 from gankit.training.logbook import Logbook
 from gankit.training.trainer import Trainer
@@ -34,9 +35,9 @@ POINTS = {
     "grid": (Logbook, "samples"),
     "log": (Logbook, "record"),
     "save": (Checkpointer, "save"),
-    "best": (checkpoint_module, "publish_best"),
+    "best": (checkpoints_module, "publish_best"),
     "load": (Checkpointer, "load"),
-    "report": (run_module, "write_views"),
+    "report": (train_command, "write_views"),
     "recipe": (run_module, "write_text_atomic"),
 }
 

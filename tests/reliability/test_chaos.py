@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from gankit.runs.files import read_metrics
-from gankit.training import checkpoint as ckpt
-from gankit.training import intact
+from gankit.store import checkpoints as ckpt
+from gankit.store import intact
+from gankit.store.metrics import read_metrics
+from gankit.store.state import read as read_state
 
 from .chaos import Plan, child, forkserver
 from .helpers import HERE, assert_identical, load_checkpoint
@@ -59,7 +60,7 @@ def _plan(rng: random.Random, finished: bool) -> Plan:
 
 def _finished(run: Path) -> bool:
     last = ckpt.latest(run)
-    return last is not None and ckpt.read_state(last)["step"] == STEPS
+    return last is not None and read_state(last).step == STEPS
 
 
 def _rows(run: Path) -> dict:

@@ -8,8 +8,9 @@ import pytest
 
 from gankit.cli import main
 from gankit.runs.inference import resolve_checkpoint
-from gankit.training import checkpoint as ckpt
-from gankit.training import intact
+from gankit.store import checkpoints as ckpt
+from gankit.store import intact
+from gankit.store.state import read as read_state
 
 from .helpers import SMALL
 
@@ -65,7 +66,7 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint_and_moves_the_damaged
     message = " ".join(str(w.message) for w in caught)
     assert f"{STEP4} is damaged: {why}" in message and f"newest intact checkpoint instead: {run / 'checkpoints' / STEP2}" in message
     assert f"damaged-{STEP4}" in _checkpoints(run)  # kept, beside the new ones
-    assert ckpt.latest(run).name == ckpt.name_for(5) and ckpt.read_state(ckpt.latest(run))["step"] == 5
+    assert ckpt.latest(run).name == ckpt.name_for(5) and read_state(ckpt.latest(run)).step == 5
 
 
 def test_a_checkpoint_of_another_recipe_is_not_resumed_from(run, trained):

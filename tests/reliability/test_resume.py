@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from gankit.cli import main
-from gankit.training import checkpoint as ckpt
+from gankit.store import checkpoints as ckpt
 
 from .helpers import HERE, METHODS, SMALL, assert_identical, gankit, load_checkpoint
 

@@ -12,7 +12,9 @@ from safetensors.torch import load_file
 from gankit.config import recipe
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.training import checkpoint as ckpt
+from gankit.store import checkpoints as ckpt
+from gankit.store.files import STATE_FILE
+from gankit.store.state import read as read_state
 from gankit.training.run import train
 from gankit.training.trainer import Trainer
 
@@ -56,9 +58,9 @@ def test_skip_mode_skips_and_counts(tmp_path):
                "trainer.on_nonfinite=skip", plugins=True)
     summary = train(cfg, tmp_path / "run")
     last = ckpt.latest(tmp_path / "run")
-    state = ckpt.read_state(last)
-    assert last.name == "step-0000006" and state["skipped"] == 1
-    assert state["batch"] == 7  # the skipped iteration used a batch but is not a step
+    state = read_state(last)
+    assert last.name == "step-0000006" and state.skipped == 1
+    assert state.batch == 7  # the skipped iteration used a batch but is not a step
     assert _all_finite(last) and "d_loss" in summary
 
 
@@ -112,11 +114,11 @@ def test_rotation_keeps_newest_and_best_is_never_rotated(trainer):
         trainer.state.step = step
         trainer.save()
     assert [c.name for c in ckpt.list_checkpoints(run)] == ["step-0000004", "step-0000005"]
-    assert ckpt.best(run) == best and ckpt.read_state(best)["step"] == 2
+    assert ckpt.best(run) == best and read_state(best).step == 2
     assert (best / "ema.safetensors").is_file() and "fd" in (best / "best.json").read_text()
     # Publishing a newer best replaces it atomically; nothing half-written is left behind.
     ckpt.publish_best(run, ckpt.latest(run), {"metric": "fd", "value": 1.0, "step": 5})
-    assert ckpt.read_state(ckpt.best(run))["step"] == 5
+    assert read_state(ckpt.best(run)).step == 5
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best", "step-0000004", "step-0000005"]
 
 
@@ -124,7 +126,7 @@ def test_interrupted_swap_is_repaired(tmp_path):
     # A crash between parking the old folder and renaming the new one: the old one comes back.
     ck = tmp_path / "checkpoints"
     (ck / ".old-step-0000004").mkdir(parents=True)
-    (ck / ".old-step-0000004" / ckpt.STATE_FILE).write_text('{"step": 4}')
+    (ck / ".old-step-0000004" / STATE_FILE).write_text('{"step": 4}')
     (ck / ".tmp-step-0000004").mkdir()
     assert ckpt.latest(tmp_path) is None
     ckpt.clean_temporaries(tmp_path)

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from gankit.training import checkpoint as ckpt
+from gankit.store import checkpoints as ckpt
+from gankit.store.state import read as read_state
 
 from .helpers import PLUGINS, SMALL, popen
 
@@ -46,8 +47,8 @@ def test_sigint_and_sigterm_save_a_checkpoint_and_print_the_resume_hint(tmp_path
             assert f"Resume with: gankit train --resume {run}" in out + err
             codes[sig] = proc.returncode
             last = ckpt.latest(run)
-            assert last is not None and ckpt.read_state(last)["step"] >= seen[sig]  # fresh: at or after the signal
-            assert 0 < ckpt.read_state(last)["step"] < 100000
+            assert last is not None and read_state(last).step >= seen[sig]  # fresh: at or after the signal
+            assert 0 < read_state(last).step < 100000
     finally:
         for proc in procs.values():
             if proc.poll() is None:

@@ -6,7 +6,7 @@ import pytest
 
 from gankit.errors import GankitError
 from gankit.runs.curves import PANELS, draw, panel_pngs, panels, plot_curves, render
-from gankit.runs.files import MetricsLog
+from gankit.store.metrics import MetricsLog
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -1,10 +1,9 @@
-"""Grid PNGs and animated GIFs of generated images."""
-import numpy as np
-import pytest
+"""Animated GIFs of generated images and the columns of a grid (the grid PNG itself: tests/store/test_grids.py)."""
 import torch
 from PIL import Image
 
-from gankit.runs.grids import columns, frames_uint8, save_gif, save_grid, tile
+from gankit.runs.grids import columns, frames_uint8, save_gif
+from gankit.store.grids import save_grid
 
 
 def test_columns_follow_classes_or_make_a_square():
@@ -20,15 +19,3 @@ def test_grid_and_gif_sizes(tmp_path):
     assert gif.n_frames == 6 and gif.size == (140, 140)  # 28 px enlarged ×5 to reach 128
     assert frames_uint8(images)[0].shape == (140, 140, 1)
     assert frames_uint8(images.expand(-1, 3, -1, -1), min_side=28)[0].shape == (28, 28, 3)
-
-
-@pytest.mark.parametrize("n, channels, nrow", [(7, 1, 3), (5, 3, 2), (1, 1, 8), (4, 3, 8)])
-def test_grids_are_torchvisions_pixel_for_pixel(n, channels, nrow, tmp_path):
-    from torchvision.utils import make_grid, save_image
-
-    images = torch.randn(n, channels, 9, 7, generator=torch.Generator().manual_seed(n)) * 1.3  # some beyond ±1
-    save_image(images, tmp_path / "tv.png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
-    save_grid(images, tmp_path / "gk.png", nrow)
-    assert np.array_equal(np.array(Image.open(tmp_path / "tv.png")), np.array(Image.open(tmp_path / "gk.png")))
-    unit = (images.clamp(-1, 1) + 1) / 2
-    assert torch.equal(tile(unit, nrow, 3, 1.0), make_grid(unit, nrow=nrow, padding=3, pad_value=1.0))

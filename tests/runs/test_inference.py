@@ -6,8 +6,8 @@ import torch
 
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.runs.files import EMA_FILE
 from gankit.runs.inference import load_generator, sample
+from gankit.store.files import EMA_FILE
 
 
 @pytest.mark.slow

@@ -12,8 +12,7 @@ from torchvision.utils import save_image
 
 from gankit.errors import GankitError
 from gankit.runs.report import MAX_GRIDS, write_report, write_views
-
-from .test_files import ROWS  # two training rows and an eval row
+from tests.store.test_metrics import ROWS  # two training rows and an eval row
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -144,6 +143,7 @@ def test_report_of_a_real_tiny_run(tmp_path, tiny_recipe):
 
     summary = gankit.train(gankit.load_recipe(tiny_recipe, ["trainer.max_steps=2"]), out=tmp_path / "run")
     run = Path(summary["run_dir"])
+    assert (run / "report.html").is_file() and (run / "curves.png").is_file()  # gankit.train draws the run
     page = _parse(write_report(run))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     text = " ".join(page.text)

@@ -150,7 +150,7 @@ def test_on_the_reference_recipe_the_ema_is_no_worse_than_the_raw_generator(mnis
     At the full 780 steps on 10k digits: bf16 104.2 / 143.2, fp32 86.4 / 144.7, AVX2 fp32 92.4 / 92.0.
     A broken EMA is far off: averaging from the random initial weights without a ramp-up, with a
     BatchNorm G's copied statistics, scored FD 1,430 against the raw G's ~70 at step 780."""
-    from gankit.runs.files import read_metrics
+    from gankit.store.metrics import read_metrics
     from gankit.training.trainer import Trainer
 
     cfg = recipe.load(RECIPES / "mnist_dcgan.yaml", [

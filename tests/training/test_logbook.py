@@ -3,7 +3,8 @@ import json
 
 import torch
 
-from gankit.runs.files import METRICS_FILE, grid_path
+from gankit.store.files import METRICS_FILE
+from gankit.store.grids import grid_path
 from gankit.training.logbook import Logbook
 
 

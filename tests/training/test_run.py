@@ -4,7 +4,7 @@ from omegaconf import OmegaConf
 
 from gankit.config import recipe
 from gankit.errors import GankitError
-from gankit.runs.files import RECIPE_FILE
+from gankit.store.files import RECIPE_FILE
 from gankit.training.run import train
 
 

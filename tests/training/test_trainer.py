@@ -7,7 +7,8 @@ from safetensors.torch import load_file
 
 from gankit.config import recipe
 from gankit.cli import main
-from gankit.training import checkpoint as ckpt
+from gankit.store import checkpoints as ckpt
+from gankit.store.state import read as read_state
 from gankit.training.trainer import Trainer
 
 ROOT_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -30,7 +31,7 @@ def test_few_steps_log_sample_checkpoint_and_reload(tiny_recipe, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(before, after))  # G really trained
 
     last = ckpt.latest(run)
-    assert last.name == "step-0000004" and ckpt.read_state(last)["step"] == 4
+    assert last.name == "step-0000004" and read_state(last).step == 4
     saved_g = load_file(str(last / "model.safetensors"))
     for name, p in tr.acc.unwrap_model(tr.G).state_dict().items():
         assert torch.equal(saved_g[name], p)
@@ -120,7 +121,7 @@ def test_evaluation_during_training_logs_metrics_and_keeps_the_best_checkpoint(m
     best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
     assert best["metric"] == "fd" and best["value"] == min(r["eval/fd"] for r in evals)
     assert best["step"] == min(evals, key=lambda r: r["eval/fd"])["step"]
-    assert ckpt.read_state(run / "checkpoints" / "best")["step"] == best["step"]
+    assert read_state(run / "checkpoints" / "best").step == best["step"]
 
 
 def test_channels_last_with_ema_saves_and_reloads(tiny_recipe, tmp_path):

@@ -1,8 +1,12 @@
 """Is a checkpoint intact? ``problem(ckpt)`` says why one cannot be loaded (None when it can), reading
 only headers, JSON and the pickle-format files with ``weights_only=True``; ``newest_intact`` finds the
 newest one that can; a damaged one is moved aside (``move_aside``: renamed, never deleted).
+
+``choose`` is the one choice of the checkpoint a run continues from or is read from: the newest
+intact one, with a note naming each damaged newer one (moved aside when resuming, left in place when
+only reading), or the error listing what was checked. ``verify`` refuses, before anything is loaded,
+a checkpoint holding anything but plain tensors and numbers.
 """
-import json
 import os
 import pickle
 from pathlib import Path
@@ -11,7 +15,8 @@ from accelerate.utils import load as safe_load
 from safetensors import safe_open
 
 from gankit.errors import GankitError, first_line
-from gankit.runs.files import CHECKPOINTS_DIR, MODEL_FILE, STATE_FILE, STEP_PREFIX as PREFIX
+from gankit.store import state as state_file
+from gankit.store.files import CHECKPOINTS_DIR, MODEL_FILE, STATE_FILE, STEP_PREFIX as PREFIX
 
 DAMAGED = "damaged-"  # the prefix of a damaged checkpoint moved aside
 PICKLED = (".bin", ".pkl", ".pt", ".pth")  # read with torch.load(weights_only=True)
@@ -37,7 +42,7 @@ def problem(ckpt: Path, fingerprint: str | None = None, *, pickles: bool = True)
     if not (ckpt / STATE_FILE).is_file():
         return f"{STATE_FILE} is missing"
     try:
-        state = json.loads((ckpt / STATE_FILE).read_text())
+        state = state_file.load_json(ckpt)
     except (OSError, ValueError) as e:  # ValueError: bad JSON or UTF-8
         return f"{STATE_FILE} is unreadable ({type(e).__name__}: {first_line(e)[:200]})"
     if not isinstance(state, dict):
@@ -110,4 +115,59 @@ def none_intact_error(run_dir: Path, damaged: list[tuple[Path, str]], flag: str)
         f"{flag}: no intact checkpoint in {Path(run_dir) / CHECKPOINTS_DIR} (checked, newest first: {checked}). "
         f"Nothing was moved or deleted. Restore a checkpoint from a backup, or start a new run "
         f"(gankit train RECIPE --out {run_dir} --overwrite)."
+    )
+
+
+def choose(run_dir: Path, fingerprint: str | None, flag: str, *, resuming: bool) -> tuple[Path, str | None]:
+    """(the newest intact step checkpoint of a run, the note naming each damaged newer one or None).
+
+    ``resuming``: every file is checked, the pickle-format ones too (they are about to be loaded), and
+    each damaged newer checkpoint is moved aside; otherwise (reading a generator: safetensors and
+    JSON only) the pickle-format files are not opened and the damaged ones stay where they are.
+    With none intact, raises the error that lists what was checked (nothing moved)."""
+    chosen, damaged = newest_intact(run_dir, fingerprint, pickles=resuming)
+    if chosen is None:
+        raise none_intact_error(run_dir, damaged, flag)
+    if not damaged:
+        return chosen, None
+    if resuming:
+        moved = [move_aside(c) for c, _ in damaged]
+        return chosen, f"{flag}: {damaged_note(damaged, chosen, moved)}"
+    return chosen, (f"{flag}: {damaged_note(damaged, chosen)} (Resuming the run with `gankit train --resume` "
+                    f"moves damaged checkpoints aside.)")
+
+
+def verify(ckpt: Path) -> None:
+    """Refuse a checkpoint holding anything but plain tensors and numbers, before loading any of it.
+
+    Every pickle-based file (``*.bin``, ``*.pkl``, ``*.pt``) is opened with
+    ``torch.load(weights_only=True)`` (accelerate's allow-list for RNG states included), which
+    rejects any object that would run code; safetensors files hold no code by design.
+    """
+    ckpt = Path(ckpt)
+    for f in sorted(ckpt.iterdir()):
+        if f.suffix in PICKLED:
+            try:
+                safe_load(f, map_location="cpu", weights_only=True)
+            except UNSAFE_ERRORS as e:
+                raise unsafe_load_error(f, e) from None
+
+
+def unsafe_load_error(ckpt: Path, e: Exception) -> GankitError:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return GankitError(
+        f"checkpoint {ckpt}: refused to load a file that is not plain tensors ({type(e).__name__}: "
+        f"{first[:300]}). gankit never unpickles code from checkpoints; this file was not written by "
+        f"gankit or was tampered with. Use a checkpoint from a trusted run (--resume RUN_DIR)."
+    )
+
+
+def load_error(ckpt: Path, e: Exception) -> GankitError:
+    """A checkpoint that passed the checks but did not load into this run's models and optimizers."""
+    if isinstance(e, pickle.UnpicklingError):
+        return unsafe_load_error(ckpt, e)
+    return GankitError(
+        f"checkpoint {ckpt}: does not load into this run's models and optimizers ({type(e).__name__}: "
+        f"{first_line(e)[:300]}). It was written by another recipe or is damaged; move it out of "
+        f"{Path(ckpt).parent} to resume from an older one."
     )

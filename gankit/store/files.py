@@ -1,0 +1,117 @@
+"""The run directory's names and the crash-safe ways to write into it.
+
+Every write here is atomic: a reader (or a crash) sees the old content or the new, never half.
+``replacing`` writes a file beside its target and renames it into place; ``swap_in`` does the same
+for a folder; ``remove_stale_temporaries`` removes what a killed process left half-written.
+"""
+import contextlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+RECIPE_FILE = "recipe.yaml"
+METRICS_FILE = "metrics.jsonl"
+REPORT_FILE = "report.html"
+CURVES_FILE = "curves.png"
+SAMPLES_DIR = "samples"
+CHECKPOINTS_DIR = "checkpoints"
+STATE_FILE = "state.json"
+EMA_FILE = "ema.safetensors"
+MODEL_FILE = "model.safetensors"  # the generator: the first model accelerate saves
+BEST = "best"
+STEP_PREFIX = "step-"  # checkpoints/step-0000123 (and samples/step-0000123.png)
+
+
+# -- atomic writes -----------------------------------------------------------------------
+def fsync_dir(path: str | Path) -> None:
+    """Make a folder's entries (new names, renames) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(path: str | Path) -> None:
+    """fsync every file and folder under ``path``."""
+    for root, _, files in os.walk(path):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                os.fsync(fh.fileno())
+        fsync_dir(root)
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path):
+    """Yield a temporary path beside ``path``; write it inside the block. On success it is fsynced
+    and renamed over ``path``; on any error it is removed and ``path`` keeps its old content."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):  # the rename is done; making it durable is best effort
+        fsync_dir(path.parent)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file so that readers see the old or the new content, never half of it."""
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: str | Path, obj) -> None:
+    """``write_text_atomic`` of ``obj`` as indented JSON."""
+    write_text_atomic(path, json.dumps(obj, indent=1))
+
+
+def swap_in(tmp_dir: str | Path, final_dir: str | Path) -> None:
+    """Rename a complete ``tmp_dir`` folder to ``final_dir``; an existing ``final_dir`` stays until replaced.
+
+    A crash at any moment leaves either the old or the new folder under ``final_dir``, or the
+    old one parked as ``.old-<name>`` beside it (to be put back by whoever cleans up after a crash).
+    """
+    tmp, final = Path(tmp_dir), Path(final_dir)
+    fsync_tree(tmp)
+    old = final.parent / f".old-{final.name}"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove the temporary files ``replacing`` left in ``folder`` when its process was killed
+    (``.<name>.<pid>.tmp`` whose process is gone); returns them."""
+    removed = []
+    for p in Path(folder).glob(".*.tmp"):
+        m = _TEMP.fullmatch(p.name)
+        if m and not _alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
+_TEMP = re.compile(r"\..+\.(\d+)\.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True

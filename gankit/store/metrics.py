@@ -1,0 +1,70 @@
+"""The metrics.jsonl of a run: one JSON row per log interval and per evaluation.
+
+``read_metrics`` splits it into training rows, evaluation rows and unreadable lines;
+``trim_metrics`` makes it continue cleanly from the checkpoint a run resumes from.
+"""
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+from gankit.store.files import write_text_atomic
+
+
+def trim_metrics(path: str | Path, last_step: int) -> int:
+    """Make a metrics.jsonl continue cleanly from checkpoint ``last_step``: drop the rows of later
+    steps (a resumed run logs them again) and a last line cut short by a crash. Rewritten
+    atomically, only when something changes; returns the number of lines dropped."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines(keepends=True)
+    kept = [line for i, line in enumerate(lines) if _keeps(line, last_step, last=i == len(lines) - 1)]
+    if len(kept) == len(lines) and (not text or text.endswith("\n")):
+        return 0
+    write_text_atomic(path, "".join(line if line.endswith("\n") else line + "\n" for line in kept))
+    return len(lines) - len(kept)
+
+
+def _keeps(line: str, last_step: int, last: bool) -> bool:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return not (last and not line.endswith("\n"))  # a last line without its end was cut short by a crash
+    step = row.get("step") if isinstance(row, dict) else None
+    return not (isinstance(step, int) and step > last_step)
+
+
+class MetricsLog(NamedTuple):
+    train: list[dict]  # rows with d_loss or g_loss
+    evals: list[dict]  # rows with eval/... keys
+    bad: int  # unreadable lines (e.g. the last one, cut short by a crash)
+
+
+TRAIN_KEYS = ("d_loss", "g_loss")
+EVAL_PREFIX = "eval/"
+
+
+def read_metrics(path: str | Path) -> MetricsLog:
+    """Training rows, evaluation rows and the number of unreadable lines of a metrics.jsonl
+    (a missing file has none of them)."""
+    path = Path(path)
+    train, evals, bad = [], [], 0
+    if not path.is_file():
+        return MetricsLog(train, evals, bad)
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a crash
+            bad += 1
+            continue
+        if not isinstance(row, dict) or "step" not in row:
+            bad += 1
+            continue
+        if any(k.startswith(EVAL_PREFIX) for k in row):
+            evals.append(row)
+        if any(k in row for k in TRAIN_KEYS):
+            train.append(row)
+    return MetricsLog(train, evals, bad)

@@ -1,0 +1,66 @@
+"""A checkpoint's ``state.json``: one schema, read and written here only.
+
+``TrainState`` holds the training loop's counters (what a resumed run continues from);
+``CheckpointState`` adds what the run that wrote the checkpoint was (its recipe fingerprint, the
+data's shape, its number of processes) and the state of the parts that keep one. ``read`` tolerates
+the fields older checkpoints lack (they take the defaults) and ignores unknown ones; ``write`` is
+atomic. ``load_json`` is the raw file, for the integrity checks (``gankit.store.intact``).
+"""
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from gankit.errors import GankitError
+from gankit.store.files import STATE_FILE, write_json_atomic
+
+
+@dataclass
+class TrainState:
+    step: int = 0  # completed iterations (generator updates)
+    batch: int = 0  # global batches consumed
+    skipped: int = 0  # non-finite steps skipped (on_nonfinite: skip)
+    best: float | None = None  # best value of eval.best so far
+    best_step: int | None = None  # the step that scored it (published as checkpoints/best)
+
+
+@dataclass
+class CheckpointState(TrainState):
+    recipe_sha256: str | None = None  # the recipe's fingerprint: a checkpoint of another recipe is never resumed from
+    num_processes: int | None = None  # processes of the run that wrote it
+    img_shape: list[int] | None = None  # (C, H, W) of the data (absent from early checkpoints)
+    num_classes: int | None = None  # classes of the data (0: none)
+    parts: dict = field(default_factory=dict)  # the state of each part that keeps one (e.g. "augment")
+
+    def counters(self) -> TrainState:
+        """The training loop's counters of this checkpoint."""
+        return TrainState(**{f.name: getattr(self, f.name) for f in fields(TrainState)})
+
+    def write(self, ckpt: str | Path) -> Path:
+        """Write ``ckpt/state.json`` atomically; returns its path."""
+        path = Path(ckpt) / STATE_FILE
+        write_json_atomic(path, asdict(self))
+        return path
+
+
+def load_json(ckpt: str | Path):
+    """The parsed ``state.json`` of ``ckpt``, whatever JSON it holds; raises OSError or ValueError
+    (bad JSON or UTF-8) as reading it fails."""
+    return json.loads((Path(ckpt) / STATE_FILE).read_text())
+
+
+def from_mapping(state: dict) -> CheckpointState:
+    """The fields of a ``state.json`` mapping; absent ones take their defaults, unknown ones are ignored."""
+    return CheckpointState(**{f.name: state[f.name] for f in fields(CheckpointState) if f.name in state})
+
+
+def read(ckpt: str | Path) -> CheckpointState:
+    """The state of checkpoint ``ckpt``; a missing, unreadable or malformed ``state.json`` raises a GankitError."""
+    try:
+        state = load_json(ckpt)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise GankitError(f"checkpoint {ckpt}: cannot read {STATE_FILE} ({e}). The checkpoint is damaged; use another "
+                          f"one (resuming the run moves it aside and continues from an older one).") from None
+    if not isinstance(state, dict):
+        raise GankitError(f"checkpoint {ckpt}: {STATE_FILE} holds no mapping. The checkpoint is damaged; "
+                          f"use another one (resuming the run moves it aside and continues from an older one).")
+    return from_mapping(state)
