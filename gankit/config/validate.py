@@ -3,7 +3,7 @@
 ``problems(cfg, base_dir)`` is what ``gankit check`` reports before it builds anything and what
 training (``build_parts``) refuses to start with: settings this machine cannot honour, plugins
 that do not load, and every component (name and arguments, through ``Registry.check``),
-penalty, augment policy, metric, optimizer and schedule the recipe names.
+penalty, augment policy, metric, optimizer, schedule and side job the recipe names.
 
 ``load(path, overrides)`` is ``recipe.load`` followed by those checks. For a recipe whose schema
 fails it still checks the rest: the broken keys are dropped and the schema's own defaults
@@ -21,6 +21,7 @@ from gankit.losses.penalties import split_interval
 from gankit.training import schedules
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
                                     LOSSES, METRICS, OPTIMIZERS, PENALTIES)
+from gankit.config.registry import SIDE_JOBS
 from gankit.errors import GankitError, raise_if
 
 # Arguments the run supplies to models, losses, penalties and augments (from the data and G).
@@ -128,6 +129,8 @@ def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None)
         found += optimizer_problems(cfg.optim[net], f"optim.{net}", kept(f"optim.{net}.args"))
     for key, node in (plain(cfg.schedules) or {}).items():
         found += schedules.node_problems(str(key), node)
+    for i, node in enumerate(plain(cfg.side_jobs) or []):
+        found += SIDE_JOBS.check(node, f"side_jobs[{i}]")
     return found
 
 
