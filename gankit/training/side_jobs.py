@@ -14,13 +14,17 @@ arguments::
     side_jobs:
       - {name: my_job, every: 50}
 
-It runs after evaluation and before checkpoints, so a checkpoint holds the state (``state_dict``)
-of a job that ran at its step. The list is resume-safe as a whole (``RESUME_SAFE_KEYS``): a resumed
+``snapshot`` (the generator's weights every ``every`` steps, kept apart from checkpoint rotation) is
+one such job. A recipe's side jobs run after evaluation and before checkpoints, so a checkpoint
+holds the state (``state_dict``) of a job that ran at its step. The list is resume-safe as a whole (``RESUME_SAFE_KEYS``): a resumed
 run may add, drop or change side jobs; a stateful one gets its state back by its name, and one
 added on resume starts afresh.
 """
+import os
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
+
+from safetensors.torch import save_file
 
 from gankit.config.contracts import Contract, Part, lacks
 from gankit.config.registry import SIDE_JOBS
@@ -157,6 +161,25 @@ class Stop(SideJob):
         if signame:
             trainer.stopped(self.log, signame, tick.saved)
             tick.summary["interrupted"] = tick.stop = signame
+
+
+# -- side jobs a recipe may name ------------------------------------------------------------
+@SIDE_JOBS.register("snapshot")
+class Snapshot(SideJob):
+    """The generator to sample (the EMA when enabled) as <folder>/G-step-<step>.safetensors every `every` steps."""
+
+    def __init__(self, every: int = 1000, folder: str = "snapshots"):
+        super().__init__(every)
+        self.folder = folder
+
+    def run(self, trainer, tick: Tick) -> None:
+        if not trainer.acc.is_main_process:
+            return
+        path = trainer.run_dir / self.folder / f"G-step-{tick.step:07d}.safetensors"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{path.name}")  # a kill mid-write leaves no half file under the final name
+        save_file({k: v.detach().cpu().clone() for k, v in trainer.sampler_model().state_dict().items()}, str(tmp))
+        os.replace(tmp, path)
 
 
 def lineup(trainer, log) -> list[SideJob]:

@@ -132,3 +132,16 @@ def test_a_bad_side_job_is_reported_like_any_component(tiny_recipe, node, says):
     with pytest.raises(GankitError) as e:
         validate.load(tiny_recipe, [f"plugins=[{PLUGIN}]", f"side_jobs=[{node}]"])
     assert says in str(e.value)
+
+
+def test_snapshot_saves_the_generator_at_its_steps(tiny_recipe, tmp_path):
+    from safetensors.torch import load_file
+
+    run = tmp_path / "run"
+    tr = Trainer(_cfg(tiny_recipe, "trainer.max_steps=3", "side_jobs=[{name: snapshot, every: 2}]"), run)
+    tr.fit()
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == ["G-step-0000002.safetensors",
+                                                                    "G-step-0000003.safetensors"]
+    saved = load_file(str(run / "snapshots" / "G-step-0000003.safetensors"))
+    G = tr.sampler_model().state_dict()
+    assert saved.keys() == G.keys() and all(torch.equal(saved[k], G[k]) for k in G)
