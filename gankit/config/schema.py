@@ -90,7 +90,7 @@ class Recipe:
     augment: Optional[Dict[str, Any]] = None
     schedules: Dict[str, Any] = field(default_factory=dict)  # recipe key -> schedule node (training/schedules.py)
     metrics: List[Dict[str, Any]] = field(default_factory=list)
-    side_jobs: List[Dict[str, Any]] = field(default_factory=list)  # SIDE_JOBS entries run beside training (training/side_jobs.py)
+    side_jobs: List[Dict[str, Any]] = field(default_factory=list)
     optim: OptimCfg = field(default_factory=OptimCfg)
     trainer: TrainerCfg = field(default_factory=TrainerCfg)
     ema: EMACfg = field(default_factory=EMACfg)
