@@ -25,7 +25,8 @@ class Part(Protocol):
     @property
     def stateful(self) -> bool:
         """Whether the run saves ``state_dict()`` in every checkpoint and restores it on resume:
-        True when the class defines its own ``state_dict`` (set ``stateful`` to say otherwise)."""
+        True when the class has a ``state_dict`` of its own (set ``stateful`` to say otherwise: e.g.
+        ``stateful = False`` for an ``nn.Module`` part, whose ``state_dict`` holds tensors, not JSON)."""
         return type(self).state_dict is not Part.state_dict
 
     def state_dict(self) -> dict:
@@ -100,8 +101,8 @@ class Contract:
             what = f"{self.proto.__module__}.{self.proto.__name__}"
             raise GankitError(
                 f"{key}.name: {kind} '{name}' ({type(obj).__name__}) has no {' and no '.join(missing)}, which the "
-                f"training loop calls. Give it that member, or subclass {what}, which declares every member "
-                f"a {kind} may have, with defaults for the optional ones.")
+                f"run calls. Add {'it' if len(missing) == 1 else 'them'} to the {kind}, or subclass {what}, which "
+                f"declares every member a {kind} may have, with defaults for the optional ones.")
         return obj if self.proto in type(obj).__mro__ else view(obj, self.proto)
 
 
