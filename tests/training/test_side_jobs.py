@@ -1,14 +1,18 @@
 """Side jobs: the built-in ones in order, a plugin's side job and stateful penalty through a run and a resume."""
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from gankit.config import recipe, validate
+from gankit.config.registry import SIDE_JOBS
 from gankit.errors import GankitError
 from gankit.training import checkpoint as ckpt
-from gankit.training.side_jobs import Checkpoints, Evaluation, MetricsRow, SampleGrid, Stop, Tick, lineup
+from gankit.training.side_jobs import Checkpoints, Evaluation, MetricsRow, SampleGrid, SideJob, Stop, Tick, lineup
 from gankit.training.trainer import Trainer
 
 PLUGIN = Path(__file__).parent / "plugins" / "stateful_parts.py"
@@ -135,8 +139,6 @@ def test_a_bad_side_job_is_reported_like_any_component(tiny_recipe, node, says):
 
 
 def test_snapshot_saves_the_generator_at_its_steps(tiny_recipe, tmp_path):
-    from safetensors.torch import load_file
-
     run = tmp_path / "run"
     tr = Trainer(_cfg(tiny_recipe, "trainer.max_steps=3", "side_jobs=[{name: snapshot, every: 2}]"), run)
     tr.fit()
@@ -145,3 +147,42 @@ def test_snapshot_saves_the_generator_at_its_steps(tiny_recipe, tmp_path):
     saved = load_file(str(run / "snapshots" / "G-step-0000003.safetensors"))
     G = tr.sampler_model().state_dict()
     assert saved.keys() == G.keys() and all(torch.equal(saved[k], G[k]) for k in G)
+
+
+def test_an_evaluation_that_beats_the_best_forces_a_checkpoint_and_publishes_it(tiny_recipe, tmp_path):
+    run = tmp_path / "run"
+    tr = Trainer(_cfg(tiny_recipe, "trainer.max_steps=5", "trainer.checkpoint_every=100", "trainer.keep_checkpoints=5",
+                      "eval.best=fd"), run)
+    scores = [3.0, 1.0, 2.0]
+    tr.evaluator, tr.t.eval_every = "stands in", 2  # evaluations at steps 2, 4 and 5 (the last)
+    tr.evaluate = lambda: {"fd": scores.pop(0)}
+    summary = tr.fit()
+    assert summary == {"step": 5, "eval/fd": 2.0}  # the last row written: step 5's evaluation
+    assert [p.name for p in ckpt.list_checkpoints(run)] == ["step-0000002", "step-0000004", "step-0000005"]
+    best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
+    assert (best["source"], best["value"], best["step"]) == ("step-0000004", 1.0, 4)
+    assert (tr.state.best, tr.state.best_step) == (1.0, 4)
+
+
+def test_a_signal_stops_the_run_after_a_checkpoint_of_that_step(tiny_recipe, tmp_path):
+    """A side job that sends SIGTERM at step 3: the stop flag, last in line, saves step 3 and ends the run."""
+    class Terminate(SideJob):
+        """Sends SIGTERM to this process at step `at`."""
+
+        def __init__(self, at: int = 3):
+            super().__init__(1)
+            self.at = at
+
+        def run(self, trainer, tick):
+            if tick.step == self.at:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    SIDE_JOBS.register("gk_terminate")(Terminate)
+    try:
+        run = tmp_path / "run"
+        tr = Trainer(_cfg(tiny_recipe, "trainer.max_steps=8", "side_jobs=[{name: gk_terminate, at: 3}]"), run)
+        summary = tr.fit()
+    finally:
+        SIDE_JOBS._entries.pop("gk_terminate")
+    assert summary["interrupted"] == "SIGTERM" and summary["step"] == 2  # the last metrics row: step 2
+    assert tr.state.step == 3 and [p.name for p in ckpt.list_checkpoints(run)] == ["step-0000002", "step-0000003"]
