@@ -28,7 +28,6 @@ from safetensors.torch import save_file
 
 from gankit.config.contracts import Contract, Part, lacks
 from gankit.config.registry import SIDE_JOBS
-from gankit.errors import GankitError
 
 
 @dataclass
@@ -66,8 +65,8 @@ class SideJob(Part, Protocol):
     every: int = 1
 
     def __init__(self, every: int = 1):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise GankitError(f"side_jobs: {type(self).__name__}.every: a whole number of steps ≥ 1, got {every!r}.")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:  # the registry names the key
+            raise ValueError(f"every must be a whole number of steps ≥ 1, got {every!r}")
         self.every = every
 
     def due(self, tick: Tick) -> bool:

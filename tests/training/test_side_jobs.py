@@ -65,8 +65,9 @@ def test_when_the_built_in_side_jobs_are_due():
     best = Tick().at(3, last=False)
     best.best = {"metric": "fd", "value": 1.0, "step": 3}
     assert Checkpoints(Ckpt()).due(best)  # an evaluation's new best forces a checkpoint
-    with pytest.raises(GankitError, match="every: a whole number of steps ≥ 1"):
-        Evaluation(Log(), 0)
+    with pytest.raises(GankitError, match=r"side_jobs\[1\].every: side job 'snapshot' rejected its arguments \(every=0\)"
+                                          r": ValueError: every must be a whole number of steps ≥ 1, got 0"):
+        SIDE_JOBS.build({"name": "snapshot", "every": 0}, "side_jobs[1]")
 
 
 def test_a_plugin_side_job_runs_at_its_due_steps_and_a_stateful_penalty_resumes_exactly(tiny_recipe, tmp_path):
