@@ -106,13 +106,21 @@ class Contract:
         return obj if self.proto in type(obj).__mro__ else view(obj, self.proto)
 
 
+def stand_in(method: Callable) -> Callable:
+    """Marks a protocol's method that stands in for one each component gives itself (it raises, or
+    does nothing): ``lacks`` counts a component that kept it as lacking that member."""
+    method.stand_in = True
+    return method
+
+
 def lacks(obj: Any, *names: str) -> list[str]:
-    """The members among ``names`` (written ``name(args)`` for a method) that ``obj`` has not; a method must be callable."""
+    """The members among ``names`` (written ``name(args)`` for a method) that ``obj`` has not: absent,
+    not callable where a method is meant, or the protocol's ``stand_in``."""
     found = []
     for text in names:
         name, _, args = text.partition("(")
-        value = getattr(obj, name, None) if name != "__call__" else (obj if callable(obj) else None)
-        if value is None or (args and not callable(value)):
+        value = getattr(obj, name, None) if name != "__call__" or callable(obj) else None
+        if value is None or (args and not callable(value)) or getattr(value, "stand_in", False):
             found.append(text)
     return found
 

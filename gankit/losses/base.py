@@ -12,7 +12,7 @@ from typing import Callable, Optional, Protocol
 
 import torch
 
-from gankit.config.contracts import Contract, Part, lacks
+from gankit.config.contracts import Contract, Part, lacks, stand_in
 from gankit.config.registry import PENALTIES
 from gankit.errors import GankitError
 
@@ -41,15 +41,18 @@ class Penalty(Part, Protocol):
     network: str = "D"  # whose phase runs it: "D" or "G"
     labels: str = "real"  # "real" | "fake"
 
+    @stand_in
     def inputs(self, real: Tensor, fake: Tensor, step: int) -> Optional[Tensor]:
         return None
 
+    @stand_in
     def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} gives inputs but no __call__")
 
     def after_step(self, D: torch.nn.Module) -> None:
         pass
 
+    @stand_in
     def generator_term(self, G: torch.nn.Module) -> Callable[[Tensor, Optional[Tensor], int], Tensor]:
         raise GankitError(f"penalties: {type(self).__name__} has network = 'G' but no generator_term(G), the term "
                           f"its phase adds up. Give it one, or leave network = 'D'.")

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import torch
 
-from gankit.config.contracts import Contract, lacks
+from gankit.config.contracts import Contract, lacks, stand_in
 from gankit.config.registry import FEATURES, METRICS
 
 
@@ -34,6 +34,7 @@ class Metric(Protocol):
     def __init__(self, features: str | None = None):
         self.features = features
 
+    @stand_in
     def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
         raise NotImplementedError(f"{type(self).__name__} gives no __call__(real, fake)")
 
@@ -52,6 +53,7 @@ class FeatureExtractor(Protocol):
     weights_sha256: str
     fast: bool = False
 
+    @stand_in
     def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError(f"{type(self).__name__} gives no extract(images)")
 

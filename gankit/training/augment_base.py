@@ -10,7 +10,7 @@ from typing import Protocol
 
 import torch
 
-from gankit.config.contracts import Contract, Part, lacks
+from gankit.config.contracts import Contract, Part, lacks, stand_in
 from gankit.config.registry import AUGMENTS
 
 Tensor = torch.Tensor
@@ -28,6 +28,7 @@ class Augment(Part, Protocol):
     and keep state across a resume (``state_dict`` and ``load_state_dict``).
     """
 
+    @stand_in
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} gives no __call__(x)")
 

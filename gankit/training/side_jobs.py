@@ -26,7 +26,7 @@ from typing import Optional, Protocol
 
 from safetensors.torch import save_file
 
-from gankit.config.contracts import Contract, Part, lacks
+from gankit.config.contracts import Contract, Part, lacks, stand_in
 from gankit.config.registry import SIDE_JOBS
 
 
@@ -72,6 +72,7 @@ class SideJob(Part, Protocol):
     def due(self, tick: Tick) -> bool:
         return tick.step % self.every == 0 or tick.last
 
+    @stand_in
     def run(self, trainer, tick: Tick) -> None:
         raise NotImplementedError(f"{type(self).__name__} gives no run(trainer, tick)")
 

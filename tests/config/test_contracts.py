@@ -1,4 +1,6 @@
 """Contracts: what each kind declares, components written without the base class, and missing members."""
+import re
+
 import pytest
 import torch
 
@@ -162,3 +164,25 @@ def test_lacks_names_absent_and_uncallable_members():
     obj = type("Obj", (), {"outputs": ("a",), "extract": 3})()
     assert lacks(obj, "outputs", "extract(images)", "weights_sha256", "__call__(x)") == [
         "extract(images)", "weights_sha256", "__call__(x)"]
+
+
+class HalfPenalty(Penalty):
+    def inputs(self, real, fake, step):
+        return real
+
+
+@pytest.mark.parametrize("reg, key, obj, says", [
+    (PENALTIES, "penalties[0]", HalfPenalty, "__call__(x, logits, step)"),
+    (PENALTIES, "penalties[0]", type("GHalf", (Penalty,), {"network": "G"}), "generator_term(G)"),
+    (AUGMENTS, "augment", type("Watching", (Augment,), {"observe": lambda s, lg: None}), "__call__(x)"),
+    (SIDE_JOBS, "side_jobs[0]", type("Lazy", (SideJob,), {}), "run(trainer, tick)"),
+])
+def test_a_subclass_that_keeps_a_stand_in_for_a_required_member_is_refused_too(scratch, reg, key, obj, says):
+    scratch(reg, "gk_half", obj)
+    with pytest.raises(GankitError, match=rf"has no {re.escape(says)}, which the run calls"):
+        reg.build({"name": "gk_half"}, key)
+
+
+def test_a_subclass_that_only_acts_after_the_step_keeps_the_no_input_default(scratch):
+    scratch(PENALTIES, "gk_clip_like", type("ClipLike", (Penalty,), {"after_step": lambda s, D: None}))
+    assert PENALTIES.build({"name": "gk_clip_like"}, "penalties[0]").inputs(None, None, 0) is None
