@@ -18,7 +18,7 @@ import importlib
 
 from gankit.config import plugins as _plugins  # noqa: F401 - makes the first registry read find the components
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
-                                    LOSSES, METRICS, NORMS, OPTIMIZERS, PENALTIES, SCHEDULES, Registry)
+                                    LOSSES, METRICS, NORMS, OPTIMIZERS, PENALTIES, SCHEDULES, SIDE_JOBS, Registry)
 from gankit.errors import GankitError
 
 __version__ = "0.1.0"
@@ -35,7 +35,7 @@ _LAZY = {
 }
 
 __all__ = ["GankitError", "Registry", "GENERATORS", "DISCRIMINATORS", "LOSSES", "PENALTIES", "AUGMENTS",
-           "AUGMENT_POLICIES", "DATASETS", "METRICS", "FEATURES", "OPTIMIZERS", "SCHEDULES", "NORMS", *_LAZY,
+           "AUGMENT_POLICIES", "DATASETS", "METRICS", "FEATURES", "OPTIMIZERS", "SCHEDULES", "NORMS", "SIDE_JOBS", *_LAZY,
            "__version__"]
 
 

@@ -85,7 +85,7 @@ def _cell(text: str) -> str:
 
 COMPONENT_SECTIONS = {
     "generator": "generators", "discriminator": "discriminators", "loss": "losses", "data": "datasets",
-    "penalties": "penalties", "augment": "augments", "metrics": "metrics",
+    "penalties": "penalties", "augment": "augments", "metrics": "metrics", "side_jobs": "side_jobs",
 }
 
 

@@ -28,6 +28,7 @@ BUILTIN_MODULES = (
     "gankit.training.augment",
     "gankit.training.ada",
     "gankit.training.optim",
+    "gankit.training.side_jobs",
     "gankit.data",
     "gankit.metrics",
 )

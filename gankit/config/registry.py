@@ -1,6 +1,8 @@
 """Name → component registries.
 
-This module is a leaf: it imports nothing of gankit but the error type and ``arguments`` (a leaf too). The registries fill
+This module is a leaf: it imports nothing of gankit but the error type and ``arguments`` (a leaf too).
+A registry whose kind has a contract (``gankit.config.contracts``) follows it: its base module calls
+``follow(contract)``, and every component built from the registry is checked against it once. The registries fill
 themselves on their first read by calling the functions given to ``on_first_read`` (plugin
 discovery, ``gankit.config.plugins``, installs one that imports the built-in components and
 then the installed plugin packages). Components registered inside ``with origin("..."):`` get
@@ -91,6 +93,14 @@ class Registry:
     def __init__(self, kind: str, plural: str | None = None):
         self.kind, self.plural = kind, plural or kind + "s"
         self._entries: dict[str, Entry] = {}
+        self.contract = None  # what every built component must provide (``follow``)
+
+    def follow(self, contract) -> None:
+        """Check (and complete) every component of this registry against ``contract``, a
+        ``gankit.config.contracts.Contract``: the entries registered so far and all later ones."""
+        self.contract = contract
+        for entry in self._entries.values():
+            contract.registered(entry.obj)
 
     # -- registering -------------------------------------------------------------
     def register(self, name: str | None = None, *, override: bool = False):
@@ -106,6 +116,8 @@ class Registry:
                     f"({_qualname(old.obj)}) and by {where} ({_qualname(obj)}). "
                     f"Rename one, or pass override=True to register(...) to replace it on purpose."
                 )
+            if self.contract is not None:
+                self.contract.registered(obj)
             self._entries[key] = Entry(key, obj, where)
             return obj
 
@@ -212,9 +224,10 @@ class Registry:
                 kwargs[k] = v
         kwargs.update(extra)
         try:
-            return entry.obj(**kwargs)
+            obj = entry.obj(**kwargs)
         except REJECTIONS as e:  # the component's (or torch's) own word on a value it cannot use
             raise rejected(self.kind, entry.name, args_key or key, _kwargs(node, params), kwargs, e) from None
+        return obj if self.contract is None else self.contract.conform(obj, key, self.kind, entry.name)
 
 
 def _kwargs(node: Mapping[str, Any], params: Mapping[str, inspect.Parameter]) -> dict:
@@ -255,6 +268,7 @@ FEATURES = Registry("feature extractor")
 OPTIMIZERS = Registry("optimizer")
 SCHEDULES = Registry("schedule")
 NORMS = Registry("norm")
+SIDE_JOBS = Registry("side job")
 
 ALL = {
     "generators": GENERATORS,
@@ -269,4 +283,5 @@ ALL = {
     "optimizers": OPTIMIZERS,
     "schedules": SCHEDULES,
     "norms": NORMS,
+    "side_jobs": SIDE_JOBS,
 }

@@ -90,6 +90,7 @@ class Recipe:
     augment: Optional[Dict[str, Any]] = None
     schedules: Dict[str, Any] = field(default_factory=dict)  # recipe key -> schedule node (training/schedules.py)
     metrics: List[Dict[str, Any]] = field(default_factory=list)
+    side_jobs: List[Dict[str, Any]] = field(default_factory=list)
     optim: OptimCfg = field(default_factory=OptimCfg)
     trainer: TrainerCfg = field(default_factory=TrainerCfg)
     ema: EMACfg = field(default_factory=EMACfg)
@@ -105,7 +106,7 @@ class Recipe:
 RESUME_SAFE_KEYS = (
     "trainer.epochs", "trainer.max_steps", "trainer.log_every", "trainer.sample_every",
     "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.eval_every", "trainer.num_grid",
-    "trainer.on_nonfinite", "ddp.timeout_s", "trackers", "output", "description",
+    "trainer.on_nonfinite", "ddp.timeout_s", "trackers", "output", "description", "side_jobs",
 )
 
 # Keys that moved, and where to (the message a recipe that still uses one gets).

@@ -9,8 +9,8 @@ registries.
 ``load(path, overrides)`` is ``recipe.load`` followed by the checks; ``validated(cfg, recipe_dir)``
 checks a recipe already loaded (the Python API, a run's stored recipe). ``problems`` lists what
 they refuse: settings this machine cannot honour, plugins that do not load, and every component
-(name and arguments, through ``Registry.check``), penalty, augment policy, metric, optimizer and
-schedule the recipe names. For a recipe whose schema fails ``load`` still checks the rest: the
+(name and arguments, through ``Registry.check``), penalty, augment policy, metric, optimizer,
+schedule and side job the recipe names. For a recipe whose schema fails ``load`` still checks the rest: the
 broken keys are dropped and the schema's own defaults (``gankit.config.schema.Recipe``) stand in
 for them, so one message names every mistake.
 """
@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gankit.config import plugins, recipe, recipe_files, run_keys
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
-                                    LOSSES, METRICS, OPTIMIZERS, PENALTIES)
+                                    LOSSES, METRICS, OPTIMIZERS, PENALTIES, SIDE_JOBS)
 from gankit.config.run_keys import PenaltySpec, RunKeys
 from gankit.config.schedule_spec import node_problems
 from gankit.errors import GankitError, raise_if
@@ -169,6 +169,8 @@ def component_problems(cfg: DictConfig, inherited: dict[str, str] | None = None,
         found += optimizer_problems(cfg.optim[net], f"optim.{net}", kept(f"optim.{net}.args"))
     for key, node in (plain(cfg.schedules) or {}).items():
         found += node_problems(str(key), node)
+    for i, node in enumerate(plain(cfg.side_jobs) or []):
+        found += SIDE_JOBS.check(node, f"side_jobs[{i}]")
     return found
 
 

@@ -1,6 +1,6 @@
 """Discriminator regularisers: R1, R2, WGAN-GP, weight clipping (G's path length: ``path_length.py``).
 
-A penalty is a ``Penalty`` (see its docstring) and one term of the D phase: its extra images go
+A penalty is a ``Penalty`` (its contract: ``gankit.losses.base``) and one term of the D phase: its extra images go
 through the SAME D forward as real and fake (one forward keeps DDP safe), and its value is added
 to D's loss. Any penalty node in a recipe takes ``interval: k`` (lazy regularisation, handled by
 the phase, not by the penalty): the term runs on steps divisible by k and is scaled by k.
@@ -20,8 +20,9 @@ autocast off, so the penalty value never rounds to bf16/fp16.
 """
 import torch
 
-from gankit.errors import GankitError
 from gankit.config.registry import PENALTIES
+from gankit.errors import GankitError
+from gankit.losses.base import Penalty
 
 Tensor = torch.Tensor
 
@@ -36,32 +37,6 @@ def input_grad(x: Tensor, logits: Tensor) -> Tensor:
 def _check(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise GankitError(f"penalties: {key}: {message}")
-
-
-class Penalty:
-    """A regulariser of D, as one term of the D phase.
-
-    * ``inputs(real, fake, step)``: extra images (requiring grad) for D's one forward, or None
-      (then the penalty adds no term: it may still act in ``after_step``).
-    * ``__call__(x, logits, step)``: the term, from those images and D's logits for them.
-    * ``after_step(D)``: runs after each D optimizer step (weight clipping).
-
-    ``labels`` says whose labels a conditional D gets with those images: ``"real"`` or ``"fake"``.
-    ``network`` says whose phase runs it: ``"D"``, or ``"G"`` for a regulariser of the generator,
-    which gives ``generator_term(G)`` → ``term(z, labels, step)`` instead (``path_length``).
-    """
-
-    labels = "real"
-    network = "D"
-
-    def inputs(self, real: Tensor, fake: Tensor, step: int) -> Tensor | None:
-        return None
-
-    def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} gives inputs but no __call__")
-
-    def after_step(self, D: torch.nn.Module) -> None:
-        pass
 
 
 class ZeroCentred(Penalty):

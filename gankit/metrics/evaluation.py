@@ -7,6 +7,7 @@ Real features are computed once and cached (see ``gankit.metrics.cache``). A met
 real images kept out of training (``heldout = True``: ``memorisation``) gets their features too;
 where they come from (``data.holdout`` or the test split, ``gankit.data.holdout``) is settled,
 and the images loaded, when the evaluator is built, so a run without any fails before training.
+What a metric and an extractor may declare is their contract (``gankit.metrics.base``).
 """
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ def default_features(data_name: str | None, img_shape) -> str:
     """The extractor for a dataset: the one registered as trained on it (its factory's ``trained_on``),
     else LeNet for small images, Inception-v3 for larger ones."""
     for entry in FEATURES:
-        if data_name is not None and data_name in getattr(entry.obj, "trained_on", ()):
+        if data_name is not None and data_name in entry.obj.trained_on:
             return entry.name
     c, h, w = img_shape
     return SMALL_IMAGE_FEATURES if max(h, w) <= SMALL_SIDE else LARGE_IMAGE_FEATURES
@@ -66,16 +67,15 @@ class Evaluator:
         for i, node in enumerate(nodes):
             node = {"name": node} if isinstance(node, str) else dict(node)
             m = METRICS.build(node, f"metrics[{i}]")
-            feats = getattr(m, "features", None) or self.default
+            feats = m.features or self.default
             FEATURES.entry(feats, f"metrics[{i}].features")
             self.plan.append(_Planned(m, feats, f"metrics[{i}]", node["name"]))
         self._heldout: dict = {}  # metric source → (held-out ImageData, "holdout" | "test")
         for p in self.plan:
-            if getattr(p.metric, "labels", False):
+            if p.metric.labels:
                 self._check_labels(p, conditional)
-            source = getattr(p.metric, "source", "auto")
-            if getattr(p.metric, "heldout", False) and source not in self._heldout:
-                self._heldout[source] = heldout_images(data, self.data_node, source, p.key)
+            if p.metric.heldout and p.metric.source not in self._heldout:
+                self._heldout[p.metric.source] = heldout_images(data, self.data_node, p.metric.source, p.key)
         self._extractors: dict = {}
         self._reference: dict = {}
         self._loaders: dict = {}
@@ -85,7 +85,7 @@ class Evaluator:
         if name not in self._extractors:
             ex = FEATURES.build({"name": name}, "metrics.features", {"device": self.device})
             for p in self.plan:
-                if p.features == name and getattr(p.metric, "input", "features") not in ex.outputs:
+                if p.features == name and p.metric.input not in ex.outputs:
                     raise GankitError(f"{p.key}: metric needs '{p.metric.input}' but extractor '{name}' gives only "
                                       f"{', '.join(ex.outputs)}. Choose another features: extractor.")
             self._extractors[name] = ex
@@ -118,7 +118,7 @@ class Evaluator:
         ex = self.extractor(name)
         meta = {"data": _absolute_root(self.data_node), "img_shape": list(data.img_shape), "num_images": len(data),
                 "extractor": name, "weights_sha256": ex.weights_sha256, "count": len(idx),
-                "fast": bool(getattr(ex, "fast", False)), **extra}
+                "fast": bool(ex.fast), **extra}
         out = cache.load(meta)
         if out is None:
             out = {}
@@ -173,8 +173,8 @@ class Evaluator:
         y_real, y_fake = self.real_labels(), self.fake_labels(G)
         results = {}
         for p in self.plan:
-            inp = getattr(p.metric, "input", "features")
-            if getattr(p.metric, "labels", False):
+            inp = p.metric.input
+            if p.metric.labels:
                 self._check_labels(p, y_fake is not None)
             results.update(self._run(p, refs[p.features][inp], fake[p.features][inp], y_real, y_fake,
                                      self._heldout_input(p)))
@@ -190,7 +190,7 @@ class Evaluator:
         y = self.real_labels()
         results = {}
         for p in self.plan:
-            ref = self.reference(p.features)[getattr(p.metric, "input", "features")]
+            ref = self.reference(p.features)[p.metric.input]
             m = min(n, ref.shape[0] // 2)
             perm = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(self.ecfg.seed + 1))
             a, b = perm[:m], perm[m:2 * m]
@@ -212,15 +212,15 @@ class Evaluator:
                               f"and this generator is not class-conditional. Remove it from metrics:.")
 
     def _heldout_input(self, p: _Planned) -> torch.Tensor | None:
-        if not getattr(p.metric, "heldout", False):
+        if not p.metric.heldout:
             return None
-        return self.heldout_reference(p.features, getattr(p.metric, "source", "auto"))[getattr(p.metric, "input", "features")]
+        return self.heldout_reference(p.features, p.metric.source)[p.metric.input]
 
     def _run(self, p: _Planned, real, fake, real_labels=None, fake_labels=None, heldout=None) -> dict[str, float]:
         kwargs = {}
-        if getattr(p.metric, "labels", False):
+        if p.metric.labels:
             kwargs.update(real_labels=real_labels, fake_labels=fake_labels)
-        if getattr(p.metric, "heldout", False):
+        if p.metric.heldout:
             kwargs["heldout"] = heldout
         try:
             out = p.metric(real, fake, **kwargs)

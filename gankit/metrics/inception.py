@@ -11,6 +11,7 @@ import torch
 
 from gankit.config.registry import FEATURES
 from gankit.errors import GankitError
+from gankit.metrics.base import FeatureExtractor
 from gankit.metrics.lenet import file_sha256
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -25,7 +26,7 @@ def weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
 
 
-class InceptionFeatures:
+class InceptionFeatures(FeatureExtractor):
     """torch-fidelity's FID Inception-v3: 2048 pool features and 1008-way softmax."""
 
     outputs = ("features", "probs")

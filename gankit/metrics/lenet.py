@@ -15,7 +15,7 @@ from torch import nn
 
 from gankit.config.registry import FEATURES
 from gankit.errors import GankitError
-from gankit.metrics.base import trained_on
+from gankit.metrics.base import FeatureExtractor, trained_on
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -57,7 +57,7 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class LeNetFeatures:
+class LeNetFeatures(FeatureExtractor):
     """A trained LeNet as a feature extractor: ``extract(images) → {"features", "probs"}``."""
 
     outputs = ("features", "probs")

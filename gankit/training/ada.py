@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from gankit.config.registry import AUGMENTS
 from gankit.errors import GankitError
+from gankit.training.augment_base import Augment
 
 Tensor = torch.Tensor
 
@@ -87,7 +88,7 @@ def _to(t: Tensor, device: torch.device, dtype: torch.dtype) -> Tensor:
 
 
 @AUGMENTS.register("ada")
-class ADA:
+class ADA(Augment):
     """Adaptive discriminator augmentation (Karras et al. 2020): StyleGAN2-ADA's 'bgc' ops, p tuned by r_t."""
 
     logged = ("p", "rt")  # state the metrics rows show as augment.p, augment.rt

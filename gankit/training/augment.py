@@ -4,6 +4,7 @@ The ops are grouped into policies, entries of ``AUGMENT_POLICIES`` (``color``, `
 ``cutout``; a plugin may add one): ``policy(x, **kwargs) -> x'``, taking the augment's keyword
 arguments (``translation_ratio``, ``cutout_ratio``) and ignoring those it does not use.
 
+An augment is an ``Augment`` (its contract: ``gankit.training.augment_base``).
 DiffAugment (Zhao et al. 2020): each op draws its random parameters per image, keeps the
 shape, and is differentiable with respect to the image (G's gradient flows through it).
 """
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 from gankit.config.registry import AUGMENT_POLICIES, AUGMENTS
 from gankit.config.validate import policy_problems
 from gankit.errors import GankitError, raise_if
+from gankit.training.augment_base import Augment
 
 Tensor = torch.Tensor
 
@@ -76,7 +78,7 @@ def color(x: Tensor, **_) -> Tensor:
 
 
 @AUGMENTS.register("diffaugment")
-class DiffAugment:
+class DiffAugment(Augment):
     """DiffAugment (Zhao et al. 2020): differentiable color, translation and cutout on real and fake."""
 
     def __init__(self, policy: str = "color,translation,cutout", translation_ratio: float = 0.125,

@@ -4,9 +4,10 @@ This is the one place that turns parts into a training step. The D phase makes `
 updates, each on the next global batch; the G phase ``g_steps`` updates on the last of them (its
 first update reuses that batch's fake images, later ones draw fresh latents). A discriminator with
 a class head (``aux_weight``) adds its class loss to both phases; each penalty is a D term with its
-own ``interval``, or a G term when it regularises G (``network = "G"``: path length). An adaptive
-augment (``observe``) watches D's verdict on the real images and adapts after each D update, as a
-D term that adds nothing to the loss. The G phase shows D the
+own ``interval``, or a G term when it regularises G (``network = "G"``: path length). The augment
+watches D's verdict on the real images (``observe``) and may adapt after each D update (ADA), as a
+D term that adds nothing to the loss. What a penalty and an augment may provide is their contract
+(``gankit.losses.base``, ``gankit.training.augment_base``). The G phase shows D the
 real batch too when D has BatchNorm (the same kind of batch statistics as in its own update) or
 when the loss compares with real data (``g_uses_real``: judged by the updated D).
 """
@@ -62,11 +63,11 @@ def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
         g_terms.append(g_class)
     for p in parts.penalties:
         pen = p.module
-        if getattr(pen, "network", "D") == "G":
+        if pen.network == "G":
             g_terms.append(_generator_penalty_term(pen, p.interval, p.term, parts.G))
         else:
             d_terms.append(_penalty_term(pen, p.interval, p.term))
-    if hasattr(parts.augment, "observe"):  # adaptive augmentation: reads D on real images, adapts after D's steps
+    if parts.augment is not None:  # an adaptive augment reads D on real images and adapts after D's steps
         d_terms.append(Term("augment", lambda j, v, d: parts.augment.observe(j["real"].logits),
                             after_step=parts.augment.after_step))
     batchnorm = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in parts.D.modules())

@@ -94,10 +94,12 @@ def _group_target(opt, field: str, index: int | None) -> Target:
     return Target(get, set_)
 
 
-def _attr_target(obj, attr: str, key: str, what: str) -> Target:
+def _attr_target(obj, attr: str, key: str, what: str, part: bool = True) -> Target:
+    """The number ``attr`` of ``obj``; a part (penalty, augment: ``gankit.config.contracts.Part``)
+    declares the ones it sets itself (``adapted``), which a schedule may not set too."""
     if obj is None:
         raise GankitError(f"schedules[{key}]: the recipe has no {what}; remove the schedule or add the {what}.")
-    fix = getattr(obj, "adapted", {}).get(attr)  # a value the component sets itself (ADA's p)
+    fix = obj.adapted.get(attr) if part else None  # a value the component sets itself (ADA's p)
     if fix:
         raise GankitError(f"schedules[{key}]: the {what} ({type(obj).__name__}) adapts '{attr}' itself; {fix} "
                           f"to give {attr} a schedule instead.")
@@ -129,9 +131,9 @@ def resolve(key: str, optimizers: dict, components: dict, ema) -> Target:
             pens = components.get("penalties", [])
             obj = pens[int(index)] if int(index) < len(pens) else None
             return _attr_target(obj, attr, key, f"penalty {index}")
-        return _attr_target(components.get(root), attr, key, root)
+        return _attr_target(components.get(root), attr, key, root, part=root == "augment")
     if m := EMA_KEY.match(key):
-        return _attr_target(ema, m.group(1), key, "EMA (set ema.enabled=true)")
+        return _attr_target(ema, m.group(1), key, "EMA (set ema.enabled=true)", part=False)
     raise GankitError(f"schedules[{key}]: '{key}' cannot follow a schedule. Schedulable keys: {SCHEDULABLE}.")
 
 

@@ -2,8 +2,8 @@
 
 ``Trainer(recipe, run_dir)`` builds the parts, prepares them and turns the recipe's method into a
 list of phases (``method.gan_phases``). ``step`` runs those phases; ``fit`` loops over steps, and
-each side job — the logbook, sample grids, evaluation, checkpoints, the stop flag — decides for
-itself whether it is due.
+after each one runs every side job that is due (``side_jobs``: the logbook, sample grids,
+evaluation, the recipe's own side jobs, checkpoints, the stop flag), in that order.
 """
 import contextlib
 import math
@@ -33,6 +33,7 @@ from gankit.training.optim import build_optimizer
 from gankit.training.parts import Parts, build_parts, run_length
 from gankit.training.phases import Draws, run_phase
 from gankit.training.schedules import Schedules, resolve
+from gankit.training.side_jobs import Tick, build_side_jobs, lineup
 from gankit.training.signals import StopFlag
 
 
@@ -87,9 +88,11 @@ class Trainer:
         self.G, self.D, self.g_opt, self.d_opt = acc.prepare(G, D, g_opt, d_opt)
         if self.ema is not None:
             self.ema.shadow.to(acc.device)
-        # parts that keep state of their own (adaptive augmentation): saved in every checkpoint
-        self.stateful = {k: v for k, v in [("augment", parts.augment)] + [
-            (p.key, p.module) for p in parts.penalties] if hasattr(v, "state_dict")}
+        self.side_jobs = build_side_jobs(cfg.side_jobs)  # the recipe's own (gankit.training.side_jobs)
+        # the parts by name (their `logged` attributes are logged); those that keep state are saved in every checkpoint
+        self.named = {k: v for k, v in [("augment", parts.augment)] + [
+            (p.key, p.module) for p in parts.penalties] if v is not None} | self.side_jobs
+        self.stateful = {k: v for k, v in self.named.items() if v.stateful}
         components = {"penalties": [p.module for p in parts.penalties], "augment": parts.augment, "loss": parts.loss}
         targets = {k: resolve(str(k), {"g": self.g_opt, "d": self.d_opt}, components, self.ema) for k in cfg.schedules}
         self.schedules = Schedules(cfg.schedules, targets, self.max_steps, self.images_per_step)
@@ -128,40 +131,28 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------
     def fit(self) -> dict:
-        st, summary = self.state, {}
+        """Train to ``max_steps``; returns the last row logged (``interrupted``: the signal that stopped it)."""
+        st, tick = self.state, Tick()
         with self.stop.installed(), self.logbook() as log:
-            while st.step < self.max_steps:
+            jobs = lineup(self, log)
+            while st.step < self.max_steps and tick.stop is None:
                 stats = self.step()
                 if not self.guard.counts(stats, st):
                     continue
                 st.step += 1
-                last = st.step == self.max_steps
                 log.add(stats)
-                if log.due(st.step, last):
-                    self.guard.verify(st.step)
-                    summary = log.record(st.step, st.batch, self.levels())
-                if log.samples_due(st.step, last):
-                    log.samples(st.step, self.grid_images(), self.grid_nrow)
-                best = None
-                if self.evaluator is not None and (st.step % self.t.eval_every == 0 or last):
-                    results = self.evaluate()
-                    summary, best = log.record_eval(st.step, results), self._improved(results)
-                saved = self.checkpoints.due(st.step, last) or best is not None
-                if saved:
-                    self.checkpoints.publish_best(self.save(), best)
-                signame = self.stop.agreed(self.acc, st.step)  # the same answer on every process
-                if signame:
-                    self._stop(log, signame, saved)
-                    summary["interrupted"] = signame
-                    break
-        return summary
+                tick.at(st.step, last=st.step == self.max_steps)
+                for job in jobs:
+                    if job.due(tick):
+                        job.run(self, tick)
+        return tick.summary
 
     def levels(self) -> dict[str, float]:
         """Values that are a level, not a mean: the scheduled numbers of the last step and the
-        logged state of stateful parts (e.g. ``augment.p``); the same on every process."""
+        attributes parts log (``logged``: e.g. ``augment.p``); the same on every process."""
         out = dict(self.scheduled)
-        for name, part in self.stateful.items():
-            for k in getattr(part, "logged", ()):
+        for name, part in self.named.items():
+            for k in part.logged:
                 v = getattr(part, k)
                 if isinstance(v, (int, float)) and math.isfinite(v):  # ADA's r_t is NaN until first measured
                     out[f"{name}.{k}"] = v
@@ -175,13 +166,14 @@ class Trainer:
                            "batch_global": t.batch_size, "batch_per_process": self.stream.local,
                            "precision": self.acc.mixed_precision})
 
-    def _stop(self, log: Logbook, signame: str, saved: bool) -> None:
+    def stopped(self, log: Logbook, signame: str, saved: bool) -> None:
+        """A stop by ``signame``: a checkpoint of this step (unless ``saved`` already), and how to resume."""
         if not saved:
             self.save()
         log.message(f"Stopped by {signame} at step {self.state.step}; checkpoint saved. "
                     f"Resume with: gankit train --resume {self.run_dir}")
 
-    def _improved(self, results: dict) -> dict | None:
+    def improved(self, results: dict) -> dict | None:
         """The eval.best metric's record when this evaluation beats the best so far."""
         key, mode = self.cfg.eval.best, self.cfg.eval.best_mode
         if not key or key not in results:
@@ -245,6 +237,8 @@ class Trainer:
         self.state = state.counters()
         saved = state.parts
         for name, part in self.stateful.items():
+            if name not in saved and name in self.side_jobs:
+                continue  # a side job added on resume starts afresh
             if name not in saved:
                 raise GankitError(f"{name}: the run's {type(part).__name__} keeps state, but checkpoint {path} has "
                                   f"none for it (saved before it was added?). Resume without it, or start a new run.")

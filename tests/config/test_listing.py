@@ -96,3 +96,15 @@ def test_cli_list_formats_and_plugin_files(tmp_path):
     assert entry["signature"] == "scale: float = 2.0"
     r = subprocess.run([sys.executable, "-m", "gankit", "list", "nonsense"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "unknown registry 'nonsense'" in r.stderr
+
+
+def test_a_plugins_side_job_is_listed_with_its_arguments(fresh_plugins):
+    from pathlib import Path
+
+    from gankit.config import plugins
+
+    plugins.load([str(Path(__file__).parents[1] / "training" / "plugins" / "stateful_parts.py")])
+    text = render("text", "side_jobs")
+    assert text.startswith("side_jobs (")
+    assert "  step_log  [file " in text and "Appends {\"step\", \"runs\"} to step_log.jsonl" in text
+    assert "      - every: int = 2\n" in text and "      - file: str = 'step_log.jsonl'\n" in text

@@ -70,6 +70,14 @@ def test_every_resume_safe_key_names_a_real_schema_key():
         assert recipe.is_resume_safe(k)
 
 
+def test_side_jobs_are_a_resume_safe_list_of_component_nodes():
+    assert schema.Recipe().side_jobs == [] and "side_jobs" in schema.RESUME_SAFE_KEYS
+    cfg = recipe.from_container({"side_jobs": [{"name": "step_log", "every": 50}]})
+    assert list(cfg.side_jobs) == [{"name": "step_log", "every": 50}]
+    changed = recipe.diff_keys(recipe.to_dict(recipe.from_container({})), recipe.to_dict(cfg))
+    assert changed == ["side_jobs"] and recipe.is_resume_safe(changed[0])  # the list changes as a whole
+
+
 def test_keys_that_shape_the_run_are_not_resume_safe():
     # what the models, data, optimizers and random stream are built from must match the stored run
     for section in ("generator", "discriminator", "loss", "data", "optim", "ema"):

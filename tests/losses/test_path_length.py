@@ -98,3 +98,10 @@ def test_the_term_refuses_a_generator_without_styles_and_bad_arguments():
             PathLength(**bad)
     with pytest.raises(GankitError, match="pl_mean"):
         PathLength().load_state_dict({})
+
+
+def test_path_length_is_a_stateful_generator_penalty_that_logs_its_mean():
+    pen = PENALTIES.build({"name": "path_length"}, "penalties[0]")
+    assert (pen.network, pen.stateful, pen.logged) == ("G", True, ("pl_mean",))
+    pen.load_state_dict({"pl_mean": 0.5})
+    assert pen.state_dict() == {"pl_mean": 0.5} and pen.pl_mean == 0.5

@@ -5,6 +5,7 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.config.registry import PENALTIES
+from gankit.losses.base import Penalty
 from gankit.training.phases import Draws, run_phase
 
 
@@ -162,3 +163,20 @@ def test_r2_is_r1_on_the_generated_images():
     assert torch.equal(r1.inputs(real, fake, 0), real)
     with pytest.raises(GankitError, match="r2.gamma"):
         build("r2", gamma=-1.0)
+
+
+@pytest.mark.parametrize("name, labels, acts", [("r1", "real", "term"), ("r2", "fake", "term"),
+                                                ("wgan_gp", "real", "term"), ("weight_clip", "real", "after_step")])
+def test_the_built_in_penalties_declare_what_their_phase_reads(name, labels, acts):
+    pen = PENALTIES.build({"name": name}, "penalties[0]")
+    assert (pen.network, pen.labels, pen.stateful, pen.logged, pen.adapted) == ("D", labels, False, (), {})
+    real, fake = torch.zeros(2, 1, 2, 2), torch.ones(2, 1, 2, 2)
+    assert (pen.inputs(real, fake, 0) is None) == (acts == "after_step")  # weight clipping adds no term
+
+
+def test_a_penalty_of_g_without_generator_term_says_so():
+    class Half(Penalty):
+        network = "G"
+
+    with pytest.raises(GankitError, match=r"Half has network = 'G' but no generator_term\(G\)"):
+        Half().generator_term(nn.Linear(1, 1))

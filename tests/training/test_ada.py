@@ -8,6 +8,7 @@ import torch
 from gankit.config.registry import AUGMENTS
 from gankit.errors import GankitError
 from gankit.training.ada import ADA, COLOUR, GEOMETRIC
+from gankit.training.augment_base import Augment
 
 OPS = GEOMETRIC + COLOUR
 
@@ -235,3 +236,9 @@ def test_built_through_the_registry():
     assert isinstance(ada, ADA) and ada.p == 0.25 and ada.target is None and ada.rotate == 0.0
     with pytest.raises(GankitError, match=r"augment\.p"):
         ada.p = 3.0
+
+
+def test_ada_declares_its_state_what_it_logs_and_what_it_adapts():
+    ada = ADA(target=0.6)
+    assert Augment in type(ada).__mro__ and ada.stateful and ada.logged == ("p", "rt")
+    assert ada.adapted == {"p": "set augment.target=null"} and ADA(target=None).adapted == {}

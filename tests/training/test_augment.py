@@ -5,6 +5,7 @@ import torch
 from gankit.training import augment
 from gankit.errors import GankitError
 from gankit.config.registry import AUGMENTS
+from gankit.training.augment_base import Augment
 
 
 def build(**kw):
@@ -73,3 +74,10 @@ def test_probability_zero_is_identity_and_bad_policy_names_the_key():
     assert build(p=0.0)(x) is x
     with pytest.raises(GankitError, match="augment.policy"):
         build(policy="color,flip")
+
+
+def test_diffaugment_keeps_the_augment_contracts_defaults():
+    aug = augment.DiffAugment(policy="color")
+    x = torch.zeros(2, 1, 4, 4)
+    assert Augment in type(aug).__mro__ and aug.observe(x) is None and aug.after_step() is None
+    assert (aug.stateful, aug.state_dict(), aug.logged, aug.adapted) == (False, {}, (), {})

@@ -1,4 +1,6 @@
 """The recipe's method as phases: which terms, views and rounds each phase gets."""
+import math
+
 import pytest
 import torch
 
@@ -72,3 +74,15 @@ def test_a_generator_regulariser_is_a_term_of_the_g_phase(tiny_recipe, tmp_path)
     stats = tr.step()  # step 0: both regularisers are due
     assert all(torch.isfinite(v) for v in stats.values())
     assert tr.parts.penalties[1].module.pl_mean > 0 and "penalties[1].pl_mean" in tr.levels()
+
+
+def test_the_augment_watches_d_through_its_contract_as_a_term_that_adds_nothing(tiny_recipe, tmp_path):
+    """Any augment is shown D's real logits (``observe``) and told of D's updates (``after_step``): ADA
+    counts them and adapts; DiffAugment keeps the contract's defaults, which do nothing."""
+    augments = {}
+    for name, node in (("ada", "{name: ada, interval: 2}"), ("diffaugment", "{name: diffaugment}")):
+        tr = Trainer(recipe.load(tiny_recipe, [f"augment={node}", "trainer.d_steps=2"]), tmp_path / name)
+        assert [t.name for t in tr.phases[0].terms] == ["adversarial", "augment"]
+        assert all(torch.isfinite(v) for v in tr.step().values())
+        augments[name] = tr.parts.augment
+    assert augments["ada"].updates == 2 and not math.isnan(augments["ada"].rt)  # r_t measured after 2 updates
