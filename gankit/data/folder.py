@@ -20,6 +20,7 @@ decoding, and adding, removing or changing a file builds a new cache (replacing 
 """
 import tempfile
 import warnings
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -73,6 +74,9 @@ def image_folder(root: str, image_size: int = 64, channels: int = 3, max_images:
 def _source(root: str, skip_bad: bool) -> tuple[Path, list[str], list, list[tuple]]:
     """(the folder or .zip, its image names, the items to read them, what the cache is keyed by)."""
     path = Path(root).expanduser()
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise GankitError(f"data.root: '{root}' is a file, not a folder or a .zip archive. Point data.root at a "
+                          f"folder of images or a .zip of them.")
     if path.is_file():  # a .zip, such as NVlabs' dataset_tool.py writes
         names, items, _ = list_source(path, "data.root")
         if not names:

@@ -104,7 +104,7 @@ def folder_text_named_png(tmp_path):
 def root_is_a_file(tmp_path):
     f = tmp_path / "data.png"
     f.write_bytes(b"x")
-    return _recipe(tmp_path, f"{{name: image_folder, root: {f}, size: null}}"), [str(f), "is a file but not a .zip archive"]
+    return _recipe(tmp_path, f"{{name: image_folder, root: {f}, size: null}}"), [str(f), "is a file, not a folder"]
 
 
 def root_is_a_symlink_loop(tmp_path):
