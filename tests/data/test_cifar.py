@@ -10,6 +10,7 @@ import torch
 
 import gankit.data.cifar as cifar_module
 from gankit.config.registry import DATASETS
+from gankit.data.holdout import heldout_images
 from gankit.errors import GankitError
 
 from .cifar_maker import encode, make_cifar
@@ -55,10 +56,13 @@ def test_root_may_be_the_extracted_folder_and_the_image_is_rgb_planes(tmp_path):
     assert int(data.images.sum()) == 60 and data.labels.tolist() == [7]
 
 
-def test_image_size_resizes(tmp_path):
-    make_cifar(tmp_path, "cifar10", "python", archive=True)
-    data = build(name="cifar10", root=str(tmp_path), image_size=16)
+def test_image_size_resizes_and_the_test_split_is_the_heldout_images(tmp_path):
+    expected = make_cifar(tmp_path, "cifar10", "python", archive=True)
+    node = {"name": "cifar10", "root": str(tmp_path), "split": "train", "download": False}
+    data = DATASETS.build({**node, "image_size": 16}, "data")
     assert data.img_shape == (3, 16, 16) and len(data) == 15
+    heldout, where = heldout_images(DATASETS.build(node, "data"), node)
+    assert where == "test" and torch.equal(heldout.images, torch.from_numpy(expected["test"][0]))
 
 
 def test_a_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
