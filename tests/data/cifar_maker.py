@@ -54,3 +54,21 @@ def make_cifar(root, dataset: str, kind: str, archive: bool, per_file: int = 3, 
         for name, data in blobs.items():
             (root / layout.folder / name).write_bytes(data)
     return expected
+
+
+def py2_pickle(flat: np.ndarray, labels: list[int], key: bytes = b"labels") -> bytes:
+    """A batch pickled as the CIFAR authors' Python 2 cPickle did (protocol 2): str keys and pixel bytes as
+    Python 2 strings (SHORT_BINSTRING, BINSTRING), the array rebuilt by ``numpy.core.multiarray._reconstruct``."""
+    def s(b: bytes) -> bytes:
+        return b"U" + bytes([len(b)]) + b if len(b) < 256 else b"T" + len(b).to_bytes(4, "little") + b
+
+    def i(n: int) -> bytes:
+        return b"K" + bytes([n])
+
+    shape = b"(" + b"".join(b"J" + int(d).to_bytes(4, "little", signed=True) for d in flat.shape) + b"t"
+    dtype = (b"cnumpy\ndtype\n" + s(b"u1") + i(0) + i(1) + b"\x87R"
+             + b"(" + i(3) + s(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff" + i(0) + b"tb")
+    array = (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + i(0) + b"\x85" + s(b"b") + b"\x87R"
+             + b"(" + i(1) + shape + dtype + b"\x89" + s(flat.tobytes()) + b"tb")
+    items = s(b"data") + array + s(key) + b"](" + b"".join(i(int(v)) for v in labels) + b"e"
+    return b"\x80\x02}(" + items + b"u."

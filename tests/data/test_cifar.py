@@ -13,7 +13,7 @@ from gankit.config.registry import DATASETS
 from gankit.data.holdout import heldout_images
 from gankit.errors import GankitError
 
-from .cifar_maker import encode, make_cifar
+from .cifar_maker import encode, make_cifar, py2_pickle
 
 
 def build(**node):
@@ -89,6 +89,14 @@ def test_pickles_of_any_protocol_load(tmp_path, protocol):
     make_cifar(tmp_path, "cifar100", "python", archive=False, files=files)
     data = build(name="cifar100", root=str(tmp_path), split="test")
     assert data.labels.tolist() == [3, 99] and torch.equal(data.images, torch.from_numpy(images))
+
+
+def test_a_batch_pickled_by_python_2_as_the_authors_did_loads(tmp_path):
+    images = np.random.default_rng(5).integers(0, 256, (3, 3, 32, 32), dtype=np.uint8)
+    make_cifar(tmp_path, "cifar10", "python", archive=True, files={"test_batch": py2_pickle(images.reshape(3, -1),
+                                                                                           [9, 0, 4])})
+    data = build(name="cifar10", root=str(tmp_path), split="test")
+    assert torch.equal(data.images, torch.from_numpy(images)) and data.labels.tolist() == [9, 0, 4]
 
 
 @pytest.mark.parametrize("download", [False, True])
