@@ -38,7 +38,7 @@ def load_cifar(dataset: str, root, split: str, download: bool, label_kind: str) 
     if found is None:
         raise GankitError(_missing(root, dataset, split, download))
     images, labels = read_split(*found, split, dataset)
-    return ImageData(torch.from_numpy(images.copy()), torch.from_numpy(labels[label_kind]),
+    return ImageData(torch.from_numpy(images), torch.from_numpy(labels[label_kind]),  # both fresh arrays
                      num_classes=CLASSES[(dataset, label_kind)])
 
 
@@ -47,9 +47,14 @@ def _missing(root: Path, dataset: str, split: str, download: bool) -> str:
     how = ("set data.download=true on a machine with internet access" if not download else
            "download it on a machine with internet access")
     return (f"data.root: the {dataset} '{split}' split was not found under '{root}'. Put {python.archive} (from "
-            f"{URL}{python.archive}) or {binary.archive} in {root}/ as downloaded, or their extracted folder "
+            f"{URL}{python.archive}) or {binary.archive} in {_shown(root)} as downloaded, or their extracted folder "
             f"{root / python.folder}/ or {root / binary.folder}/, or point data.root at the folder that holds "
             f"them; or {how}.")
+
+
+def _shown(root: Path) -> str:
+    """The folder as the recipe names it, and where that is when it is relative."""
+    return f"{root}/" if root.is_absolute() else f"{root}/ ({root.absolute()})"
 
 
 def _download(root: Path, filename: str) -> None:
@@ -68,7 +73,8 @@ def _download(root: Path, filename: str) -> None:
     except Exception as e:  # network errors come in many types
         raise GankitError(
             f"data.download: downloading {URL}{filename} into {root} failed ({type(e).__name__}: {e}). Without "
-            f"network access, copy {filename} (or its extracted folder) into {root}/ and set data.download=false."
+            f"network access, copy {filename} (or its extracted folder) into {_shown(root)} and set "
+            f"data.download=false."
         ) from e
     finally:
         socket.setdefaulttimeout(old)
