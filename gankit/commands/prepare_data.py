@@ -1,9 +1,10 @@
 """gankit prepare-data SRC OUT [--size N] [--crop center|none] [--channels 1|3] [--labels subfolders|none|FILE]
 [--workers K] [--on-bad skip|refuse] [--overwrite]
 
-Decodes a folder or .zip of images once, in parallel, into OUT (images.u8, labels.npy, meta.json):
-a dataset that ``data: {name: prepared, root: OUT}`` reads through a memory map, so training starts
-at once and a dataset larger than memory streams from disk (``gankit.data.prepare``).
+Decodes a folder or .zip of images once, in parallel, into OUT (images.u8, labels.npy, meta.json): a
+folder or zip written by NVlabs' dataset_tool.py brings its labels in its dataset.json. The result is a
+dataset that ``data: {name: prepared, root: OUT}`` reads through a memory map, so training starts at
+once and a dataset larger than memory streams from disk (``gankit.data.prepare``).
 """
 import time
 
@@ -23,8 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--channels", type=int, choices=(1, 3), help="convert every image to grayscale (1) or RGB (3) "
                    "(default: the first image's; an image of the other kind is then a bad file)")
     p.add_argument("--labels", default="auto", metavar="subfolders|none|FILE",
-                   help="classes from sub-folders, none, or a JSON/CSV file of name,label (default: sub-folders "
-                        "when there are several)")
+                   help="classes from sub-folders, none, or a JSON/CSV file of name,label (default: SRC's own "
+                        "dataset.json, as NVlabs' dataset_tool.py writes it, else sub-folders when there are several)")
     p.add_argument("--workers", type=int, help=f"decoding processes (default: the CPUs this process may use, "
                                                f"here {default_workers()})")
     p.add_argument("--on-bad", choices=ON_BAD, default="skip",

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from gankit.errors import first_line
 
 CHUNK = 64  # images per task sent to a worker
+MAX_FILE = 256 * 2**20  # bytes of one encoded image in a zip, at most
 _BUFFER = re.compile(r" ?<_io\.BytesIO object at 0x[0-9a-f]+>")
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}
 
@@ -103,7 +104,13 @@ def read_item(item) -> bytes:
         if key not in _ZIPS:
             _ZIPS[key] = zipfile.ZipFile(item[0])
         try:
-            return _ZIPS[key].read(item[1])
+            info = _ZIPS[key].getinfo(item[1])
+            if info.file_size > MAX_FILE:  # a zip bomb: a small member that inflates to gigabytes
+                raise BadImage(f"{info.file_size} bytes when inflated, more than the {MAX_FILE} an image may have")
+            with _ZIPS[key].open(info) as f:
+                return f.read(MAX_FILE + 1)  # never more than its header says (zipfile stops there), nor MAX_FILE
+        except BadImage:
+            raise
         except Exception as e:  # noqa: BLE001 - zipfile raises BadZipFile, zlib.error, EOFError, ...
             raise BadImage(f"{type(e).__name__}: {first_line(e)}") from None
     try:

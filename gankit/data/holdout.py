@@ -10,9 +10,9 @@ Two sources of held-out images, one rule for choosing between them:
   ones; labelled data is held out in proportion to each class's share (stratified), and the
   held-out set for N is the first N of one fixed order (N + 1 holds out those N and one more).
 * The dataset's test split. A dataset "has" one when its factory takes a ``split`` argument
-  (``mnist``, ``fashion_mnist``) and the recipe does not already train on ``split: test``: the
-  held-out images are then that dataset built with ``split: test`` and the recipe's other arguments
-  (same root, same ``image_size``).
+  (``mnist``, ``fashion_mnist``, ``cifar10``, ``cifar100``) and the recipe does not already train on
+  ``split: test``: the held-out images are then that dataset built with ``split: test`` and the
+  recipe's other arguments (same root, same ``image_size``).
 
 A metric names its ``source``: ``"holdout"`` (``data.holdout`` only), ``"test"`` (the test split
 only) or ``"auto"`` (the default: ``data.holdout`` when set, else the test split when there is

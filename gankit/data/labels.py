@@ -23,9 +23,17 @@ def subfolder_labels(names: list[str]) -> tuple[list[int], list[str]]:
 
 def file_labels(path: str | Path, names: list[str], key: str = "--labels") -> tuple[list, list[str] | None]:
     """(each name's label or None, the class names or None when the file gives numbers)."""
-    pairs = _read_pairs(Path(path).expanduser(), key)
+    return pair_labels(_read_pairs(Path(path).expanduser(), key), names, path, key)
+
+
+def pair_labels(pairs: list[tuple], names: list[str], path, key: str) -> tuple[list, list[str] | None]:
+    """``file_labels`` of (name, label) pairs read from ``path``."""
     raw = {str(n).strip().replace("\\", "/").removeprefix("./"): v for n, v in pairs}
     values = list(raw.values())
+    if any(isinstance(v, (list, dict, float)) or v is None for v in values):
+        odd = next(v for v in values if isinstance(v, (list, dict, float)) or v is None)
+        raise GankitError(f"{key}: '{path}' holds the label {odd!r}; gankit trains on class labels, whole numbers "
+                          f"0..K-1 or class names. Write one class per image, or train without labels.")
     if all(isinstance(v, int) and not isinstance(v, bool) or (isinstance(v, str) and v.strip().isdigit())
            for v in values):
         numbers = {n: int(v) for n, v in raw.items()}

@@ -6,7 +6,8 @@ grayscale or RGB, resizes the shorter side to ``size`` and center-crops (or, ``c
 to ``size``×``size``), and writes into ``out``:
 
 * ``images.u8``: the raw N×C×H×W uint8 array, images in the sorted order of their names;
-* ``labels.npy``: int64 labels, when there are labels (sub-folders as classes, or a labels file);
+* ``labels.npy``: int64 labels, when there are labels (sub-folders as classes, or a labels file, or
+  the ``dataset.json`` that NVlabs' ``dataset_tool.py`` writes, found at the top of ``src``);
 * ``meta.json``: shape, dtype, count, classes and their names, the source and the files skipped.
 
 Every file is written under a temporary name and renamed into place, ``meta.json`` last, so ``out``
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.data.dataset_json import dataset_json_labels
 from gankit.data.decode import BadImage, Spec, decoded, default_workers, probe, read_item
 from gankit.data.labels import file_labels, subfolder_labels
 from gankit.data.paths import check_root, walk_files
@@ -38,6 +40,10 @@ def list_source(src: str | Path, key: str = "SRC") -> tuple[list[str], list, lis
     if path.is_file() and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
             names = sorted(n for n in z.namelist() if not n.endswith("/") and Path(n).suffix.lower() in EXTENSIONS)
+        unsafe = next((n for n in names if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/")), None)
+        if unsafe is not None:  # nothing is extracted, but such a name is a sign of a hostile or broken archive
+            raise GankitError(f"{key}: the archive '{src}' holds a member named '{unsafe}', a path outside the "
+                              f"archive; it was not read. Make the zip again from a folder of images.")
         return names, [(str(path.resolve()), n) for n in names], []
     if path.is_file():
         raise GankitError(f"{key}: '{src}' is a file but not a .zip archive. Point {key} at a folder of images or "
@@ -106,7 +112,10 @@ def prepare(src: str | Path, out: str | Path, *, size: int | None = None, crop: 
     if not names:
         raise GankitError(f"SRC: no images ({', '.join(sorted(EXTENSIONS))}) found in '{src}'. Point SRC at a "
                           f"folder or .zip of images.")
-    if labels == "none" or (labels == "auto" and len({n.rpartition('/')[0] for n in names}) < 2):
+    from_json = dataset_json_labels(src, names, "SRC") if labels == "auto" else None
+    if from_json is not None:  # NVlabs' dataset_tool.py layout: sub-folders are chunks, dataset.json has the labels
+        label_of, class_names, how = from_json
+    elif labels == "none" or (labels == "auto" and len({n.rpartition('/')[0] for n in names}) < 2):
         label_of, class_names, how = None, None, None
     elif labels in ("auto", "subfolders"):
         (label_of, class_names), how = subfolder_labels(names), "subfolders"
