@@ -152,6 +152,7 @@ def run_phase(ph: Phase, step: int, draw_for: Callable[[Phase, int, int], Draw],
                     ph.opt.step()
                     ph.opt.zero_grad(set_to_none=True)
                     if acc.sync_gradients:
+                        guard.stepped(ph.opt)
                         for t in terms:
                             if t.after_step is not None:
                                 t.after_step(ph.unwrapped)
