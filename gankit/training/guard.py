@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import torch
 
 from gankit.errors import GankitError
+from gankit.training.accel import loss_scale
 
 MAX_SKIPS_IN_ROW = 50  # on_nonfinite: skip stops a run whose loss stays non-finite
 
@@ -40,7 +41,7 @@ class NonFiniteGuard:
         self.bad = torch.zeros((), device=acc.device)
         self.good_step = 0  # the last step whose losses and weights were checked finite
         self.skips_in_row = 0
-        self.overflowed = False  # fp16: the scaler skipped an update of this step
+        self.overflows = torch.zeros((), dtype=torch.int64, device=acc.device)  # fp16: updates the scaler skipped
 
     @torch.no_grad()
     def grads(self, net: torch.nn.Module) -> None:
@@ -52,17 +53,24 @@ class NonFiniteGuard:
             for p in net.parameters():
                 p.grad = None
 
-    def stepped(self, opt) -> None:
-        """After an optimizer step: under fp16, note whether the scaler skipped it (its gradients overflowed).
-        The scaler decided this on the device and already synced, so reading it costs nothing more."""
-        if self.acc.scaler is not None and opt.step_was_skipped:
-            self.overflowed = True
+    def step(self, opt) -> None:
+        """``opt.step()``; under fp16, noting on the device whether the scaler skipped the update: it lowers
+        its scale then and only then. (accelerate's ``step_was_skipped`` cannot tell: a fused optimizer,
+        gankit's Adam, takes the overflow flag into its own kernel, so its step is always called.)"""
+        if self.acc.scaler is None:
+            opt.step()
+            return
+        before = loss_scale(self.acc)
+        opt.step()
+        self.overflows += loss_scale(self.acc) < before
 
     def counts(self, stats: dict, state) -> bool:
         """Whether this step's numbers let it count (skip mode: a host sync per step)."""
-        overflowed, self.overflowed = self.overflowed, False
-        if overflowed:  # the same on every process: DDP averaged the gradients the scaler checked
-            return self._skipped(state)
+        if self.acc.scaler is not None:  # fp16: one host sync a step
+            overflowed = bool(self.overflows)
+            self.overflows.zero_()
+            if overflowed:  # the same on every process: DDP averaged the gradients the scaler checked
+                return self._skipped(state)
         finite = torch.isfinite(torch.stack(list(stats.values()))).all()
         if not self.skip:
             self.bad += ~finite

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from gankit.config import validate
+from gankit.training import accel
 from gankit.training import trainer as trainer_mod
 
 REFUSAL = "trainer.precision: fp16"
@@ -28,12 +29,21 @@ def as_on_cuda(acc, **scaler_kwargs):
     return acc
 
 
+class FP16:
+    """What ``fp16_on_cpu`` gives a test: the scaler's arguments for the next trainers (``scaler_kwargs``,
+    e.g. ``init_scale``) and the Accelerators it set up (``made``)."""
+
+    def __init__(self):
+        self.scaler_kwargs: dict = {}
+        self.made: list = []
+
+
 @pytest.fixture
 def fp16_on_cpu(monkeypatch):
     """Trainers made in this test get accelerate's CUDA fp16 state (``as_on_cuda``) when their recipe
-    says trainer.precision=fp16; the validator's CPU refusal of fp16 is lifted. Returns the list of
-    the Accelerators it set up."""
-    made = []
+    says trainer.precision=fp16; the validator's CPU refusal of fp16 is lifted, and so is the warning
+    that times fp16 matmuls here (emulated on a CPU, as the warning would say)."""
+    fp16 = FP16()
     refuse, make = validate.settings_problems, trainer_mod.make_accelerator
 
     def settings_problems(cfg):
@@ -42,9 +52,10 @@ def fp16_on_cpu(monkeypatch):
     def make_accelerator(cfg):
         acc = make(cfg)
         if cfg.trainer.precision == "fp16":
-            made.append(as_on_cuda(acc))
+            fp16.made.append(as_on_cuda(acc, **fp16.scaler_kwargs))
         return acc
 
     monkeypatch.setattr(validate, "settings_problems", settings_problems)
     monkeypatch.setattr(trainer_mod, "make_accelerator", make_accelerator)
-    return made
+    monkeypatch.setattr(accel, "warn_if_emulated", lambda *args: None)
+    return fp16
