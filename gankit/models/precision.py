@@ -1,6 +1,7 @@
 """Per-layer precision, as StyleGAN2-ADA and R3GAN train: the ``num_fp16_res`` highest resolutions of a
 network in fp16, the rest in fp32 (StyleGAN2-ADA: ``use_fp16 = res >= max(2^(log2 R + 1 − N), 8)``, so
-never below 8×8; R3GAN's CIFAR-10 preset: its last three stages of G, the first three of D).
+never below 8×8; R3GAN's CIFAR-10 preset: its last three stages of G, the first three of D, in bf16:
+R3GAN's ``half: bf16``).
 
 A network with ``num_fp16_res > 0`` runs its own precision: its forward turns autocast off
 (``own_precision``), whatever ``trainer.precision`` asked for, and each block casts its input to its
@@ -18,6 +19,7 @@ import torch
 from gankit.errors import GankitError
 
 FP16_FLOOR = 8  # StyleGAN2-ADA: no fp16 below 8×8
+HALVES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def fp16_sides(sides: Sequence[int], num_fp16_res: int, key: str) -> frozenset[int]:
@@ -38,11 +40,19 @@ def check_clamp(conv_clamp: Optional[float], key: str) -> Optional[float]:
     return None if conv_clamp is None else float(conv_clamp)
 
 
-def block_dtype(side: int, fp16: frozenset[int], on: bool) -> Optional[torch.dtype]:
-    """The dtype of the block at ``side``: float16 or float32 with per-layer precision ``on``; None otherwise."""
+def half_dtype(half: str, key: str) -> torch.dtype:
+    """The 16-bit type of the ``num_fp16_res`` blocks: fp16 (StyleGAN2-ADA) or bf16 (R3GAN's code)."""
+    if half not in HALVES:
+        raise GankitError(f"{key}.half: the type the num_fp16_res highest resolutions run in, fp16 or bf16 "
+                          f"(R3GAN's code: bf16), got {half!r}.")
+    return HALVES[half]
+
+
+def block_dtype(side: int, fp16: frozenset[int], on: bool, half: torch.dtype = torch.float16) -> Optional[torch.dtype]:
+    """The dtype of the block at ``side``: ``half`` or float32 with per-layer precision ``on``; None otherwise."""
     if not on:
         return None
-    return torch.float16 if side in fp16 else torch.float32
+    return half if side in fp16 else torch.float32
 
 
 def own_precision(on: bool, device: torch.device):

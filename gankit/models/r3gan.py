@@ -10,7 +10,8 @@ Widths, blocks and cardinalities are per stage, in the order the data flows (G: 
 → coarse, as R3GAN's train.py lists them); an int means the same for every stage. The stages follow
 the image side: start·2^k with start 4 (16, 32, 64, ...) or 7 (28, 56, ...), k + 1 stages.
 Per-layer precision (``num_fp16_res``, ``gankit.models.precision``): the stages of the N highest resolutions
-in fp16 (G's last N, D's first N; R3GAN's CIFAR-10 preset: 3), the rest in fp32; R3GAN clamps nothing.
+in fp16 (or ``half: bf16``; G's last N, D's first N; R3GAN's CIFAR-10 preset: 3 in bf16), the rest in fp32;
+R3GAN clamps nothing.
 Class conditioning is on when the data has ≥ 2 classes (``conditional: null``, the default), always
 (``true``: the data must have labels) or never (``false``).
 """
@@ -24,7 +25,7 @@ from gankit.config.registry import DISCRIMINATORS, GENERATORS
 from gankit.errors import GankitError
 from gankit.models.base import FeatureDiscriminator
 from gankit.models.layers import check_image_output, conditional_classes, conv_plan, image_output
-from gankit.models.precision import block_dtype, fp16_sides, own_precision
+from gankit.models.precision import block_dtype, fp16_sides, half_dtype, own_precision
 from gankit.models.r3gan_blocks import (DiscriminativeBasis, DownTransition, GenerativeBasis, ResidualBlock,
                                         UpTransition, conv, linear)
 
@@ -53,11 +54,12 @@ def stage_blocks(width: int, count: int, cardinality: int, expansion: int, total
 class _Plan:
     """The stage layout shared by G and D: channels, start side, number of stages and per-stage lists."""
 
-    def __init__(self, who, img_shape, widths, blocks, cardinality, num_fp16_res=0):
+    def __init__(self, who, img_shape, widths, blocks, cardinality, num_fp16_res=0, half="fp16"):
         self.channels, self.start, n_up = conv_plan(img_shape, who, "r3gan")
         self.stages, side = n_up + 1, int(img_shape[-1])
         self.sides = [self.start * 2 ** k for k in range(self.stages)]  # coarse → fine
         self.fp16, self.own_precision = fp16_sides(self.sides, num_fp16_res, who), num_fp16_res > 0
+        self.half = half_dtype(half, who)
         self.widths = per_stage(widths, self.stages, f"{who}.widths", side)
         self.blocks = per_stage(blocks, self.stages, f"{who}.blocks", side)
         self.cardinality = per_stage(cardinality, self.stages, f"{who}.cardinality", side)
@@ -66,7 +68,7 @@ class _Plan:
     def dtypes(self, fine_first: bool) -> list:
         """Each stage's dtype in the order the data flows (per-layer precision; None without it)."""
         sides = self.sides[::-1] if fine_first else self.sides
-        return [block_dtype(s, self.fp16, self.own_precision) for s in sides]
+        return [block_dtype(s, self.fp16, self.own_precision, self.half) for s in sides]
 
 
 def run_stages(stages, dtypes, h: torch.Tensor) -> torch.Tensor:
@@ -84,10 +86,10 @@ class R3GANGenerator(nn.Module):
                  conditional: Optional[bool] = None, z_dim: int = 64, widths: PerStage = 128,
                  blocks: PerStage = 1, cardinality: PerStage = 16, expansion: int = 2,
                  embed_dim: Optional[int] = None, kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1),
-                 output: str = "linear", num_fp16_res: int = 0):
+                 output: str = "linear", num_fp16_res: int = 0, half: str = "fp16"):
         super().__init__()
         self.output = check_image_output(output, "R3GAN")
-        p = _Plan("generator", img_shape, widths, blocks, cardinality, num_fp16_res)
+        p = _Plan("generator", img_shape, widths, blocks, cardinality, num_fp16_res, half)
         self.dtypes, self.own_precision = p.dtypes(fine_first=False), p.own_precision
         self.num_classes = conditional_classes(num_classes, conditional, "generator", "r3gan")
         self.conditional = bool(self.num_classes)
@@ -147,9 +149,10 @@ class R3GANDiscriminator(FeatureDiscriminator):
     def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: Optional[int] = None,
                  conditional: Optional[bool] = None, widths: PerStage = 128, blocks: PerStage = 1,
                  cardinality: PerStage = 16, expansion: int = 2, embed_dim: Optional[int] = None,
-                 kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1), num_fp16_res: int = 0):
+                 kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1), num_fp16_res: int = 0,
+                 half: str = "fp16"):
         super().__init__()
-        p = _Plan("discriminator", img_shape, widths, blocks, cardinality, num_fp16_res)
+        p = _Plan("discriminator", img_shape, widths, blocks, cardinality, num_fp16_res, half)
         self.num_classes = conditional_classes(num_classes, conditional, "discriminator", "r3gan")
         self.conditional = bool(self.num_classes)
         self.img_shape, self.widths = tuple(img_shape), p.widths

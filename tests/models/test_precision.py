@@ -76,6 +76,15 @@ def test_r3gan_runs_its_top_stages_in_fp16_and_matches_fp32(cls, order):
         assert torch.equal(net(x), got)
 
 
+def test_r3gan_runs_its_top_stages_in_bf16_as_its_code_does():
+    ref, net = _pair(R3GANDiscriminator, R3, num_fp16_res=3, half="bf16")
+    seen = [_dtypes(s, torch.nn.Conv2d) for s in net.trunk.stages]
+    x = torch.randn(4, 3, 32, 32)
+    want, got = ref(x), net(x)
+    assert [set(s) for s in seen] == [{torch.bfloat16}] * 3 + [{torch.float32}]
+    assert got.dtype == torch.float32 and 0 < _err(got, want) < 5e-2  # bf16: 8 bits of mantissa
+
+
 def test_off_by_default_the_networks_are_todays():
     for cls, kwargs in ((StyleGAN2Generator, SG_G), (StyleGAN2Discriminator, SG_D)):
         ref, net = _pair(cls, kwargs, num_fp16_res=0)
@@ -102,10 +111,14 @@ def test_conv_clamp_bounds_every_convolution_output():
 
 @pytest.mark.parametrize("kwargs, key", [(dict(num_fp16_res=-1), "generator.num_fp16_res"),
                                          (dict(num_fp16_res=1.5), "generator.num_fp16_res"),
-                                         (dict(conv_clamp=0), "generator.conv_clamp")])
+                                         (dict(conv_clamp=0), "generator.conv_clamp"),
+                                         (dict(half="fp8"), "generator.half")])
 def test_bad_precision_arguments_are_refused_naming_the_key(kwargs, key):
     with pytest.raises(GankitError, match=key):
-        StyleGAN2Generator(**SG_G, **kwargs)
+        if "half" in kwargs:
+            R3GANGenerator(**R3, **kwargs)
+        else:
+            StyleGAN2Generator(**SG_G, **kwargs)
 
 
 def test_fp16_sides_are_the_top_n_never_below_8x8():

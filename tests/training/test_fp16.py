@@ -46,6 +46,8 @@ def test_the_reference_recipe_trains_in_fp16_with_fp32_parameters(fp16_on_cpu, t
     ("tiny", ["penalties=[{name: r2, gamma: 1.0}]"]),
     ("tiny", ["loss.name=wasserstein", "penalties=[{name: wgan_gp, weight: 10.0}]"]),
     ("stylegan2", ["trainer.batch_size=4", "trainer.num_grid=10", "augment.p=0.0"]),  # R1 and path length due at step 0
+    ("stylegan2", ["trainer.batch_size=4", "trainer.num_grid=10", "augment.p=0.0",  # per-layer: 16, 8 in fp16
+                   *(f"{n}.{k}" for n in ("generator", "discriminator") for k in ("num_fp16_res=2", "conv_clamp=256"))]),
 ])
 def test_every_penalty_trains_in_fp16_at_the_scalers_scale(fp16_on_cpu, tiny_recipe, tmp_path, source, over):
     fp16_on_cpu.scaler_kwargs = {"init_scale": 2.0 ** 10}
