@@ -54,7 +54,8 @@ class SynthesisBlock(nn.Module):
         if self.first:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2, use_noise=use_noise, **clamp)
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2, use_noise=use_noise,
+                                        **clamp)
             self.upsample = Upsample2x(FILTER_TAPS)
         self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, use_noise=use_noise, **clamp)
         self.torgb = ToRGB(out_channels, img_channels, w_dim, **clamp)
