@@ -20,7 +20,12 @@ autocast off, so the penalty value never rounds to bf16/fp16.
   of D's loss. When the scaled input gradient overflows (inf/NaN), the penalty and D's loss are
   non-finite, so the scaled parameter gradients are too: the scaler skips that update and lowers
   its scale, as for any overflow, and the step is not counted (``gankit.training.guard``).
-  Without a scaler (fp32, bf16) ``grad_scale`` is None and nothing is scaled.
+  Without a scaler (fp32, bf16, or fp16 layers under trainer.precision=no) ``grad_scale`` is None
+  and nothing is scaled. Two limits of the recipe: each logit's gradient starts at the scale
+  itself, so a scale above fp16's maximum (65504; GradScaler starts at 65536) overflows once and the
+  scaler settles below it; and the second backward (the penalty's gradient for D's weights) enters
+  at the penalty's own, unscaled size, ∂penalty/∂∇ₓD, before meeting the scaled first-backward
+  tensors (tests/losses/test_penalties_fp16.py measures both paths against fp32).
 """
 from typing import Optional
 
