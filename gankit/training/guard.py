@@ -88,8 +88,8 @@ class NonFiniteGuard:
             raise GankitError(
                 f"trainer.on_nonfinite: {self.skips_in_row} iterations in a row had a non-finite loss (or, "
                 f"under fp16, gradients that overflowed at every scale) and were skipped (at step {state.step}; "
-                f"{state.skipped} skipped in all), so skipping will not recover. Lower optim.*.lr or fix the loss; the last good checkpoint is "
-                f"{self.last_checkpoint() or '(none yet)'}.")
+                f"{state.skipped} skipped in all), so skipping will not recover. Lower optim.*.lr or fix the "
+                f"loss; the last good checkpoint is {self.last_checkpoint() or '(none yet)'}.")
         return False
 
     def verify(self, step: int) -> None:
