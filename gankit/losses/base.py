@@ -33,6 +33,11 @@ class Penalty(Part, Protocol):
     Of G (``network = "G"``), it gives ``generator_term(G)`` → ``term(z, labels, step)`` instead
     (``path_length``), called once when the run is set up, with the unwrapped generator.
 
+    Under fp16 the phase sets ``grad_scale`` before each call: the grad scaler's current loss scale (a
+    device tensor; None without a scaler). A penalty that differentiates a network with
+    ``torch.autograd.grad`` multiplies what it differentiates by it and divides the gradient by it, in
+    fp32 (``gankit.losses.penalties.input_grad``), so small gradients do not underflow in fp16 layers.
+
     Like every part (``gankit.config.contracts.Part``) it may log attributes (``logged``), declare
     the ones it sets itself (``adapted``) and keep state across a resume (``state_dict`` and
     ``load_state_dict``; ``stateful`` follows from defining ``state_dict``).
@@ -40,6 +45,7 @@ class Penalty(Part, Protocol):
 
     network: str = "D"  # whose phase runs it: "D" or "G"
     labels: str = "real"  # "real" | "fake"
+    grad_scale: Optional[Tensor] = None  # fp16: the loss scale in force, set by the phase before each call
 
     @stand_in
     def inputs(self, real: Tensor, fake: Tensor, step: int) -> Optional[Tensor]:

@@ -11,7 +11,8 @@ style mixing), with y ~ N(0, I) / √(H·W):
 on ``1 / batch_shrink`` of the batch. It is a term of G's phase (``network = "G"``); ``interval: 4``
 runs it every 4th step, × 4 (lazy regularisation). The moving average a is the part's state: it
 is saved in every checkpoint (``state.json`` → ``parts``) and restored on resume; on several
-processes the batch mean is averaged over them first, so every process keeps the same a.
+processes the batch mean is averaged over them first, so every process keeps the same a. Under fp16
+the Jacobian-vector product is taken at the grad scaler's scale (``grad_scale``) and unscaled in fp32.
 """
 import math
 from typing import Callable, Optional
@@ -30,12 +31,17 @@ def path_noise(images: Tensor) -> Tensor:
     return torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
 
 
-def path_lengths(images: Tensor, ws: Tensor, noise: Tensor) -> Tensor:
-    """ℓ_n = √(mean_l ‖∂(Σ g(w)·y)/∂w_{n,l}‖²) per sample (N,), differentiable (create_graph)."""
+def path_lengths(images: Tensor, ws: Tensor, noise: Tensor, scale: Optional[Tensor] = None) -> Tensor:
+    """ℓ_n = √(mean_l ‖∂(Σ g(w)·y)/∂w_{n,l}‖²) per sample (N,), differentiable (create_graph).
+
+    ``scale`` (fp16's loss scale): differentiate scale·Σ g(w)·y and divide the gradient by it in fp32
+    (PyTorch's AMP gradient-penalty recipe, as the D penalties' ``input_grad``)."""
     dt = torch.promote_types(images.dtype, torch.float32)  # fp32 at least, autocast off (as the D penalties)
     with torch.autocast(device_type=images.device.type, enabled=False):
-        (grads,) = torch.autograd.grad((images.to(dt) * noise.to(dt)).sum(), ws, create_graph=True)
-        return grads.to(dt).square().sum(dim=2).mean(dim=1).sqrt()
+        out = (images.to(dt) * noise.to(dt)).sum()
+        (grads,) = torch.autograd.grad(out if scale is None else out * scale, ws, create_graph=True)
+        grads = grads.to(dt) if scale is None else grads.to(dt) / scale
+        return grads.square().sum(dim=2).mean(dim=1).sqrt()
 
 
 def path_length_penalty(lengths: Tensor, mean: Tensor, decay: float, batch_mean: Optional[Tensor] = None):
@@ -96,7 +102,7 @@ class PathLength(Penalty):
         def term(z: Tensor, labels: Optional[Tensor], step: int) -> Tensor:
             n = max(1, z.shape[0] // self.batch_shrink)
             images, ws = G.images_and_ws(z[:n], None if labels is None else labels[:n])
-            lengths = path_lengths(images, ws, path_noise(images))
+            lengths = path_lengths(images, ws, path_noise(images), self.grad_scale)
             if self._mean is None:
                 self._mean = torch.tensor(self._pending, dtype=torch.float32, device=lengths.device)
             penalty, self._mean = path_length_penalty(lengths, self._mean, self.decay, _global_mean(lengths.mean()))

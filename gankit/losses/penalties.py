@@ -11,13 +11,24 @@ autocast off, so the penalty value never rounds to bf16/fp16.
 
 * bf16: D's matmuls/convs ran in bf16, so ∇ₓD carries bf16 rounding (≈3 significant digits) but
   bf16 has fp32's range: no overflow or underflow. The penalty is correct to that precision.
-* fp16: ``autograd.grad`` bypasses accelerate's GradScaler, so the backward through D's fp16
-  ops is unscaled: very small intermediate gradients can underflow to 0 (the penalty reads
-  too small) and very large ones overflow to inf. A non-finite penalty makes D's loss
-  non-finite, which ``trainer.on_nonfinite`` (stop | skip) catches. The penalty's own
-  contribution to D's parameter gradients does go through the scaler (it is part of D's loss).
-  Prefer ``trainer.precision=bf16`` for penalised runs.
+* fp16 (``trainer.precision=fp16``, or D's own fp16 layers: ``num_fp16_res``): PyTorch's AMP recipe
+  for gradient penalties. ``autograd.grad`` does not go through the grad scaler, so the penalty
+  scales D's logits by the scaler's current scale (``grad_scale``, set by the phase) before
+  differentiating and divides ∇ₓD by it in fp32 (``input_grad``): the backward through D's fp16
+  ops carries gradients as large as the scaled loss's, and small ones no longer underflow to 0.
+  The penalty's own contribution to D's parameter gradients goes through the scaler with the rest
+  of D's loss. When the scaled input gradient overflows (inf/NaN), the penalty and D's loss are
+  non-finite, so the scaled parameter gradients are too: the scaler skips that update and lowers
+  its scale, as for any overflow, and the step is not counted (``gankit.training.guard``).
+  Without a scaler (fp32, bf16, or fp16 layers under trainer.precision=no) ``grad_scale`` is None
+  and nothing is scaled. Two limits of the recipe: each logit's gradient starts at the scale
+  itself, so a scale above fp16's maximum (65504; GradScaler starts at 65536) overflows once and the
+  scaler settles below it; and the second backward (the penalty's gradient for D's weights) enters
+  at the penalty's own, unscaled size, ∂penalty/∂∇ₓD, before meeting the scaled first-backward
+  tensors (tests/losses/test_penalties_fp16.py measures both paths against fp32).
 """
+from typing import Optional
+
 import torch
 
 from gankit.config.registry import PENALTIES
@@ -27,11 +38,16 @@ from gankit.losses.base import Penalty
 Tensor = torch.Tensor
 
 
-def input_grad(x: Tensor, logits: Tensor) -> Tensor:
-    """∇ₓ Σ logits, kept in the graph (create_graph) so the penalty can be backpropagated; fp32, (N, -1)."""
+def input_grad(x: Tensor, logits: Tensor, scale: Optional[Tensor] = None) -> Tensor:
+    """∇ₓ Σ logits, kept in the graph (create_graph) so the penalty can be backpropagated; fp32, (N, -1).
+
+    ``scale`` (fp16's loss scale): differentiate scale·Σ logits and divide the gradient by it in fp32,
+    so that the backward through fp16 layers does not underflow (PyTorch's AMP gradient-penalty recipe)."""
     with torch.autocast(device_type=x.device.type, enabled=False):
-        (g,) = torch.autograd.grad(logits.float().sum(), x, create_graph=True)
-        return g.float().flatten(1)
+        out = logits.float().sum()
+        (g,) = torch.autograd.grad(out if scale is None else out * scale, x, create_graph=True)
+        g = g.float()
+        return (g if scale is None else g / scale).flatten(1)
 
 
 def _check(ok: bool, key: str, message: str) -> None:
@@ -52,7 +68,7 @@ class ZeroCentred(Penalty):
         return (real if self.labels == "real" else fake).detach().float().requires_grad_(True)
 
     def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
-        g = input_grad(x, logits)
+        g = input_grad(x, logits, self.grad_scale)
         return (self.gamma / 2) * g.pow(2).sum(dim=1).mean()
 
 
@@ -86,7 +102,7 @@ class WGANGP(Penalty):
         return (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
 
     def __call__(self, x: Tensor, logits: Tensor, step: int) -> Tensor:
-        g = input_grad(x, logits)
+        g = input_grad(x, logits, self.grad_scale)
         norm = (g.pow(2).sum(dim=1) + 1e-12).sqrt()  # +tiny: finite derivative at ∇ = 0
         return self.weight * (norm - self.target).pow(2).mean()
 

@@ -9,6 +9,9 @@ embedding dotted with embed(y) (projection, with no unconditional term, as R3GAN
 Widths, blocks and cardinalities are per stage, in the order the data flows (G: coarse → fine, D: fine
 → coarse, as R3GAN's train.py lists them); an int means the same for every stage. The stages follow
 the image side: start·2^k with start 4 (16, 32, 64, ...) or 7 (28, 56, ...), k + 1 stages.
+Per-layer precision (``num_fp16_res``, ``gankit.models.precision``): the stages of the N highest resolutions
+in fp16 (or ``half: bf16``; G's last N, D's first N; R3GAN's CIFAR-10 preset: 3 in bf16), the rest in fp32;
+R3GAN clamps nothing.
 Class conditioning is on when the data has ≥ 2 classes (``conditional: null``, the default), always
 (``true``: the data must have labels) or never (``false``).
 """
@@ -22,6 +25,7 @@ from gankit.config.registry import DISCRIMINATORS, GENERATORS
 from gankit.errors import GankitError
 from gankit.models.base import FeatureDiscriminator
 from gankit.models.layers import check_image_output, conditional_classes, conv_plan, image_output
+from gankit.models.precision import block_dtype, fp16_sides, half_dtype, own_precision
 from gankit.models.r3gan_blocks import (DiscriminativeBasis, DownTransition, GenerativeBasis, ResidualBlock,
                                         UpTransition, conv, linear)
 
@@ -50,13 +54,27 @@ def stage_blocks(width: int, count: int, cardinality: int, expansion: int, total
 class _Plan:
     """The stage layout shared by G and D: channels, start side, number of stages and per-stage lists."""
 
-    def __init__(self, who, img_shape, widths, blocks, cardinality):
+    def __init__(self, who, img_shape, widths, blocks, cardinality, num_fp16_res=0, half="fp16"):
         self.channels, self.start, n_up = conv_plan(img_shape, who, "r3gan")
         self.stages, side = n_up + 1, int(img_shape[-1])
+        self.sides = [self.start * 2 ** k for k in range(self.stages)]  # coarse → fine
+        self.fp16, self.own_precision = fp16_sides(self.sides, num_fp16_res, who), num_fp16_res > 0
+        self.half = half_dtype(half, who)
         self.widths = per_stage(widths, self.stages, f"{who}.widths", side)
         self.blocks = per_stage(blocks, self.stages, f"{who}.blocks", side)
         self.cardinality = per_stage(cardinality, self.stages, f"{who}.cardinality", side)
         self.total = max(1, sum(self.blocks))  # R3GAN's variance scaling parameter L
+
+    def dtypes(self, fine_first: bool) -> list:
+        """Each stage's dtype in the order the data flows (per-layer precision; None without it)."""
+        sides = self.sides[::-1] if fine_first else self.sides
+        return [block_dtype(s, self.fp16, self.own_precision, self.half) for s in sides]
+
+
+def run_stages(stages, dtypes, h: torch.Tensor) -> torch.Tensor:
+    for stage, dtype in zip(stages, dtypes):
+        h = stage(h if dtype is None else h.to(dtype))
+    return h
 
 
 @GENERATORS.register("r3gan")
@@ -68,10 +86,11 @@ class R3GANGenerator(nn.Module):
                  conditional: Optional[bool] = None, z_dim: int = 64, widths: PerStage = 128,
                  blocks: PerStage = 1, cardinality: PerStage = 16, expansion: int = 2,
                  embed_dim: Optional[int] = None, kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1),
-                 output: str = "linear"):
+                 output: str = "linear", num_fp16_res: int = 0, half: str = "fp16"):
         super().__init__()
         self.output = check_image_output(output, "R3GAN")
-        p = _Plan("generator", img_shape, widths, blocks, cardinality)
+        p = _Plan("generator", img_shape, widths, blocks, cardinality, num_fp16_res, half)
+        self.dtypes, self.own_precision = p.dtypes(fine_first=False), p.own_precision
         self.num_classes = conditional_classes(num_classes, conditional, "generator", "r3gan")
         self.conditional = bool(self.num_classes)
         self.z_dim, self.img_shape, self.start, self.widths = int(z_dim), tuple(img_shape), p.start, p.widths
@@ -95,10 +114,10 @@ class R3GANGenerator(nn.Module):
             if y is None:
                 raise ValueError("this r3gan generator is class-conditional: pass labels y")
             z = torch.cat([z, self.embed(y).to(z.dtype)], dim=1)
-        h = self.basis(z)
-        for stage in self.stages:
-            h = stage(h)
-        return image_output(self.to_image(h), self.output)
+        with own_precision(self.own_precision, z.device):  # num_fp16_res: its stages cast themselves
+            h = run_stages(self.stages, self.dtypes, self.basis(z))
+            x = self.to_image(h)
+        return image_output(x.float() if self.own_precision else x, self.output)
 
 
 class R3GANTrunk(nn.Module):
@@ -106,6 +125,7 @@ class R3GANTrunk(nn.Module):
 
     def __init__(self, p: _Plan, expansion: int, kernel_size: int, resample_filter: Sequence[int]):
         super().__init__()
+        self.dtypes, self.own_precision = p.dtypes(fine_first=True), p.own_precision
         self.from_image = conv(p.channels, p.widths[0], 1)  # R3GAN's extraction layer: no activation
         self.stages = nn.ModuleList()
         for i, (w, n, card) in enumerate(zip(p.widths, p.blocks, p.cardinality)):
@@ -116,10 +136,10 @@ class R3GANTrunk(nn.Module):
         self.out_features = p.widths[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.from_image(x)
-        for stage in self.stages:
-            h = stage(h)
-        return h
+        if not self.own_precision:
+            return run_stages(self.stages, self.dtypes, self.from_image(x))
+        with own_precision(True, x.device):  # num_fp16_res: its stages cast themselves; features in fp32
+            return run_stages(self.stages, self.dtypes, self.from_image(x.to(self.dtypes[0]))).float()
 
 
 @DISCRIMINATORS.register("r3gan")
@@ -129,9 +149,10 @@ class R3GANDiscriminator(FeatureDiscriminator):
     def __init__(self, img_shape: tuple = (1, 28, 28), num_classes: Optional[int] = None,
                  conditional: Optional[bool] = None, widths: PerStage = 128, blocks: PerStage = 1,
                  cardinality: PerStage = 16, expansion: int = 2, embed_dim: Optional[int] = None,
-                 kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1)):
+                 kernel_size: int = 3, resample_filter: Sequence[int] = (1, 2, 1), num_fp16_res: int = 0,
+                 half: str = "fp16"):
         super().__init__()
-        p = _Plan("discriminator", img_shape, widths, blocks, cardinality)
+        p = _Plan("discriminator", img_shape, widths, blocks, cardinality, num_fp16_res, half)
         self.num_classes = conditional_classes(num_classes, conditional, "discriminator", "r3gan")
         self.conditional = bool(self.num_classes)
         self.img_shape, self.widths = tuple(img_shape), p.widths
@@ -146,6 +167,10 @@ class R3GANDiscriminator(FeatureDiscriminator):
             self.head = linear(p.widths[-1], 1)
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        with own_precision(self.trunk.own_precision, x.device):  # num_fp16_res: the head in fp32 too
+            return self._logits(x, y)
+
+    def _logits(self, x: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
         h = self.head(self.features(x))
         if self.embed is None:
             return h.squeeze(1)

@@ -29,14 +29,30 @@ def msr_init_(layer: nn.Module, gain: float = 1.0) -> nn.Module:
     return layer
 
 
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` in its input's dtype (its weights cast, as R3GAN's layers do): an fp16 stage runs in fp16
+    on fp32 weights (``num_fp16_res``); an fp32 input leaves everything as ``nn.Conv2d`` has it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = None if self.bias is None else self.bias.to(x.dtype)
+        return self._conv_forward(x, self.weight.to(x.dtype), b)
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` in its input's dtype (its weights cast)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight.to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
+
+
 def conv(cin: int, cout: int, kernel: int = 1, groups: int = 1, gain: float = 1.0) -> nn.Conv2d:
     """A bias-free 'same' convolution with MSR init."""
-    return msr_init_(nn.Conv2d(cin, cout, kernel, padding=(kernel - 1) // 2, groups=groups, bias=False), gain)
+    return msr_init_(Conv2d(cin, cout, kernel, padding=(kernel - 1) // 2, groups=groups, bias=False), gain)
 
 
 def linear(fin: int, fout: int, gain: float = 1.0) -> nn.Linear:
     """A bias-free linear layer with MSR init."""
-    return msr_init_(nn.Linear(fin, fout, bias=False), gain)
+    return msr_init_(Linear(fin, fout, bias=False), gain)
 
 
 def biased_conv(cin: int, cout: int, kernel: int = 1, groups: int = 1, gain: float = 1.0) -> nn.Conv2d:
@@ -45,7 +61,7 @@ def biased_conv(cin: int, cout: int, kernel: int = 1, groups: int = 1, gain: flo
     R3GAN adds a per-channel bias right before each leaky ReLU; folding it into the preceding
     convolution computes the same function in one pass less.
     """
-    layer = nn.Conv2d(cin, cout, kernel, padding=(kernel - 1) // 2, groups=groups, bias=True)
+    layer = Conv2d(cin, cout, kernel, padding=(kernel - 1) // 2, groups=groups, bias=True)
     return msr_init_(layer, gain)
 
 

@@ -14,6 +14,9 @@ G = synthesis ∘ mapping:
   paper, or with ``output: tanh`` squashed into [-1, 1] (for data whose pixels sit on the bounds,
   e.g. MNIST's background at exactly -1: measured in docs/results.md).
 
+Per-layer precision (``num_fp16_res``, ``conv_clamp``; ``gankit.models.precision``): the N highest
+resolutions' blocks in fp16, activations clamped to ±conv_clamp, the rest in fp32, as StyleGAN2-ADA.
+
 D (``stylegan2_discriminator.py``): residual blocks with [1,3,3,1] down-sampling, minibatch std,
 projection of a mapped label. Layers: ``stylegan2_layers.py``; the mapping network: ``stylegan2_mapping.py``.
 
@@ -31,6 +34,7 @@ from torch import nn
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError
 from gankit.models.layers import check_image_output, conditional_classes, conv_plan, image_output
+from gankit.models.precision import block_dtype, check_clamp, fp16_sides, own_precision
 from gankit.models.r3gan_blocks import Upsample2x
 from gankit.models.stylegan2_layers import FILTER_TAPS, SynthesisLayer, ToRGB
 from gankit.models.stylegan2_mapping import MappingNetwork, widths
@@ -42,23 +46,29 @@ class SynthesisBlock(nn.Module):
     """One resolution of the synthesis network: (constant | ×2 up conv), conv, toRGB added to the image."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
-                 use_noise: bool):
+                 use_noise: bool, dtype: Optional[torch.dtype] = None, conv_clamp: Optional[float] = None):
         super().__init__()
         self.first = in_channels == 0
+        self.dtype = dtype  # per-layer precision: float16 | float32; None: as autocast runs it
+        clamp = dict(conv_clamp=conv_clamp)
         if self.first:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2, use_noise=use_noise)
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2, use_noise=use_noise,
+                                        **clamp)
             self.upsample = Upsample2x(FILTER_TAPS)
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, use_noise=use_noise)
-        self.torgb = ToRGB(out_channels, img_channels, w_dim)
+        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, use_noise=use_noise, **clamp)
+        self.torgb = ToRGB(out_channels, img_channels, w_dim, **clamp)
         self.num_conv = 1 if self.first else 2
 
     def forward(self, x, img, ws: torch.Tensor, noise_mode: str, fused: bool):
+        if self.dtype == torch.float16:
+            fused = False  # StyleGAN2-ADA: an fp16 block scales activations, never a grouped convolution
         if self.first:
-            x = self.const.to(ws.dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+            x = self.const.to(self.dtype or ws.dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
             x = self.conv1(x, ws[:, 0], noise_mode, fused)
         else:
+            x = x if self.dtype is None else x.to(self.dtype)
             x = self.conv0(x, ws[:, 0], noise_mode, fused)
             x = self.conv1(x, ws[:, 1], noise_mode, fused)
         y = self.torgb(x, ws[:, self.num_conv], fused).float()
@@ -70,17 +80,22 @@ class SynthesisNetwork(nn.Module):
     """ws (N, num_ws, w_dim) → images: a learned constant, then a SynthesisBlock per resolution ('skip')."""
 
     def __init__(self, w_dim: int, img_shape: tuple, channel_base: int, channel_max: int, use_noise: bool = True,
-                 fused_modconv: Optional[bool] = None, output: str = "linear"):
+                 fused_modconv: Optional[bool] = None, output: str = "linear", num_fp16_res: int = 0,
+                 conv_clamp: Optional[float] = None):
         super().__init__()
         self.output = output
         channels, self.start, n_up = conv_plan(img_shape, "generator", "stylegan2")
         self.resolutions = [self.start * 2 ** k for k in range(n_up + 1)]
         self.widths = widths(self.resolutions, channel_base, channel_max, "generator")
         self.fused_modconv = fused_modconv
+        self.fp16 = fp16_sides(self.resolutions, num_fp16_res, "generator")
+        self.own_precision = num_fp16_res > 0
+        clamp = check_clamp(conv_clamp, "generator")
         self.blocks = nn.ModuleList()
         prev = 0
         for r in self.resolutions:
-            self.blocks.append(SynthesisBlock(prev, self.widths[r], w_dim, r, channels, use_noise))
+            self.blocks.append(SynthesisBlock(prev, self.widths[r], w_dim, r, channels, use_noise,
+                                              block_dtype(r, self.fp16, self.own_precision), clamp))
             prev = self.widths[r]
         self.num_ws = sum(b.num_conv for b in self.blocks) + 1  # the last toRGB has a w of its own
 
@@ -106,7 +121,8 @@ class StyleGAN2Generator(nn.Module):
                  conditional: Optional[bool] = None, z_dim: int = 512, w_dim: int = 512, mapping_layers: int = 8,
                  mapping_lr: float = 0.01, embed_dim: Optional[int] = None, channel_base: int = 32768,
                  channel_max: int = 512, w_avg_beta: float = 0.995, style_mixing: float = 0.9,
-                 use_noise: bool = True, fused_modconv: Optional[bool] = None, output: str = "linear"):
+                 use_noise: bool = True, fused_modconv: Optional[bool] = None, output: str = "linear",
+                 num_fp16_res: int = 0, conv_clamp: Optional[float] = None):
         super().__init__()
         if not 0 <= style_mixing <= 1:
             raise GankitError(f"generator.style_mixing: a probability in [0, 1], got {style_mixing}.")
@@ -116,7 +132,7 @@ class StyleGAN2Generator(nn.Module):
         self.z_dim, self.w_dim, self.img_shape = int(z_dim), int(w_dim), tuple(img_shape)
         self.style_mixing = float(style_mixing)
         self.synthesis = SynthesisNetwork(self.w_dim, self.img_shape, channel_base, channel_max, use_noise,
-                                          fused_modconv, output)
+                                          fused_modconv, output, num_fp16_res, conv_clamp)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(self.z_dim, self.num_classes, self.w_dim, self.num_ws, mapping_layers,
                                       mapping_lr, embed_dim, w_avg_beta)
@@ -140,10 +156,11 @@ class StyleGAN2Generator(nn.Module):
 
     def images_and_ws(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None):
         """(images, ws) of a training forward (style mixing included): what path length differentiates."""
-        ws = self.mapping(z, labels)
-        if self.training:
-            ws = self.mix_styles(ws, z, labels)
-        return self.synthesis(ws), ws
+        with own_precision(self.synthesis.own_precision, z.device):
+            ws = self.mapping(z, labels)
+            if self.training:
+                ws = self.mix_styles(ws, z, labels)
+            return self.synthesis(ws), ws
 
     def forward(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None, truncation_psi: float = 1.0,
                 truncation_cutoff: Optional[int] = None, noise_mode: Optional[str] = None, *,
@@ -159,7 +176,8 @@ class StyleGAN2Generator(nn.Module):
             labels = y
         if not self.conditional:
             labels = None
-        ws = self.mapping(z, labels, truncation_psi, truncation_cutoff)
-        if self.training:
-            ws = self.mix_styles(ws, z, labels)
-        return self.synthesis(ws, noise_mode)
+        with own_precision(self.synthesis.own_precision, z.device):  # num_fp16_res: its blocks cast themselves
+            ws = self.mapping(z, labels, truncation_psi, truncation_cutoff)
+            if self.training:
+                ws = self.mix_styles(ws, z, labels)
+            return self.synthesis(ws, noise_mode)

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gankit.models.precision import clamp
 from gankit.models.r3gan_blocks import Downsample2x, lowpass_kernel
 
 SLOPE = 0.2
@@ -97,8 +98,9 @@ class Conv2dLayer(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
-                 activation: str = "linear", down: int = 1):
+                 activation: str = "linear", down: int = 1, conv_clamp: Optional[float] = None):
         super().__init__()
+        self.conv_clamp = conv_clamp  # outputs clamped to ±conv_clamp·gain (StyleGAN2-ADA)
         if down not in (1, 2):
             raise ValueError(f"down must be 1 or 2, got {down}")
         if activation not in ("lrelu", "linear"):
@@ -121,7 +123,8 @@ class Conv2dLayer(nn.Module):
             x = F.conv2d(self.downsample(x), w, b)
         else:  # filter with padding p + 1 (H + 2p − 2), then the strided convolution (H / 2)
             x = F.conv2d(fir_filter(x, self.kernel, p + 1), w, b, stride=2)
-        return F.leaky_relu_(x, SLOPE) if self.activation == "lrelu" else x
+        x = F.leaky_relu_(x, SLOPE) if self.activation == "lrelu" else x
+        return clamp(x, None if self.conv_clamp is None else self.conv_clamp * gain)
 
 
 def demodulation(weight: torch.Tensor, styles: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -153,6 +156,9 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     n, cin, h, wd = x.shape
     cout, _, k, _ = weight.shape
     p = k // 2
+    if x.dtype == torch.float16 and demodulate:  # StyleGAN2-ADA: scale w and s to ≤ 1 so fp16 cannot overflow
+        weight = weight * (1 / math.sqrt(cin * k * k) / weight.abs().amax(dim=(1, 2, 3), keepdim=True))
+        styles = styles / styles.abs().amax(dim=1, keepdim=True)  # (demodulation undoes both scalings)
     if fused:
         w = modulated_weights(weight, styles, demodulate) * gain
         xg, b = x.reshape(1, n * cin, h, wd), None
@@ -190,9 +196,9 @@ class SynthesisLayer(nn.Module):
     strength (0 at init), bias, leaky ReLU × √2; ``up=2`` doubles the side."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: int = 1,
-                 use_noise: bool = True, kernel_size: int = 3):
+                 use_noise: bool = True, kernel_size: int = 3, conv_clamp: Optional[float] = None):
         super().__init__()
-        self.up, self.resolution, self.use_noise = up, resolution, use_noise
+        self.up, self.resolution, self.use_noise, self.conv_clamp = up, resolution, use_noise, conv_clamp
         self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels))
@@ -211,14 +217,15 @@ class SynthesisLayer(nn.Module):
         # lrelu(y) · √2 = lrelu(√2 · y): the gain goes into the convolution's epilogue
         x = modulated_conv2d(x, self.weight, styles, noise, up=self.up, fused=fused, kernel=self.kernel,
                              bias=self.bias, gain=LRELU_GAIN)
-        return F.leaky_relu_(x, SLOPE)
+        return clamp(F.leaky_relu_(x, SLOPE), self.conv_clamp)
 
 
 class ToRGB(nn.Module):
     """A modulated 1×1 convolution to the image channels, without demodulation, plus a bias (linear)."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int):
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: Optional[float] = None):
         super().__init__()
+        self.conv_clamp = conv_clamp
         self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 1, 1))
         self.bias = nn.Parameter(torch.zeros(out_channels))
@@ -226,7 +233,8 @@ class ToRGB(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, fused: bool = True) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
-        return modulated_conv2d(x, self.weight, styles, demodulate=False, fused=fused, bias=self.bias)
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused=fused, bias=self.bias)
+        return clamp(x, self.conv_clamp)
 
 
 class MinibatchStd(nn.Module):

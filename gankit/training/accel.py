@@ -111,6 +111,14 @@ def warn_if_emulated(precision: str, cpu: bool, device: torch.device) -> None:
         RuntimeWarning, stacklevel=2)
 
 
+def loss_scale(acc: Accelerator) -> torch.Tensor | None:
+    """fp16: the grad scaler's current scale as a device tensor (read without a host sync, through the
+    scaler's own ``scale``); None without a scaler (fp32, bf16)."""
+    if acc.scaler is None or not acc.scaler.is_enabled():
+        return None
+    return acc.scaler.scale(torch.ones((), device=acc.device))
+
+
 def make_accelerator(cfg: DictConfig) -> Accelerator:
     t = cfg.trainer
     cpu = t.cpu or not torch.cuda.is_available()

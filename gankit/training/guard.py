@@ -7,6 +7,11 @@
   alone; fp16's grad scaler does this itself), the step is not counted, and MAX_SKIPS_IN_ROW
   skipped steps in a row stop the run.
 Either way a checkpoint never holds non-finite weights (``weights``).
+
+Under fp16 (a grad scaler) an update whose scaled gradients overflowed (inf/NaN, a non-finite
+penalty included) is skipped by the scaler, which lowers its scale. Whatever ``on_nonfinite`` says,
+such a step is not counted (``skipped`` + 1, the loss not checked): it is the scaler's normal way of
+finding its scale, not divergence; MAX_SKIPS_IN_ROW in a row still stop the run.
 """
 from pathlib import Path
 from typing import Callable, Optional
@@ -14,6 +19,7 @@ from typing import Callable, Optional
 import torch
 
 from gankit.errors import GankitError
+from gankit.training.accel import loss_scale
 
 MAX_SKIPS_IN_ROW = 50  # on_nonfinite: skip stops a run whose loss stays non-finite
 
@@ -35,6 +41,7 @@ class NonFiniteGuard:
         self.bad = torch.zeros((), device=acc.device)
         self.good_step = 0  # the last step whose losses and weights were checked finite
         self.skips_in_row = 0
+        self.overflows = torch.zeros((), dtype=torch.int64, device=acc.device)  # fp16: updates the scaler skipped
 
     @torch.no_grad()
     def grads(self, net: torch.nn.Module) -> None:
@@ -46,23 +53,43 @@ class NonFiniteGuard:
             for p in net.parameters():
                 p.grad = None
 
+    def step(self, opt) -> None:
+        """``opt.step()``; under fp16, noting on the device whether the scaler skipped the update: it lowers
+        its scale then and only then. (accelerate's ``step_was_skipped`` cannot tell: a fused optimizer,
+        gankit's Adam, takes the overflow flag into its own kernel, so its step is always called.)"""
+        if self.acc.scaler is None:
+            opt.step()
+            return
+        before = loss_scale(self.acc)
+        opt.step()
+        self.overflows += loss_scale(self.acc) < before
+
     def counts(self, stats: dict, state) -> bool:
         """Whether this step's numbers let it count (skip mode: a host sync per step)."""
+        if self.acc.scaler is not None:  # fp16: one host sync a step
+            overflowed = bool(self.overflows)
+            self.overflows.zero_()
+            if overflowed:  # the same on every process: DDP averaged the gradients the scaler checked
+                return self._skipped(state)
         finite = torch.isfinite(torch.stack(list(stats.values()))).all()
         if not self.skip:
             self.bad += ~finite
+            self.skips_in_row = 0
             return True
         if self._all_ranks(finite):
             self.skips_in_row = 0
             return True
+        return self._skipped(state)
+
+    def _skipped(self, state) -> bool:
         state.skipped += 1
         self.skips_in_row += 1
         if self.skips_in_row >= MAX_SKIPS_IN_ROW:
             raise GankitError(
-                f"trainer.on_nonfinite: {self.skips_in_row} iterations in a row had a non-finite loss and were "
-                f"skipped (at step {state.step}; {state.skipped} skipped in all), so skipping will not "
-                f"recover. Lower optim.*.lr or fix the loss; the last good checkpoint is "
-                f"{self.last_checkpoint() or '(none yet)'}.")
+                f"trainer.on_nonfinite: {self.skips_in_row} iterations in a row had a non-finite loss (or, "
+                f"under fp16, gradients that overflowed at every scale) and were skipped (at step {state.step}; "
+                f"{state.skipped} skipped in all), so skipping will not recover. Lower optim.*.lr or fix the "
+                f"loss; the last good checkpoint is {self.last_checkpoint() or '(none yet)'}.")
         return False
 
     def verify(self, step: int) -> None:

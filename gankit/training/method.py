@@ -38,22 +38,37 @@ def _class_terms(weight: float) -> tuple[Term, Term]:
     return d, g
 
 
-def _penalty_term(pen, interval: int, name: str) -> Term:
+def _penalty_term(pen, interval: int, name: str, grad_scale) -> Term:
     def inputs(d):
         x = pen.inputs(d.real, d.fake(grad=False), d.step)
         return None if x is None else View(name, x, d.y_fake if pen.labels == "fake" else d.y_real)
 
-    return Term(name, lambda j, v, d: pen(v[name].x, j[name].logits, d.step), interval, inputs, pen.after_step)
+    def loss(j, v, d):
+        pen.grad_scale = grad_scale()  # fp16: the scale its input gradient is taken at (None otherwise)
+        return pen(v[name].x, j[name].logits, d.step)
+
+    return Term(name, loss, interval, inputs, pen.after_step)
 
 
-def _generator_penalty_term(pen, interval: int, name: str, G) -> Term:
+def _generator_penalty_term(pen, interval: int, name: str, G, grad_scale) -> Term:
     """A regulariser of G (``network = "G"``: path length) on the draw's latents; it needs no D verdict.
     ``G`` is the unwrapped generator: the term's own forward reads its mapping and synthesis."""
     term = pen.generator_term(G)
-    return Term(name, lambda j, v, d: term(d.z, d.y_fake, d.step), interval)
+
+    def loss(j, v, d):
+        pen.grad_scale = grad_scale()
+        return term(d.z, d.y_fake, d.step)
+
+    return Term(name, loss, interval)
 
 
-def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
+def _no_scale():
+    return None
+
+
+def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D, grad_scale=_no_scale) -> list[Phase]:
+    """The D and G phases. ``grad_scale()``: fp16's current loss scale (a device tensor), or None,
+    which each penalty term hands its penalty (``Penalty.grad_scale``) before calling it."""
     t, loss = cfg.trainer, parts.loss
     d_terms, g_terms = [_adversarial_d(loss)], [_adversarial_g(loss)]
     aux = class_loss_weight(parts.D)
@@ -64,9 +79,9 @@ def gan_phases(parts, cfg, G, D, g_opt, d_opt, unwrapped_D) -> list[Phase]:
     for p in parts.penalties:
         pen = p.module
         if pen.network == "G":
-            g_terms.append(_generator_penalty_term(pen, p.interval, p.term, parts.G))
+            g_terms.append(_generator_penalty_term(pen, p.interval, p.term, parts.G, grad_scale))
         else:
-            d_terms.append(_penalty_term(pen, p.interval, p.term))
+            d_terms.append(_penalty_term(pen, p.interval, p.term, grad_scale))
     if parts.augment is not None:  # an adaptive augment reads D on real images and adapts after D's steps
         d_terms.append(Term("augment", lambda j, v, d: parts.augment.observe(j["real"].logits),
                             after_step=parts.augment.after_step))

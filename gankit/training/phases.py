@@ -149,7 +149,7 @@ def run_phase(ph: Phase, step: int, draw_for: Callable[[Phase, int, int], Draw],
                     if acc.sync_gradients:
                         clip(ph.net, ph.opt, ph.grad_clip, acc)
                         guard.grads(ph.net)
-                    ph.opt.step()
+                    guard.step(ph.opt)  # ph.opt.step(), noting an update fp16's scaler skips
                     ph.opt.zero_grad(set_to_none=True)
                     if acc.sync_gradients:
                         for t in terms:

@@ -23,7 +23,7 @@ from gankit.errors import GankitError
 from gankit.metrics.evaluation import Evaluator
 from gankit.models.base import is_conditional, uses_labels
 from gankit.store.state import CheckpointState, TrainState
-from gankit.training.accel import make_accelerator, resolve_compile
+from gankit.training.accel import loss_scale, make_accelerator, resolve_compile
 from gankit.training.checkpoint import Checkpointer
 from gankit.training.ema import EMA
 from gankit.training.guard import NonFiniteGuard
@@ -106,7 +106,8 @@ class Trainer:
         except ValueError as e:
             raise GankitError(f"trainer.batch_size: {e}. Change trainer.batch_size.") from None
         self.noise = NoiseStream(parts.G.z_dim, self.num_classes, self.stream, t.seed, acc.device)
-        self.phases = gan_phases(parts, cfg, self.G, self.D, self.g_opt, self.d_opt, acc.unwrap_model(self.D))
+        self.phases = gan_phases(parts, cfg, self.G, self.D, self.g_opt, self.d_opt, acc.unwrap_model(self.D),
+                                 lambda: loss_scale(acc))
         self.fixed_z, self.fixed_y = self.noise("grid", n=t.num_grid, local=False)
         self.grid_nrow = max(1, int(t.num_grid ** 0.5))
         if self.num_classes:  # one row per class

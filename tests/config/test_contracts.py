@@ -33,7 +33,8 @@ def scratch():
 
 def test_each_kind_declares_what_the_loop_may_ask_of_it():
     part = {"logged", "adapted", "stateful", "state_dict", "load_state_dict"}
-    assert set(members(Penalty)) == part | {"network", "labels", "inputs", "__call__", "after_step", "generator_term"}
+    assert set(members(Penalty)) == part | {"network", "labels", "grad_scale", "inputs", "__call__", "after_step",
+                                            "generator_term"}
     assert set(members(Augment)) == part | {"__call__", "observe", "after_step"}
     assert set(members(SideJob)) == part | {"every", "due", "run"}
     assert set(members(Metric)) == {"input", "features", "labels", "heldout", "source", "__call__"}

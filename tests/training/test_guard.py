@@ -59,3 +59,34 @@ def test_weights_check_names_the_network_and_tensor():
     assert nonfinite(net.state_dict().items()) == ["bias"]
     with pytest.raises(GankitError, match=r"the discriminator has non-finite weights at step 9 \(bias\)"):
         _guard("stop").weights({"discriminator": net}, 9)
+
+
+def test_fp16_an_update_the_scaler_skips_is_a_skipped_step_in_either_mode(monkeypatch):
+    """The scaler lowers its scale only when it skips an update: the guard counts that step as skipped
+    (stop mode too: an overflow is how the scaler finds its scale), and a run of them stops the run."""
+    acc = OneProcess()
+    acc.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 10)
+    acc.scaler.scale(torch.ones(()))  # the scaler makes its scale lazily
+    g, state = NonFiniteGuard("stop", acc, lambda: None), SimpleNamespace(step=3, skipped=0)
+
+    class Opt:  # what accelerate's optimizer does to the scale after an update (skipped: × backoff 0.5)
+        def __init__(self, overflow):
+            self.overflow = overflow
+
+        def step(self):
+            acc.scaler.update(acc.scaler.get_scale() * (0.5 if self.overflow else 1.0))
+
+    finite = {"d_loss": torch.tensor(0.5)}
+    g.step(Opt(False))
+    assert g.counts(finite, state) and state.skipped == 0
+    g.step(Opt(True))
+    g.step(Opt(False))  # G's update after D's skipped one: the step still does not count
+    assert not g.counts(finite, state) and state.skipped == 1 and g.skips_in_row == 1
+    g.step(Opt(False))
+    assert g.counts(finite, state) and g.skips_in_row == 0  # reset by a counted step
+    monkeypatch.setattr(guard_mod, "MAX_SKIPS_IN_ROW", 2)
+    g.step(Opt(True))
+    g.counts(finite, state)
+    g.step(Opt(True))
+    with pytest.raises(GankitError, match="overflowed at every scale"):
+        g.counts(finite, state)
