@@ -96,6 +96,7 @@ def test_gpu_recipes_pass_gankit_check_on_synthetic_data_of_their_shape(name, ca
 
 
 @pytest.mark.slow
+@pytest.mark.long  # 300 steps on real MNIST each, quality thresholds: minutes; `pytest -m long`, .ci/run
 @pytest.mark.parametrize("name", ["mnist_cgan", "mnist_acgan"])
 def test_conditional_recipe_draws_the_requested_digits(name, mnist_root, tmp_path):
     """300 of the recipe's 780 steps on real MNIST: the LeNet reads ≥ 90 % of the samples as their label

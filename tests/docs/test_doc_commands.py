@@ -21,8 +21,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 MARK = "<!-- test -->"
+# the last step still evaluates (the reference recipe's eval_every), on 256 samples instead of 10k
 SMALL = ["trainer.max_steps=2", "trainer.batch_size=16", "trainer.log_every=1", "trainer.sample_every=1",
-         "trainer.checkpoint_every=2", "trainer.epochs=1"]
+         "trainer.checkpoint_every=2", "trainer.epochs=1", "eval.num_samples=256"]
 
 
 def marked_blocks(text: str) -> list[str]:

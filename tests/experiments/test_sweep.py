@@ -47,11 +47,14 @@ def trials_of(sweep: Path):
     return optuna.load_study(study_name=ref["study"], storage=ref["storage"]).get_trials()
 
 
-FOUR_BY_TWO = """
+# Four trials (two params, so Optuna's importance has two to weigh): enough for a worker killed mid-trial, a
+# second worker and a resume to share them. One seed, not 0 (the default), so the seed is seen to reach the
+# run; several seeds per configuration are queued and grouped in test_trial.py and test_compare.py.
+TWO_BY_TWO = """
 params:
   lr: {keys: [optim.g.lr, optim.d.lr], choices: [0.001, 0.002]}
   loss.name: [non_saturating, hinge]
-seeds: 2
+seeds: [3]
 pruner: none
 heartbeat: 2
 """
@@ -66,7 +69,7 @@ def storages():
 @pytest.mark.parametrize("storage", storages())
 def test_two_workers_one_killed_mid_trial_lose_and_repeat_nothing(tmp_path, storage):
     sweep = tmp_path / f"sweep-{uuid.uuid4().hex[:8]}"  # a fresh study name on a shared server
-    space = write_space(tmp_path / "space.yaml", FOUR_BY_TWO)
+    space = write_space(tmp_path / "space.yaml", TWO_BY_TWO)
     extra = [] if storage == "sqlite" else ["--storage", storage]
     a = gankit("sweep", RECIPE, space, "--out", sweep, *extra, "trainer.max_steps=4")
     url = storage if storage != "sqlite" else None
@@ -91,13 +94,13 @@ def test_two_workers_one_killed_mid_trial_lose_and_repeat_nothing(tmp_path, stor
     a.wait()
     finish(b)
     out = finish(gankit("sweep", "--resume", sweep))
-    assert "8 complete" in out, out
+    assert "4 complete" in out, out
     trials = trials_of(sweep)
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     names = sorted(t.user_attrs["run"] for t in done)
-    assert len(names) == 8 and len(set(names)) == 8, names  # every (config, seed) once
+    assert len(names) == 4 and len(set(names)) == 4, names  # every (config, seed) once
     assert {(t.params["lr"], t.params["loss.name"], t.user_attrs["seed"]) for t in done} == \
-        {(lr, loss, s) for lr in (0.001, 0.002) for loss in ("non_saturating", "hinge") for s in (0, 1)}
+        {(lr, loss, 3) for lr in (0.001, 0.002) for loss in ("non_saturating", "hinge")}
     dead = next(t for t in trials if t.number == killed.number)
     assert dead.state == TrialState.FAIL  # marked failed after missed heartbeats...
     retry = next(t for t in done if t.user_attrs["run"] == killed.user_attrs["run"])
@@ -116,7 +119,7 @@ def test_two_workers_one_killed_mid_trial_lose_and_repeat_nothing(tmp_path, stor
 
     found, sweeps = runs.find([str(sweep)])
     data = compare.table(found, sweeps)
-    assert [len(c["runs"]) for c in data["configs"]] == [2, 2, 2, 2] and not any(c["excluded"] for c in data["configs"])
+    assert [len(c["runs"]) for c in data["configs"]] == [1, 1, 1, 1] and not any(c["excluded"] for c in data["configs"])
     assert set(data["sweeps"][0]["importance"]) == {"lr", "loss.name"}  # Optuna's importance over the two params
 
 

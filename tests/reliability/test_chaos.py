@@ -78,6 +78,7 @@ def _grids(run: Path) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.long  # chaos: 30 kills and resumes; `pytest -m long`, .ci/run
 def test_kill_anywhere_and_resume_ends_bit_identical(tmp_path):
     ctx, rng = forkserver(), random.Random(SEED)
     ref, run = tmp_path / "ref", tmp_path / "run"

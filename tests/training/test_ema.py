@@ -137,6 +137,7 @@ def test_ema_in_a_four_step_run_follows_the_formula(tiny_recipe, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long  # the full reference recipe (390 steps, 5k-sample FDs): minutes; `pytest -m long`, .ci/run
 def test_on_the_reference_recipe_the_ema_is_no_worse_than_the_raw_generator(mnist_root, tmp_path):
     """The reference recipe's 10 epochs over 5,000 of the MNIST test digits (390 steps, the other 5,000
     held out; in its own `auto` precision: bf16 where native, else fp32) with the EMA on: the EMA
