@@ -8,7 +8,7 @@ from gankit.data.build import build_data
 from gankit.errors import GankitError, printable
 from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
-from gankit.runs.inference import load_generator, resolve_checkpoint, valid_run_recipe
+from gankit.runs.inference import DEVICE_HELP, load_generator, resolve_checkpoint, resolve_device, valid_run_recipe
 
 
 def add_parser(sub) -> None:
@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (default: the EMA "
                                                       "when the run kept one)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.set_defaults(func=run)
 
 
@@ -41,7 +41,7 @@ def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
     valid = valid_run_recipe(run_dir, _overrides(args))  # validated once: plugins imported, every problem at once
     cfg = valid.cfg
-    acc = Accelerator(cpu=args.device == "cpu")
+    acc = Accelerator(cpu=resolve_device(args.device) == "cpu")
     G = load_generator(ck, acc.device, ema=False if args.raw else None)
     conditional = is_conditional(G)
     nodes = None
