@@ -13,11 +13,16 @@ class Metric:
     A metric with ``heldout = True`` is also given ``heldout``, the same extractor output for real
     images kept out of training (from its ``source``, see ``gankit.data.holdout``); ``real`` is
     then the training images.
+    ``num_samples``: generated samples it reads (the first N of the evaluator's draw) when it fixes its
+    own count, as the papers' presets do (None: ``eval.num_samples``); ``full_reference = True``: it
+    compares with every real image, so ``eval.real_samples`` must leave none out.
     """
 
     input = "features"
     labels = False
     heldout = False
+    num_samples: int | None = None
+    full_reference = False
 
     def __init__(self, features: str | None = None):
         self.features = features
