@@ -113,3 +113,24 @@ def test_conditional_recipe_draws_the_requested_digits(name, mnist_root, tmp_pat
     assert ev["step"] == 300
     assert ev["eval/label_agreement"] >= 0.9, ev
     assert ev["eval/intra_fd"] < 300, ev
+
+
+GPU_RECIPES = ["cifar10_sngan", "cifar10_r3gan", "cifar10_stylegan2_ada", "celeba64_dcgan", "celeba64_stylegan2_ada"]
+
+
+@pytest.mark.parametrize("name", GPU_RECIPES)
+def test_gpu_recipes_evaluate_inception_fid_during_training_and_keep_the_best(name):
+    cfg = recipe.load(RECIPES / f"{name}.yaml")
+    assert 0 < cfg.trainer.eval_every <= cfg.trainer.checkpoint_every
+    assert [(m.name, m.features) for m in cfg.metrics] == [("fd", "inception_v3")]
+    assert (cfg.eval.best, cfg.eval.best_mode, cfg.eval.real_samples) == ("fd", "min", None)
+
+
+def test_a_gpu_recipe_without_inception_weights_stops_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GANKIT_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    shrink, _ = ZOO["cifar10_sngan"]
+    synth = [o for o in SYNTH if not o.startswith("trainer.eval_every")]
+    rc = main(["train", str(RECIPES / "cifar10_sngan.yaml"), *synth, *shrink, "--out", str(tmp_path / "run")])
+    assert rc == 2 and "weights-inception-2015-12-05-6726825d.pth" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoints").exists()

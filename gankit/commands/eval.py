@@ -8,7 +8,7 @@ from gankit.data.build import build_data
 from gankit.errors import GankitError, printable
 from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
-from gankit.runs.inference import load_generator, resolve_checkpoint, valid_run_recipe
+from gankit.runs.inference import DEVICE_HELP, load_generator, resolve_checkpoint, resolve_device, valid_run_recipe
 
 
 def add_parser(sub) -> None:
@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
     p.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT")
     p.add_argument("overrides", nargs="*", help="recipe changes for evaluation, e.g. data.root=/data/mnist")
     p.add_argument("--metrics", help="comma-separated metric names (default: the recipe's metrics, "
-                                     "else fd,classifier_score,mode_coverage); see `gankit list metrics`")
+                                     "else fd,classifier_score,mode_coverage), or the papers' presets "
+                                     "fid50k_full,kid50k_full,is50k; see `gankit list metrics`")
     p.add_argument("--features", help="feature extractor for every metric (default: chosen by dataset)")
     p.add_argument("--num-samples", type=int, help="generated samples (default: the recipe's eval.num_samples)")
     p.add_argument("--real-samples", type=int, help="real images for the reference (default: all)")
@@ -25,7 +26,7 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (default: the EMA "
                                                       "when the run kept one)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.set_defaults(func=run)
 
 
@@ -41,7 +42,7 @@ def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
     valid = valid_run_recipe(run_dir, _overrides(args))  # validated once: plugins imported, every problem at once
     cfg = valid.cfg
-    acc = Accelerator(cpu=args.device == "cpu")
+    acc = Accelerator(cpu=resolve_device(args.device) == "cpu")
     G = load_generator(ck, acc.device, ema=False if args.raw else None)
     conditional = is_conditional(G)
     nodes = None
@@ -58,10 +59,10 @@ def run(args) -> int:
     if not acc.is_main_process:
         return 0
     if args.json:
-        print(json.dumps({"checkpoint": str(ck), "weights": "raw" if args.raw else "default", "num_samples": cfg.eval.num_samples, **results,
+        print(json.dumps({"checkpoint": str(ck), "weights": "raw" if args.raw else "default", "num_samples": evaluator.num_samples, **results,
                           **{f"floor/{k}": v for k, v in floor.items()}}))
         return 0
-    print(f"checkpoint: {ck}\ngenerated samples: {cfg.eval.num_samples}, real reference: "
+    print(f"checkpoint: {ck}\ngenerated samples: {evaluator.num_samples}, real reference: "
           f"{len(evaluator.real_indices())} images of '{cfg.data.name}'")
     head = f"{'metric':<18}{'value':>12}" + (f"{'real floor (n=' + str(floor.get('floor_n')) + ')':>22}" if floor else "")
     print(head)

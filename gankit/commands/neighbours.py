@@ -11,8 +11,8 @@ from gankit.data.build import build_data
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
 from gankit.runs.explore import parse_seeds, seed_latents
-from gankit.runs.inference import (check_truncation, generate, load_generator, resolve_checkpoint, sample,
-                                   valid_run_recipe)
+from gankit.runs.inference import (DEVICE_HELP, check_truncation, generate, load_generator, resolve_checkpoint,
+                                   resolve_device, sample, valid_run_recipe)
 from gankit.runs.model_folder import is_model_folder
 from gankit.runs.neighbours import find_neighbours, sheet
 from gankit.store.grids import save_picture
@@ -29,12 +29,13 @@ def add_parser(sub) -> None:
     p.add_argument("--truncation", default="1", metavar="PSI", help="ψ in [0, 1] (see gankit sample; default 1)")
     p.add_argument("--features", help="feature extractor (default: the one the run's metrics use)")
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     seeds = parse_seeds(args.seed)
+    device = resolve_device(args.device)
     psi = check_truncation(args.truncation, "--truncation")
     if args.k < 1:
         raise GankitError(f"--k: must be ≥ 1, got {args.k}.")
@@ -50,13 +51,13 @@ def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
     valid = valid_run_recipe(run_dir, list(args.overrides) + ["eval.real_samples=null"])  # plugins first
     cfg = valid.cfg
-    G = load_generator(ck, args.device, ema=False if args.raw else None)
+    G = load_generator(ck, device, ema=False if args.raw else None)
     if len(seeds) > 1:
         samples = generate(G, seed_latents(seeds, G.z_dim), draw_labels(G, len(seeds)), psi)
     else:
         samples = sample(G, args.num or 8, seeds[0], truncation=psi)
     data = build_data(valid)
-    result = find_neighbours(samples, cfg, data, args.k, args.features, args.device)
+    result = find_neighbours(samples, cfg, data, args.k, args.features, device)
     save_picture(sheet(result), out)
     print(f"wrote {out}: {len(samples)} samples, each beside its {args.k} nearest of {len(data)} training images "
           f"('{cfg.data.name}', features '{result.features}')")

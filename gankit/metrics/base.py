@@ -23,6 +23,9 @@ class Metric(Protocol):
     A metric with ``heldout = True`` is also given ``heldout``, the same extractor output for real
     images kept out of training (from its ``source``, see ``gankit.data.holdout``); ``real`` is
     then the training images.
+    ``num_samples``: generated samples it reads (the first N of the evaluator's draw) when it fixes its
+    own count, as the papers' presets do (None: ``eval.num_samples``); ``full_reference = True``: it
+    compares with every real image, so ``eval.real_samples`` must leave none out.
     """
 
     input: str = "features"  # "features" | "probs" (an output of the extractor)
@@ -30,6 +33,8 @@ class Metric(Protocol):
     labels: bool = False
     heldout: bool = False
     source: str = "auto"  # where held-out images come from (heldout = True): auto | holdout | test
+    num_samples: int | None = None  # a preset's own count of generated images (None: eval.num_samples)
+    full_reference: bool = False  # a preset compares with every real image (eval.real_samples must be null)
 
     def __init__(self, features: str | None = None):
         self.features = features

@@ -1,8 +1,9 @@
 """Reference features of real data, cached once per (data, extractor, count, weights) as safetensors + JSON.
 
 The cache folder is ``$GANKIT_CACHE`` or ``~/.cache/gankit/stats``. The file name is a hash of
-everything the features depend on, so changing any of it (dataset arguments, split, extractor,
-sample count, subset seed, extractor weights) misses the cache instead of reusing stale numbers.
+everything the features depend on, so changing any of it (dataset arguments, split, the images
+themselves — ``content_sha256`` —, extractor, sample count, subset seed, extractor weights) misses
+the cache instead of reusing stale numbers.
 """
 import hashlib
 import json
@@ -15,6 +16,15 @@ from safetensors.torch import load_file, save_file
 from gankit.store.files import replacing, write_text_atomic
 
 FORMAT = 1
+
+
+def content_sha256(images: torch.Tensor, rows: int = 4096) -> str:
+    """sha256 of a uint8 image tensor's shape and bytes, read in chunks of rows (memory-mapped data is
+    never copied whole): two datasets with the same arguments but different images get different keys."""
+    h = hashlib.sha256(str(tuple(images.shape)).encode())
+    for chunk in images.split(rows):
+        h.update(chunk.contiguous().numpy().data)
+    return h.hexdigest()
 
 
 def cache_dir() -> Path:

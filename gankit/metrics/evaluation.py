@@ -46,6 +46,7 @@ class _Planned:
     features: str
     key: str
     name: str
+    num_samples: int  # generated samples it reads: the first N of the draw (a preset fixes its own)
 
 
 class Evaluator:
@@ -69,7 +70,10 @@ class Evaluator:
             m = METRICS.build(node, f"metrics[{i}]")
             feats = m.features or self.default
             FEATURES.entry(feats, f"metrics[{i}].features")
-            self.plan.append(_Planned(m, feats, f"metrics[{i}]", node["name"]))
+            self.plan.append(_Planned(m, feats, f"metrics[{i}]", node["name"],
+                                      int(m.num_samples or self.ecfg.num_samples)))
+            self._check_reference(self.plan[-1])
+        self.num_samples = max([p.num_samples for p in self.plan] or [self.ecfg.num_samples])
         self._heldout: dict = {}  # metric source → (held-out ImageData, "holdout" | "test")
         for p in self.plan:
             if p.metric.labels:
@@ -79,6 +83,9 @@ class Evaluator:
         self._extractors: dict = {}
         self._reference: dict = {}
         self._loaders: dict = {}
+        self._content: dict = {}  # id(ImageData) → sha256 of its images (the cache key's dataset content)
+        for name in sorted({p.features for p in self.plan}):
+            self.extractor(name)  # missing weights fail here, before any training or sampling
 
     # -- extractors and real features ------------------------------------------------
     def extractor(self, name: str):
@@ -116,7 +123,10 @@ class Evaluator:
 
     def _features(self, name: str, data: ImageData, idx: torch.Tensor, extra: dict) -> dict[str, torch.Tensor]:
         ex = self.extractor(name)
+        if id(data) not in self._content:
+            self._content[id(data)] = cache.content_sha256(data.images)
         meta = {"data": _absolute_root(self.data_node), "img_shape": list(data.img_shape), "num_images": len(data),
+                "content_sha256": self._content[id(data)],
                 "extractor": name, "weights_sha256": ex.weights_sha256, "count": len(idx),
                 "fast": bool(ex.fast), **extra}
         out = cache.load(meta)
@@ -132,11 +142,11 @@ class Evaluator:
     # -- generated features -------------------------------------------------------------
     def fake_labels(self, G) -> torch.Tensor | None:
         """The label of every generated sample (``i % classes``), None for an unconditional G."""
-        return draw_labels(G, self.ecfg.num_samples, self.data.num_classes or 0)
+        return draw_labels(G, self.num_samples, self.data.num_classes or 0)
 
     @torch.no_grad()
     def generated(self, G, accelerator) -> dict[str, dict[str, torch.Tensor]]:
-        n = self.ecfg.num_samples
+        n = self.num_samples
         z_all = latents(n, G.z_dim, self.ecfg.seed)
         labels = self.fake_labels(G)
         names = sorted({p.features for p in self.plan})
@@ -176,8 +186,9 @@ class Evaluator:
             inp = p.metric.input
             if p.metric.labels:
                 self._check_labels(p, y_fake is not None)
-            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp], y_real, y_fake,
-                                     self._heldout_input(p)))
+            n = p.num_samples
+            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp][:n], y_real,
+                                     None if y_fake is None else y_fake[:n], self._heldout_input(p)))
         results["eval_s"] = round(time.perf_counter() - t0, 2)
         return results
 
@@ -191,7 +202,7 @@ class Evaluator:
         results = {}
         for p in self.plan:
             ref = self.reference(p.features)[p.metric.input]
-            m = min(n, ref.shape[0] // 2)
+            m = min(p.metric.num_samples or n, ref.shape[0] // 2)
             perm = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(self.ecfg.seed + 1))
             a, b = perm[:m], perm[m:2 * m]
             results.update(self._run(p, ref[a], ref[b], *((y[a], y[b]) if y is not None else (None, None)),
@@ -202,6 +213,11 @@ class Evaluator:
     def real_labels(self) -> torch.Tensor | None:
         """The labels of the reference rows (None for unlabelled data)."""
         return None if self.data.labels is None else self.data.labels[self.real_indices()]
+
+    def _check_reference(self, p: _Planned) -> None:
+        if p.metric.full_reference and (self.ecfg.real_samples or len(self.data)) < len(self.data):
+            raise GankitError(f"{p.key}: '{p.name}' compares with every real image, and eval.real_samples is "
+                              f"{self.ecfg.real_samples}. Set eval.real_samples=null (gankit eval: drop --real-samples).")
 
     def _check_labels(self, p: _Planned, conditional: bool | None) -> None:
         if self.data.labels is None:

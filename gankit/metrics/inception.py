@@ -3,53 +3,45 @@
 Nothing is downloaded at evaluation time: without the package or the weights file this
 extractor fails at once with a GankitError that says how to get them.
 """
-import importlib.util
-import os
 from pathlib import Path
 
 import torch
 
 from gankit.config.registry import FEATURES
 from gankit.errors import GankitError
+from gankit.metrics import local_weights
 from gankit.metrics.base import FeatureExtractor
 from gankit.metrics.lenet import file_sha256
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}"
+WEIGHTS_ENV = "GANKIT_INCEPTION_WEIGHTS"
 
 
 def weights_path() -> Path:
     """$GANKIT_INCEPTION_WEIGHTS, else torch hub's checkpoint folder (where torch-fidelity caches it)."""
-    env = os.environ.get("GANKIT_INCEPTION_WEIGHTS")
-    if env:
-        return Path(env).expanduser()
-    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
+    return local_weights.weights_path(WEIGHTS_FILE, WEIGHTS_ENV)
 
 
 class InceptionFeatures(FeatureExtractor):
-    """torch-fidelity's FID Inception-v3: 2048 pool features and 1008-way softmax."""
+    """torch-fidelity's FID Inception-v3: 2048 pool features and 1008-way softmax (unbiased logits)."""
 
     outputs = ("features", "probs")
 
     def __init__(self, device="cpu"):
         path = weights_path()
-        missing = []
-        if importlib.util.find_spec("torch_fidelity") is None:
-            missing.append("the torch-fidelity package (pip install torch-fidelity)")
-        if not path.is_file():
-            missing.append(f"the weights file {WEIGHTS_FILE} (download {WEIGHTS_URL} on a machine with "
-                           f"internet access and put it at {path}, or set GANKIT_INCEPTION_WEIGHTS to its path)")
-        if missing:
-            raise GankitError(
-                f"features: inception_v3 needs {' and '.join(missing)}; gankit never downloads weights during "
-                f"evaluation. Provide them, or use a local extractor such as features: lenet_mnist."
-            )
+        local_weights.require("inception_v3", path, WEIGHTS_URL, WEIGHTS_ENV, {"torch_fidelity": "torch-fidelity"})
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
         self.name, self.device = "inception_v3", torch.device(device)
         self.weights_sha256 = file_sha256(path)
-        self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                               feature_extractor_weights_path=str(path)).eval().to(self.device)
+        try:
+            self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                                   feature_extractor_weights_path=str(path)).eval().to(self.device)
+        except Exception as e:  # torch.load and load_state_dict raise several types
+            raise GankitError(f"features: cannot load Inception-v3 weights from {path} ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0] if str(e) else ''}). Put the file {WEIGHTS_FILE} there "
+                              f"(or set {WEIGHTS_ENV}).") from None
 
     @torch.no_grad()
     def extract(self, images: torch.Tensor, batch_size: int = 100) -> dict[str, torch.Tensor]:

@@ -94,6 +94,23 @@ def valid_run_recipe(run_dir: Path, overrides=()) -> ValidRecipe:
     return validate.load(_recipe_file(run_dir), overrides, for_training=False)
 
 
+DEVICE_HELP = "auto (cuda when available, else cpu), cpu, cuda or cuda:N (default auto)"
+
+
+def resolve_device(name: str = "auto", key: str = "--device") -> str:
+    """``auto`` → ``cuda`` when a GPU is available, else ``cpu``; a CUDA device without CUDA is refused."""
+    name = str(name).strip().lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GankitError(f"{key}: '{name}' asked for, but this machine has no usable CUDA GPU. Use {key} cpu "
+                          f"(or {key} auto).")
+    try:
+        return str(torch.device(name))
+    except RuntimeError:
+        raise GankitError(f"{key}: '{name}' is not a device. Use auto, cpu, cuda or cuda:N.") from None
+
+
 def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *, revision: str | None = None,
                    plugins=()) -> nn.Module:
     """The trained generator of a run (latest checkpoint), a checkpoint, an exported folder or a Hub

@@ -26,3 +26,18 @@ def test_eval_validates_the_stored_recipe_once_without_the_training_settings(run
     assert main(["eval", str(run_dir), "--num-samples", "100", "--metrics", "fd", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["num_samples"] == 100
     assert validation_calls["validate"] == 1 and validation_calls["settings"] == 0
+
+
+@pytest.mark.slow
+def test_eval_runs_a_paper_preset_by_name_from_local_weights_only(run_dir, tmp_path, monkeypatch, capsys):
+    from gankit.metrics import presets
+
+    monkeypatch.delenv("GANKIT_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert main(["eval", str(run_dir), "--metrics", "fid50k_full"]) == 2  # no Inception weights here
+    assert "weights-inception-2015-12-05-6726825d.pth" in capsys.readouterr().err
+    monkeypatch.setattr(presets.Preset, "num_samples", 64)  # 50,000 in earnest
+    assert main(["eval", str(run_dir), "--metrics", "fid50k_full,is50k", "--features", "lenet_mnist",
+                 "--num-samples", "10", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["num_samples"] == 64 and res["fid50k_full"] > 0 and 1 <= res["is50k_mean"] <= 10
