@@ -41,8 +41,9 @@ from gpu_check_recipes import PRECISIONS, RECIPES, batch_of
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("eager", "compile")
 # the order combinations run in: what matters most first (the recipes train in bf16; fp16 is the fallback)
-ORDER = [("eager", "bf16"), ("eager", "fp16"), ("compile", "bf16"), ("eager", "fp32"), ("compile", "fp16"),
+ORDER = [("eager", "bf16"), ("eager", "fp16"), ("eager", "fp32"), ("compile", "bf16"), ("compile", "fp16"),
          ("compile", "fp32")]
+TIMED_GPU, TIMED_CPU = (6.0, 12.0), (2.0, 12.0)  # timed seconds per combination (both loops): least, most
 
 
 def plan(combos: list, budget: float, start_s: float, compile_s: float, timed: tuple) -> tuple[list, list]:
@@ -83,7 +84,7 @@ def run_one(c, args, timed_s: float, timeout: float) -> dict:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return {"recipe": c[0], "precision": c[1], "mode": c[2], "wall_s": round(time.perf_counter() - t0, 1),
-                "error": f"timed out after {timeout:.0f} s (its own limit; the other combinations went on)"}
+                "error": f"timed out after {timeout:.0f} s (its limit: its estimate or the budget left; the rest go on)"}
     wall = round(time.perf_counter() - t0, 1)
     line = next((ln for ln in out.splitlines() if ln.startswith("GPU_CHECK_RESULT ")), None)
     if line is None:
@@ -94,6 +95,9 @@ def run_one(c, args, timed_s: float, timeout: float) -> dict:
 
 
 def failed(r: dict) -> bool:
+    """An error or a non-finite loss (a combination the budget left no time for has not failed)."""
+    if "not_run" in r:
+        return False
     if "error" in r:
         return True
     sides = [r.get(s, {}) for s in ("gankit", "hand")]
@@ -111,8 +115,8 @@ def write(path, report: dict) -> None:
 
 def row(r: dict) -> str:
     head = f"{r['recipe']:<23} {r['precision']:<5} {r['mode']:<8}"
-    if "error" in r:
-        return f"{head} FAILED: {r['error'][:160]}"
+    if "error" in r or "not_run" in r:
+        return f"{head} FAILED: {r['error'][:160]}" if "error" in r else f"{head} not run: {r['not_run']}"
     g, h = r.get("gankit", {}), r.get("hand", {})
 
     def cell(s, key, fmt):
@@ -144,6 +148,7 @@ def parse(argv):
                    help="planner's estimate: seconds to start a combination's process, build and warm up (eager)")
     p.add_argument("--compile-s", type=float, default=60.0,
                    help="planner's estimate: seconds torch.compile adds to a combination (both loops)")
+    p.add_argument("--plan", action="store_true", help="print the plan and exit (no GPU needed)")
     p.add_argument("--one", help=argparse.SUPPRESS)  # child: RECIPE:PRECISION:MODE, JSON on stdout
     p.add_argument("--seconds", type=float, default=8.0, help=argparse.SUPPRESS)  # child: timed seconds, both sides
     args = p.parse_args(argv)
@@ -160,28 +165,62 @@ def combos_of(p, args) -> list:
             p.error(f"{what}: unknown {unknown}; choose from {list(known)}")
     if args.device == "cpu":
         if "fp16" in precisions:
-            print("gpu_check: --device cpu: no fp16 (gankit refuses fp16 on a CPU); no torch.compile (minutes on a CPU).")
+            print("gpu_check: --device cpu: no fp16 (gankit refuses fp16 on a CPU); "
+                  "no torch.compile (minutes on a CPU).")
         precisions, args.no_compile = [s for s in precisions if s != "fp16"], True
-    elif "bf16" in precisions and not torch.cuda.is_bf16_supported():
+    elif "bf16" in precisions and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
         print("gpu_check: this GPU has no bf16 support; skipping bf16.")
         precisions.remove("bf16")
     modes = ("eager",) if args.no_compile else MODES
     return [(r, prec, mode) for mode, prec in ORDER if mode in modes and prec in precisions for r in recipes]
 
 
+def execute(kept: list, left: list, args, report: dict, start: float) -> None:
+    """Run the planned combinations in order, each with the timed seconds the budget still allows (what earlier
+    ones left unused goes to later ones); then, while the budget lasts, those the plan left out."""
+    lo, hi = TIMED_CPU if args.device == "cpu" else TIMED_GPU
+    measured: dict = {}  # mode → fixed seconds measured so far (a combination's wall time less its timed part)
+
+    def fixed_of(c) -> float:
+        """A combination's start-up (and compile) seconds: the most measured for its mode, else the estimate."""
+        return max(measured.get(c[2], [args.start_s + (args.compile_s if c[2] == "compile" else 0.0)]))
+
+    queue = [(c, False) for c in (k["combo"] for k in kept)] + [(c, True) for c in left]
+    for i, (c, extra) in enumerate(queue):
+        remaining = args.budget - (time.perf_counter() - start)
+        rest = [x for x, later in queue[i:] if not later] or [c]
+        timed = max(lo, min(hi, (remaining - sum(fixed_of(x) for x in rest)) / len(rest)))
+        if remaining < fixed_of(c) + timed:
+            if extra:
+                continue  # not planned and no time for it: stays under not_planned
+            result = {"recipe": c[0], "precision": c[1], "mode": c[2],
+                      "not_run": f"{remaining:.0f} s of the budget left"}
+        else:
+            timeout = min(remaining - 2, 2 * fixed_of(c) + 2 * timed + 30)
+            result = run_one(c, args, round(timed, 1), timeout)
+            if "wall_s" in result and "error" not in result:
+                measured.setdefault(c[2], []).append(result["wall_s"] - timed)
+            if extra:
+                report["not_planned"].remove(name(c))
+        report["results"].append(result)
+        print(row(result), flush=True)
+        write(args.json, report)
+
+
 def main(argv=None) -> int:
     p, args = parse(argv)
     if args.one:
-        from gpu_check_run import main as child
+        from gpu_check_run import main as child  # the trainer's imports: in the child only
 
         return child(args)
-    if args.device == "cuda" and not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available() and not args.plan:
         print("gpu_check: no CUDA GPU on this machine (torch.cuda.is_available() is False); nothing to check. "
-              "(--device cpu --tiny checks the script itself.)")
+              "(--device cpu --tiny checks the script itself; --plan prints the plan.)")
         return 0
     combos = combos_of(p, args)
     start = time.perf_counter()
-    kept, left = plan(combos, args.budget - 5, args.start_s, args.compile_s, (2.0, 30.0))
+    kept, left = plan(combos, args.budget - 5, args.start_s, args.compile_s,
+                      TIMED_CPU if args.device == "cpu" else TIMED_GPU)
     batches = {r: batch_of(r, args.tiny, args.batch_size) for r in {c[0] for c in combos}}
     print(f"gpu_check plan: {len(kept)} of {len(combos)} combinations in a {args.budget:.0f} s budget "
           f"(estimates: {args.start_s:.0f} s to start one, +{args.compile_s:.0f} s to compile)")
@@ -190,25 +229,15 @@ def main(argv=None) -> int:
         print(f"  {name(k['combo']):<40} batch {b:>4} × {d} D steps  ~{k['fixed_s']:.0f} s start"
               f" + {k['timed_s']:.1f} s timed (gankit and hand, {args.warmup} warm-up steps each)")
     for c in left:
-        print(f"  {name(c):<40} not planned: over the budget (run it with --recipes/--precisions/--budget)")
+        print(f"  {name(c):<40} not planned: run at the end if the budget allows (or --recipes/--budget)")
+    if args.plan:
+        return 0
     report = {"ok": None, "finished": False, "budget_s": args.budget, "tiny": args.tiny, "device": args.device,
               "plan": [{"combo": name(k["combo"]), **{x: k[x] for x in ("fixed_s", "timed_s")}} for k in kept],
               "not_planned": [name(c) for c in left], "results": []}
     write(args.json, report)
+    execute(kept, left, args, report, start)
     results = report["results"]
-    for i, k in enumerate(kept):
-        rest = kept[i:]
-        remaining = args.budget - (time.perf_counter() - start)
-        fixed = sum(x["fixed_s"] for x in rest)
-        timed = max(2.0, min(30.0, (remaining - fixed) / len(rest)))  # what earlier ones left unused goes here
-        if remaining < k["fixed_s"] / 2 + timed:
-            results.append({"recipe": k["combo"][0], "precision": k["combo"][1], "mode": k["combo"][2],
-                            "error": f"not run: {remaining:.0f} s of the budget left"})
-        else:
-            timeout = min(remaining - 2, 3 * k["fixed_s"] + 2 * timed + 30)
-            results.append(run_one(k["combo"], args, round(timed, 1), timeout))
-        print(row(results[-1]), flush=True)
-        write(args.json, report)
     report["ok"] = bool(results) and not any(failed(r) for r in results)
     report["finished"], report["wall_s"] = True, round(time.perf_counter() - start, 1)
     write(args.json, report)

@@ -43,7 +43,8 @@ def overrides(name: str, precision: str, compile_: bool, device: str, tiny: bool
 
 def load(name: str, precision: str, compile_: bool, device: str, tiny: bool, batch_size=None):
     """The validated recipe of one combination."""
-    cfg = recipes.load(ROOT / "recipes" / f"{name}.yaml", overrides(name, precision, compile_, device, tiny, batch_size))
+    cfg = recipes.load(ROOT / "recipes" / f"{name}.yaml",
+                       overrides(name, precision, compile_, device, tiny, batch_size))
     with open_dict(cfg):  # augmentation is off: its schedule goes with it (R3GAN's augment.p)
         for key in [k for k in cfg.schedules if str(k).startswith("augment.")]:
             del cfg.schedules[key]

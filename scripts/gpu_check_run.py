@@ -7,6 +7,7 @@ around every round and the peak allocated memory is reset before each side's rou
 fails reports its error and the other still runs. Prints one line ``GPU_CHECK_RESULT {json}``.
 """
 import json
+import tempfile
 import time
 import traceback
 
@@ -15,6 +16,7 @@ import torch
 from gankit.training.accel import loss_scale
 from gankit.training.trainer import Trainer
 from gpu_check_hand import HandLoop
+from gpu_check_recipes import load
 
 MAX_SCALES = 256  # a longer fp16 scale trajectory is thinned to about this many points
 
@@ -50,7 +52,7 @@ class HandSide:
         return self.loop.step()
 
     def fp16(self) -> dict:
-        """Updates the scaler skipped (its scale fell: it skips and halves together), and the scale after each G step."""
+        """Updates the scaler skipped (its scale fell: it skips and halves together); the scale after each G step."""
         s = torch.stack(self.loop.scales).cpu() if self.loop.scales else torch.zeros(0)
         skipped = int((s[1:] < s[:-1]).sum()) + int(len(s) > 0 and float(s[0]) < 65536.0)
         return {"skipped_updates": skipped, "scale_per_step": _thin(list(s[1::2])),
@@ -73,8 +75,6 @@ def _error(e: BaseException) -> str:
 def measure(recipe, precision: str, compile_: bool, device: torch.device, warmup: int, seconds: float,
             max_steps: int, rounds: int = 4) -> dict:
     """Warm-up, then ``rounds`` alternating timed rounds per side within about ``seconds`` in all."""
-    import tempfile
-
     cuda = device.type == "cuda"
     sync = (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None)
     cfg = recipe.cfg
@@ -97,7 +97,8 @@ def measure(recipe, precision: str, compile_: bool, device: torch.device, warmup
                     sync()
                 step_s = time.perf_counter() - t1
                 sides[name] = side
-                out[name] = {"warmup_s": round(time.perf_counter() - t0, 2), "last_warmup_step_s": round(step_s, 4)}
+                out[name] = {"warmup_s": round(time.perf_counter() - t0, 2),
+                             "last_warmup_step_s": round(step_s, 4)}
             except Exception as e:  # noqa: BLE001 - reported in the JSON; the other side still runs
                 out[name] = {"error": _error(e), "warmup_s": round(time.perf_counter() - t0, 2)}
         if not sides:
@@ -149,8 +150,6 @@ def measure(recipe, precision: str, compile_: bool, device: torch.device, warmup
 
 def main(args) -> int:
     """The child's entry point (``gpu_check.py --one RECIPE:PRECISION:MODE``)."""
-    from gpu_check_recipes import load
-
     name, precision, mode = args.one.split(":")
     device = torch.device("cuda" if args.device == "cuda" else "cpu")
     result = {"recipe": name, "precision": precision, "mode": mode}
