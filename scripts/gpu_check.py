@@ -84,7 +84,7 @@ def run_one(c, args, timed_s: float, timeout: float) -> dict:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return {"recipe": c[0], "precision": c[1], "mode": c[2], "wall_s": round(time.perf_counter() - t0, 1),
-                "error": f"timed out after {timeout:.0f} s (its limit: its estimate or the budget left; the rest go on)"}
+                "error": f"timed out after {timeout:.0f} s (its estimate, or the budget left; the rest go on)"}
     wall = round(time.perf_counter() - t0, 1)
     line = next((ln for ln in out.splitlines() if ln.startswith("GPU_CHECK_RESULT ")), None)
     if line is None:
