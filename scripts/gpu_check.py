@@ -130,6 +130,20 @@ def row(r: dict) -> str:
                                       if "error" in s)
 
 
+def machine() -> dict:
+    """What the figures were measured on and with: the GPU, torch and CUDA, the commit, the date."""
+    try:
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT).stdout
+    except OSError:  # no git on this machine
+        git, dirty = None, ""
+    return {"gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "torch": torch.__version__, "cuda": torch.version.cuda, "cpus": os.cpu_count(),
+            "commit": git.stdout.strip() + (" (uncommitted changes)" if dirty.strip() else "")
+            if git is not None and not git.returncode else None,
+            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+
+
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--json", metavar="FILE", help="write the results to FILE (rewritten after each combination)")
@@ -232,7 +246,8 @@ def main(argv=None) -> int:
         print(f"  {name(c):<40} not planned: run at the end if the budget allows (or --recipes/--budget)")
     if args.plan:
         return 0
-    report = {"ok": None, "finished": False, "budget_s": args.budget, "tiny": args.tiny, "device": args.device,
+    report = {"ok": None, "finished": False, "machine": machine(), "command": " ".join([Path(sys.argv[0]).name,
+              *sys.argv[1:]]), "budget_s": args.budget, "tiny": args.tiny, "device": args.device,
               "plan": [{"combo": name(k["combo"]), **{x: k[x] for x in ("fixed_s", "timed_s")}} for k in kept],
               "not_planned": [name(c) for c in left], "results": []}
     write(args.json, report)

@@ -142,5 +142,6 @@ class HandLoop:
         images, ws = self.G_raw.images_and_ws(z[:m], None if y is None else y[:m])  # no autocast: as gankit's term
         noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
         lengths = self.grad_of(images.float() * noise, ws).square().sum(2).mean(1).sqrt()
-        self.pl_mean = self.pl_mean.lerp(lengths.mean().detach(), a.get("decay", 0.01))
-        return a.get("weight", 2.0) * (lengths - self.pl_mean).square().mean()
+        target = self.pl_mean.lerp(lengths.mean(), a.get("decay", 0.01))  # as StyleGAN2-ADA: a' keeps its graph
+        self.pl_mean = target.detach()
+        return a.get("weight", 2.0) * (lengths - target).square().mean()

@@ -31,6 +31,8 @@ def test_gpu_check_on_the_cpu_writes_every_field(tmp_path):
     assert "gpu_check plan: 1 of 1 combinations" in proc.stdout  # fp16 and compile left out on a CPU
     report = json.loads(out.read_text())
     assert report["ok"] is True and report["finished"] is True and report["not_planned"] == []
+    assert {"gpu", "torch", "cuda", "commit", "date_utc"} <= set(report["machine"]) and "--tiny" in report["command"]
+    assert [p["combo"] for p in report["plan"]] == ["cifar10_sngan:fp32:eager"]
     (r,) = report["results"]
     assert (r["recipe"], r["precision"], r["mode"]) == ("cifar10_sngan", "fp32", "eager")
     assert (r["batch_size"], r["d_steps"]) == (8, 5)
