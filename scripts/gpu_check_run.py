@@ -27,9 +27,11 @@ class GankitSide:
     def __init__(self, recipe, run_dir):
         self.tr = Trainer(recipe, run_dir)
         self.scales: list[torch.Tensor] = []
+        self.calls = 0
 
     def step(self):
         tr = self.tr
+        self.calls += 1
         stats = tr.step()
         if tr.guard.counts(stats, tr.state):
             tr.state.step += 1
@@ -39,8 +41,9 @@ class GankitSide:
         return stats["d_loss"], stats["g_loss"]
 
     def fp16(self) -> dict:
-        """The trainer's skipped steps (the guard's count: the scaler skipped an update) and the scale per step."""
-        return {"skipped_steps": self.tr.state.skipped, "scale_per_step": _thin(self.scales),
+        """The trainer's skipped steps (the guard's count: the scaler skipped an update) of all steps run, warm-up
+        included, and the scale after each step (thinned to about MAX_SCALES points)."""
+        return {"skipped_steps": self.tr.state.skipped, "steps_run": self.calls, "scale_per_step": _thin(self.scales),
                 "scale_counted_after": "each step"}
 
 
@@ -55,7 +58,7 @@ class HandSide:
         """Updates the scaler skipped (its scale fell: it skips and halves together); the scale after each G step."""
         s = torch.stack(self.loop.scales).cpu() if self.loop.scales else torch.zeros(0)
         skipped = int((s[1:] < s[:-1]).sum()) + int(len(s) > 0 and float(s[0]) < 65536.0)
-        return {"skipped_updates": skipped, "scale_per_step": _thin(list(s[1::2])),
+        return {"skipped_updates": skipped, "updates_run": len(s), "scale_per_step": _thin(list(s[1::2])),
                 "scale_counted_after": "each G update (the scaler also updates after D's)"}
 
 

@@ -9,7 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import torch  # noqa: E402
 from gpu_check import plan  # noqa: E402
+from gpu_check_run import HandSide, _thin  # noqa: E402
 
 
 def test_the_plan_keeps_what_fits_and_shares_the_rest():
@@ -17,6 +19,14 @@ def test_the_plan_keeps_what_fits_and_shares_the_rest():
     kept, left = plan(combos, budget=40, start_s=10, compile_s=60, timed=(2, 30))
     assert [k["combo"] for k in kept] == [combos[0], combos[2]] and left == [combos[1]]
     assert all(k["timed_s"] == 10 for k in kept)  # 2 + (40 - 2 × (10 + 2)) / 2
+
+
+def test_fp16_reports_count_skips_and_thin_the_scale():
+    assert len(_thin([torch.tensor(float(i)) for i in range(1000)])) == 250
+    hand = HandSide.__new__(HandSide)  # fp16 runs only on a GPU: its scales stand in
+    hand.loop = type("Loop", (), {"scales": [torch.tensor(x) for x in (32768.0, 32768.0, 16384.0, 16384.0)]})()
+    r = hand.fp16()  # 65536 → 32768 (D's first update skipped), → 16384 (D's second)
+    assert (r["skipped_updates"], r["updates_run"], r["scale_per_step"]) == (2, 4, [32768.0, 16384.0])
 
 
 @pytest.mark.slow
