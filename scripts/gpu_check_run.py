@@ -93,7 +93,7 @@ def measure(recipe, precision: str, compile_: bool, device: torch.device, warmup
             try:
                 side = make()
                 losses[name] = []
-                for i in range(warmup):
+                for _ in range(max(1, warmup)):  # one at least: its time sizes the rounds
                     sync()
                     t1 = time.perf_counter()
                     losses[name].append(torch.stack(side.step()).float())
