@@ -185,7 +185,10 @@ def combos_of(p, args) -> list:
         print("gpu_check: this GPU has no bf16 support; skipping bf16.")
         precisions.remove("bf16")
     modes = ("eager",) if args.no_compile else MODES
-    return [(r, prec, mode) for mode, prec in ORDER if mode in modes and prec in precisions for r in recipes]
+    combos = [(r, prec, mode) for mode, prec in ORDER if mode in modes and prec in precisions for r in recipes]
+    if not combos:
+        p.error(f"nothing to run on {args.device} with --recipes {args.recipes} --precisions {args.precisions}")
+    return combos
 
 
 def execute(kept: list, left: list, args, report: dict, start: float) -> None:
