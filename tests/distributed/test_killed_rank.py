@@ -16,7 +16,8 @@ import nodes
 from launch import HERE, gankit, max_diff, params
 from gankit.store import intact
 
-pytestmark = [pytest.mark.distributed, pytest.mark.slow]
+# fault injection across processes (a rank killed or hung), like the chaos tests: in the long set (`-m long`)
+pytestmark = [pytest.mark.distributed, pytest.mark.slow, pytest.mark.long]
 
 TIMEOUT_S = 20
 STEPS = 12

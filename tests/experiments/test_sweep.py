@@ -62,8 +62,9 @@ heartbeat: 2
 
 def storages():
     pg = os.environ.get("GANKIT_TEST_POSTGRES")
-    return ["sqlite", pytest.param(pg, id="postgresql", marks=pytest.mark.skipif(
-        not pg, reason="GANKIT_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server and sets it)"))]
+    # the same kill on a PostgreSQL server: in the long set (`-m long`, run by .ci/run), as the chaos tests are
+    return ["sqlite", pytest.param(pg, id="postgresql", marks=[pytest.mark.long, pytest.mark.skipif(
+        not pg, reason="GANKIT_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server and sets it)")])]
 
 
 @pytest.mark.parametrize("storage", storages())

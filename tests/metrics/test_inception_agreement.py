@@ -78,6 +78,7 @@ class QuantizedG(torch.nn.Module):
 
 
 @pytest.mark.slow  # about 40 s on one busy core: 4 × N Inception-v3 passes at 299×299
+@pytest.mark.long  # a full-size network's proof: in the long set (`-m long`, run by .ci/run)
 def test_fid_kid_is_equal_torch_fidelity_on_the_same_network_and_images(tmp_path, monkeypatch):
     weights = tmp_path / "inception.pth"
     random_inception(weights)
