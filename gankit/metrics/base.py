@@ -26,6 +26,8 @@ class Metric(Protocol):
     ``num_samples``: generated samples it reads (the first N of the evaluator's draw) when it fixes its
     own count, as the papers' presets do (None: ``eval.num_samples``); ``full_reference = True``: it
     compares with every real image, so ``eval.real_samples`` must leave none out.
+    A metric with ``on_device = True`` is also given ``device``, the evaluator's device, to compute on
+    (the features come on the CPU; ``pr50k3_full`` moves them there for its 50k × 50k distances).
     """
 
     input: str = "features"  # "features" | "probs" (an output of the extractor)
@@ -35,6 +37,7 @@ class Metric(Protocol):
     source: str = "auto"  # where held-out images come from (heldout = True): auto | holdout | test
     num_samples: int | None = None  # a preset's own count of generated images (None: eval.num_samples)
     full_reference: bool = False  # a preset compares with every real image (eval.real_samples must be null)
+    on_device: bool = False  # it is also given device=, the evaluator's device, to compute on
 
     def __init__(self, features: str | None = None):
         self.features = features

@@ -238,6 +238,8 @@ class Evaluator:
             kwargs.update(real_labels=real_labels, fake_labels=fake_labels)
         if p.metric.heldout:
             kwargs["heldout"] = heldout
+        if p.metric.on_device:
+            kwargs["device"] = self.device
         try:
             out = p.metric(real, fake, **kwargs)
             return {k: float(v) for k, v in out.items()}

@@ -1,5 +1,8 @@
 """k-nearest-neighbour manifold metrics: precision/recall (Kynkäänniemi et al. 2019) and
-density/coverage (Naeem et al. 2020). Use pre-ReLU features: dead units make k-NN balls meaningless."""
+density/coverage (Naeem et al. 2020). Use pre-ReLU features: dead units make k-NN balls meaningless.
+
+``precision_recall`` works in float64 on the CPU; ``batched_precision_recall`` is the same definition
+as NVlabs' ``compute_pr`` runs it (rows and columns in batches, float32, on any device), for 50k × 50k."""
 import torch
 
 from gankit.config.registry import METRICS
@@ -35,6 +38,46 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     precision = (ball_counts(fake, real, knn_radii(real, k)) > 0).double().mean()
     recall = (ball_counts(real, fake, knn_radii(fake, k)) > 0).double().mean()
     return float(precision), float(recall)
+
+
+def kth_radii(x: torch.Tensor, k: int, row_batch: int, col_batch: int) -> torch.Tensor:
+    """NVlabs' radii: the (k+1)-th smallest distance from each row to all rows, itself included
+    (``dist.kthvalue(k + 1)``), merged over column batches so memory stays row_batch × col_batch."""
+    if x.shape[0] <= k:
+        raise ValueError(f"need more than k={k} samples, got {x.shape[0]}")
+    out = []
+    for rows in x.split(row_batch):
+        best = rows.new_empty(rows.shape[0], 0)
+        for cols in x.split(col_batch):
+            d = torch.cat([best, torch.cdist(rows, cols)], dim=1)
+            best = d.topk(min(k + 1, d.shape[1]), dim=1, largest=False).values
+        out.append(best[:, k])
+    return torch.cat(out)
+
+
+def covered(probes: torch.Tensor, manifold: torch.Tensor, radii: torch.Tensor, row_batch: int,
+            col_batch: int) -> torch.Tensor:
+    """For each probe, whether some manifold point ``j`` lies within ``radii[j]`` of it (bool)."""
+    out = []
+    for rows in probes.split(row_batch):
+        hit = torch.zeros(rows.shape[0], dtype=torch.bool, device=rows.device)
+        for cols, r in zip(manifold.split(col_batch), radii.split(col_batch)):
+            hit |= (torch.cdist(rows, cols) <= r[None]).any(1)
+        out.append(hit)
+    return torch.cat(out)
+
+
+def batched_precision_recall(real, fake, k: int = 3, row_batch: int = 10_000, col_batch: int = 10_000,
+                             device="cpu", dtype=torch.float32) -> tuple[float, float]:
+    """NVlabs' ``compute_pr`` (stylegan2-ada-pytorch, metrics/precision_recall.py): precision = share of
+    fakes within the k-NN radius of some real, recall = share of reals within that of some fake."""
+    real = torch.as_tensor(real).detach().to(device, dtype)
+    fake = torch.as_tensor(fake).detach().to(device, dtype)
+    results = []
+    for manifold, probes in ((real, fake), (fake, real)):
+        radii = kth_radii(manifold, k, row_batch, col_batch)
+        results.append(float(covered(probes, manifold, radii, row_batch, col_batch).double().mean()))
+    return results[0], results[1]
 
 
 def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:

@@ -1,9 +1,12 @@
 """The papers' presets: NVlabs' formulas, their fixed counts, the full real set, and local weights only."""
+import json
+
 import numpy as np
 import pytest
 import torch
 from accelerate import Accelerator
 
+from gankit.cli import main
 from gankit.config.recipe import from_container
 from gankit.data.base import ImageData
 from gankit.data.synthetic import synthetic
@@ -12,6 +15,7 @@ from gankit.metrics import presets
 from gankit.metrics.evaluation import Evaluator
 from gankit.metrics.frechet import frechet_distance, gaussian_fit
 from gankit.metrics.kid import kernel_distance
+from gankit.metrics.knn import batched_precision_recall
 from gankit.metrics.lenet import LeNetFeatures
 
 
@@ -74,6 +78,10 @@ def test_a_preset_refuses_a_real_subset():
     with pytest.raises(GankitError, match=r"metrics\[0\]: 'fid50k_full' compares with every real image.*"
                                           r"eval.real_samples=null"):
         Evaluator(_cfg(real_samples=100), synthetic(size=300), "cpu")
+    pr = from_container({"data": {"name": "synthetic", "size": 300}, "eval": {"real_samples": 100},
+                         "metrics": [{"name": "pr50k3_full", "features": "lenet_mnist"}]})
+    with pytest.raises(GankitError, match=r"metrics\[0\]: 'pr50k3_full' compares with every real image"):
+        Evaluator(pr, synthetic(size=300), "cpu")
     Evaluator(_cfg(real_samples=300), synthetic(size=300), "cpu")  # all of them: fine
 
 
@@ -100,3 +108,27 @@ def test_real_features_are_cached_once_and_recomputed_when_the_images_change(tmp
     images[7, 0, 3, 3] ^= 1  # one pixel of one image, same dataset node
     changed = Evaluator(_cfg(), ImageData(images, data.labels, data.num_classes), "cpu").reference("lenet_mnist")
     assert calls == [300, 300] and not torch.equal(changed["features"], first["features"])
+
+
+def test_pr50k3_full_is_nvlabs_batched_pr_of_its_own_count_on_the_evaluators_device(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
+    monkeypatch.setattr(presets.Preset, "num_samples", 40)
+    seen = []
+    real_pr = presets.batched_precision_recall
+    monkeypatch.setattr(presets, "batched_precision_recall", lambda *a, **k: (seen.append(k), real_pr(*a, **k))[1])
+    cfg = from_container({"data": {"name": "synthetic", "size": 120}, "eval": {"num_samples": 30},
+                          "metrics": [{"name": "pr50k3_full", "features": "lenet_mnist"}]})
+    ev = Evaluator(cfg, synthetic(size=120), "cpu")
+    assert presets.PR50k3Full().features == "vgg16_pr" and ev.plan[0].num_samples == 40
+    G, acc = TinyG(), Accelerator(cpu=True)
+    out = ev(G, acc)
+    real, fake = ev.reference("lenet_mnist")["features"], ev.generated(G, acc)["lenet_mnist"]["features"]
+    assert fake.shape[0] == 40 and real.shape[0] == 120 and seen[0]["device"] == torch.device("cpu")
+    p, r = batched_precision_recall(real, fake, 3)
+    assert (out["pr50k3_full_precision"], out["pr50k3_full_recall"]) == (p, r)
+
+
+def test_pr50k3_full_and_its_extractor_are_listed(capsys):
+    for kind, name in (("metrics", "pr50k3_full"), ("features", "vgg16_pr")):
+        assert main(["list", kind, "--json"]) == 0
+        assert name in [e["name"] for e in json.loads(capsys.readouterr().out)["registries"][kind]]
