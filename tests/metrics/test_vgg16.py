@@ -95,6 +95,7 @@ class _NVlabsLayout(torch.nn.Module):
         return x
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit")  # deprecated in new torch; NVlabs' file is TorchScript
 def test_conversion_renames_nvlabs_torchscript_to_torchvision_keys(tmp_path, capsys):
     net = _NVlabsLayout()
     torch.jit.save(torch.jit.script(net), tmp_path / "vgg16.pt")
