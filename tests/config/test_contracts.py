@@ -38,7 +38,7 @@ def test_each_kind_declares_what_the_loop_may_ask_of_it():
     assert set(members(Augment)) == part | {"__call__", "observe", "after_step"}
     assert set(members(SideJob)) == part | {"every", "due", "run"}
     assert set(members(Metric)) == {"input", "features", "labels", "heldout", "source", "num_samples",
-                                     "full_reference", "__call__"}
+                                     "full_reference", "on_device", "__call__"}
     assert set(members(FeatureExtractor)) == {"outputs", "weights_sha256", "fast", "extract"}
 
 
