@@ -20,7 +20,6 @@ holds the state (``state_dict``) of a job that ran at its step. The list is resu
 run may add, drop or change side jobs; a stateful one gets its state back by its name, and one
 added on resume starts afresh.
 """
-import os
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
@@ -28,6 +27,7 @@ from safetensors.torch import save_file
 
 from gankit.config.contracts import Contract, Part, lacks, stand_in
 from gankit.config.registry import SIDE_JOBS
+from gankit.store.files import replacing
 
 
 @dataclass
@@ -177,9 +177,8 @@ class Snapshot(SideJob):
             return
         path = trainer.run_dir / self.folder / f"G-step-{tick.step:07d}.safetensors"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{path.name}")  # a kill mid-write leaves no half file under the final name
-        save_file({k: v.detach().cpu().clone() for k, v in trainer.sampler_model().state_dict().items()}, str(tmp))
-        os.replace(tmp, path)
+        with replacing(path) as tmp:  # a kill mid-write leaves no half file under the final name
+            save_file({k: v.detach().cpu().clone() for k, v in trainer.sampler_model().state_dict().items()}, str(tmp))
 
 
 def lineup(trainer, log) -> list[SideJob]:
