@@ -13,7 +13,7 @@ Each dataset comes in two versions, each a tarball whose one folder holds the ba
 
 ``find_source`` looks under ``root`` as torchvision lays the files out (the extracted folder, or
 the tarball, in ``root``), or in ``root`` itself when it is the extracted folder; ``read_split``
-returns the split's images (N, 3, 32, 32) and labels. A member is read in bounded chunks, never
+returns the split's images (N, 3, 32, 32) and labels. A member is read with a bound, never
 more than ``MAX_MEMBER`` bytes, whatever the archive's header claims.
 """
 import tarfile
@@ -86,18 +86,16 @@ def _fix(where) -> str:
 
 
 def _read_bounded(f, size: int, where: str) -> bytes:
-    """At most ``MAX_MEMBER`` bytes of ``f``, read in chunks; a file larger than that is refused."""
+    """All of ``f`` when it is at most ``MAX_MEMBER`` bytes (one read, never more than one byte past
+    that bound, whatever its header claims); a larger file is refused."""
     if size > MAX_MEMBER:
         raise GankitError(f"data.root: {where} claims {size} bytes, more than any CIFAR file ({MAX_MEMBER} at most); "
                           f"it is not a CIFAR batch. {_fix(where)}")
-    chunks, total = [], 0
-    while chunk := f.read(min(8 * 2**20, MAX_MEMBER + 1 - total)):
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > MAX_MEMBER:
-            raise GankitError(f"data.root: {where} holds more than {MAX_MEMBER} bytes; it is not a CIFAR batch. "
-                              f"{_fix(where)}")
-    return b"".join(chunks)
+    data = f.read(MAX_MEMBER + 1)
+    if len(data) > MAX_MEMBER:
+        raise GankitError(f"data.root: {where} holds more than {MAX_MEMBER} bytes; it is not a CIFAR batch. "
+                          f"{_fix(where)}")
+    return data
 
 
 def _from_file(path: Path) -> bytes:
