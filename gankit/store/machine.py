@@ -1,0 +1,78 @@
+"""The machine a run trained on: described once, when training starts, in ``machine.json``.
+
+A report, a comparison or a result record reads what trained the run from here, not from the machine
+that happens to read it. ``describe`` is also what a record of a measurement names as its machine.
+"""
+import json
+import os
+import platform
+import socket
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from gankit.store.files import write_json_atomic
+
+MACHINE_FILE = "machine.json"
+# the instruction-set flags that decide how fast fp32 and bf16 run on a CPU
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def _cpuinfo() -> tuple[str, list[str]]:
+    """The CPU's model name and which of ``CPU_FLAGS`` it has (Linux; elsewhere the platform's name)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
+                 platform.processor() or platform.machine())
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return model, [f for f in CPU_FLAGS if f in flags]
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def describe() -> dict:
+    """This machine: host, CPU model and flags, cores and threads, GPUs, and the versions that matter."""
+    import torch
+
+    model, flags = _cpuinfo()
+    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return {
+        "host": socket.gethostname(),
+        "cpu": model,
+        "cpu_flags": flags,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "gpus": gpus,
+        "cuda": torch.version.cuda if gpus else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "accelerate": _version("accelerate"),
+        "gankit": _version("gankit"),
+        "platform": platform.platform(),
+    }
+
+
+def write(run_dir: str | Path, **run) -> Path:
+    """Write ``machine.json``: ``describe()`` and what this run chose on it (device, world size, resolved
+    precision, ...), with the time it started."""
+    path = Path(run_dir) / MACHINE_FILE
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_json_atomic(path, {**describe(), **run, "started": started})
+    return path
+
+
+def read(run_dir: str | Path) -> dict | None:
+    """The training machine of a run, or None for a run written before runs described their machine (or
+    whose file is unreadable)."""
+    try:
+        data = json.loads((Path(run_dir) / MACHINE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
