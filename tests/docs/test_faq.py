@@ -4,6 +4,8 @@ Each FAQ entry headed by a quoted message (``**`message`**``) has a case here th
 print it; "…" in the heading stands for any text. A new quoted entry without a case fails.
 """
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,14 @@ def test_overrides_go_before_or_after_options(monkeypatch):
     for line in re.findall(r"`gankit (train recipe\.yaml [^`]*)`", FAQ):
         assert cli.main(line.split()) == 0
     assert len(seen) >= 2 and all(s == seen[0] for s in seen), seen
+
+
+def test_the_pytest_commands_select_tests():
+    """A `python -m pytest ...` the FAQ gives runs tests (the long set is left out unless `-m long`)."""
+    lines = re.findall(r"`python -m pytest ([^`]*)`", FAQ)
+    assert lines
+    for line in lines:
+        r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", *line.split()],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        collected = [t for t in r.stdout.splitlines() if "::" in t]
+        assert r.returncode == 0 and collected, f"`python -m pytest {line}` selects no test:\n{r.stdout[-1500:]}"
