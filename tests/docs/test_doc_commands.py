@@ -114,7 +114,7 @@ def test_marked_commands_run(page, tmp_path):
                NO_MKDOCS_2_WARNING="1")
     before = set(os.listdir(work))
     for block in marked_blocks(page.read_text()):
-        for line in block.splitlines():
+        for line in re.sub(r"\\\n", " ", block).splitlines():  # continuation lines joined
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             cmd = rewrite(line, site)

@@ -22,19 +22,20 @@ PLACEHOLDERS = {"RUN_DIR", "RUN", "SWEEP_DIR"}  # a run directory a page names i
 
 def commands(page: Path) -> list[list[str]]:
     """Each ``gankit VERB ...`` of the page's bash blocks, as words from the verb on."""
+    return [w for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S) for w in block_commands(block)]
+
+
+def block_commands(block: str) -> list[list[str]]:
     found = []
-    for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S):
-        text = re.sub(r"\\\n", " ", block)  # continuation lines
-        for line in text.splitlines():
-            line = line.split(" #", 1)[0]
-            for part in re.split(r"&&|;|\|", line):
-                try:
-                    words = shlex.split(part)
-                except ValueError:  # an unclosed quote of a multi-line shell string
-                    words = part.split()
-                starts = [i for i, w in enumerate(words[:-1]) if w == "gankit" and not words[i + 1].startswith("-")]
-                if starts:
-                    found.append(words[starts[0] + 1:])
+    for line in re.sub(r"\\\n", " ", block).splitlines():  # continuation lines joined
+        for part in re.split(r"&&|;|\|", line.split(" #", 1)[0]):
+            try:
+                words = shlex.split(part)
+            except ValueError:  # an unclosed quote of a multi-line shell string
+                words = part.split()
+            starts = [i for i, w in enumerate(words[:-1]) if w == "gankit" and not words[i + 1].startswith("-")]
+            if starts:
+                found.append(words[starts[0] + 1:])
     return found
 
 
@@ -107,7 +108,7 @@ def test_the_offline_commands_never_download():
     """The Offline data page and the README's offline lines set data.download=false for every downloadable set."""
     readme_offline = re.search(r"Offline, point.*?```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
     lines = [("offline-data.md", w) for w in commands(ROOT / "docs" / "offline-data.md")]
-    lines += [("README.md", shlex.split(line.split(" #")[0])[1:]) for line in readme_offline.splitlines() if line.strip()]
+    lines += [("README.md", w) for w in block_commands(readme_offline)]
     checked = 0
     for page, words in lines:
         if words[0] != "train":

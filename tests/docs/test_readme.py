@@ -11,7 +11,8 @@ README = (ROOT / "README.md").read_text()
 
 def bash_lines() -> list[str]:
     blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
-    return [line.split("#")[0].strip() for b in blocks for line in b.splitlines() if line.strip()]
+    lines = [line for b in blocks for line in re.sub(r"\\\n", " ", b).splitlines()]  # continuations joined
+    return [line.split("#")[0].strip() for line in lines if line.strip()]
 
 
 def test_the_readme_test_command_is_what_ci_runs():
