@@ -101,6 +101,9 @@ def test_fake_mnist_is_read_by_the_mnist_dataset(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("page", pages_with_tests(), ids=lambda p: str(p.relative_to(DOCS)))
 def test_marked_commands_run(page, tmp_path):
+    """Each marked command exits 0, and the page leaves nothing in the folder outside what git ignores."""
+    from tests.docs.test_doc_outputs import ignored_patterns, is_ignored
+
     work, site = tmp_path / "work", tmp_path / "site"
     work.mkdir()
     site.mkdir()
@@ -109,13 +112,16 @@ def test_marked_commands_run(page, tmp_path):
     fake_mnist(work / "data")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
                NO_MKDOCS_2_WARNING="1")
+    before = set(os.listdir(work))
     for block in marked_blocks(page.read_text()):
-        for line in block.splitlines():
+        for line in re.sub(r"\\\n", " ", block).splitlines():  # continuation lines joined
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             cmd = rewrite(line, site)
             r = subprocess.run(cmd, shell=True, cwd=work, env=env, capture_output=True, text=True, timeout=300)
             assert r.returncode == 0, f"{page.name}: `{line}` failed:\n{r.stdout[-1500:]}\n{r.stderr[-3000:]}"
+    left = sorted(n for n in set(os.listdir(work)) - before if not is_ignored(n, ignored_patterns()))
+    assert not left, f"{page.name}: the commands left {left} outside the folders .gitignore ignores (write under runs/)"
 
 
 if __name__ == "__main__":  # the stand-in for `pip install -e PKG` used by the rewritten commands

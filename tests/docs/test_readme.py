@@ -11,7 +11,8 @@ README = (ROOT / "README.md").read_text()
 
 def bash_lines() -> list[str]:
     blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
-    return [line.split("#")[0].strip() for b in blocks for line in b.splitlines() if line.strip()]
+    lines = [line for b in blocks for line in re.sub(r"\\\n", " ", b).splitlines()]  # continuations joined
+    return [line.split("#")[0].strip() for line in lines if line.strip()]
 
 
 def test_the_readme_test_command_is_what_ci_runs():
@@ -39,3 +40,21 @@ def test_every_recipe_and_override_shown_loads():
                 recipe.load(ROOT / path, overrides)  # raises on any mistake
                 shown += 1
     assert shown >= 5
+
+
+def recipe_names() -> set[str]:
+    """The recipes in recipes/ (sweep spaces live in recipes/spaces/ and are not recipes)."""
+    return {p.stem for p in (ROOT / "recipes").glob("*.yaml")}
+
+
+def test_the_readme_recipe_list_names_every_recipe():
+    section = README.split("\n## Recipes", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z0-9_]+)(?:\.yaml)?`", section))
+    missing = sorted(recipe_names() - named)
+    assert not missing, f"README.md's Recipes section leaves out {missing}"
+    assert len(recipe_names()) >= 20
+
+
+def test_the_recipes_page_has_a_row_for_every_recipe():
+    rows = set(re.findall(r"^\| `([a-z0-9_]+)\.yaml` \|", (ROOT / "docs" / "recipes.md").read_text(), re.M))
+    assert rows == recipe_names()
