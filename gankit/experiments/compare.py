@@ -64,8 +64,11 @@ def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None 
             entry["metrics"][m] = {"final": f.as_dict() if f else None, "best": b.as_dict() if b else None,
                                    "missing": sum(v is None for v in finals)}
         configs.append(entry)
-    out = {"differing_keys": runs_mod.differing_keys(all_runs), "metrics": metrics, "configs": configs,
+    objective = (sweep_data[0]["metric"], sweep_data[0]["direction"]) if len(sweep_data) == 1 else None
+    out = {"differing_keys": runs_mod.differing_keys(all_runs), "incidental_keys": runs_mod.incidental_keys(all_runs),
+           "metrics": metrics, "configs": configs, "best": best_config(configs, metrics, objective),
            "runs": [{"name": r.name, "path": str(r.path), "seed": r.seed, "sweep": r.sweep,
+                     "description": r.recipe.get("description") if isinstance(r.recipe.get("description"), str) else None,
                      "state": r.trial.get("state"),
                      "final": {m: run_values(r, m)[0] for m in metrics}, "best": {m: run_values(r, m)[1]
                                                                                for m in metrics}}
@@ -73,6 +76,19 @@ def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None 
     if sweep_data:
         out["sweeps"] = sweep_data
     return out
+
+
+def best_config(configs: list[dict], metrics: list[str], objective: tuple[str, str] | None = None) -> dict | None:
+    """The configuration (numbered from 1) with the best mean final value of the sweep's objective metric, or
+    else of the first metric shown; None when no configuration has a value of it."""
+    metric, direction = objective if objective and objective[0] in metrics else (
+        (metrics[0], "maximize" if higher_is_better(metrics[0]) else "minimize") if metrics else (None, None))
+    scored = [(c["metrics"][metric]["final"]["mean"], i + 1) for i, c in enumerate(configs)
+              if metric and c["metrics"][metric]["final"]]
+    if not scored:
+        return None
+    value, number = (max if direction == "maximize" else min)(scored, key=lambda s: s[0])
+    return {"metric": metric, "direction": direction, "config": number, "final": value}
 
 
 def label(values: dict) -> str:
@@ -107,11 +123,11 @@ def importance(study) -> dict | str:
     from optuna.trial import TrialState
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    varied = {k for t in done for k in t.params if len({json.dumps(u.params.get(k)) for u in done}) > 1}
+    varied = sorted({k for t in done for k in t.params if len({json.dumps(u.params.get(k)) for u in done}) > 1})
     if len(done) < 2 or not varied:
         return "needs at least two completed trials that differ in a parameter"
-    try:
-        return {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
+    try:  # a parameter with one value explains nothing: only those that varied are weighed
+        return {k: float(v) for k, v in optuna.importance.get_param_importances(study, params=varied).items()}
     except (RuntimeError, ValueError, ZeroDivisionError) as e:
         return f"not computable here ({e})"
 
