@@ -12,6 +12,7 @@ from gankit.experiments import runs as runs_mod
 from gankit.experiments import stats
 from gankit.experiments import study as study_mod
 from gankit.runs.curves import SKIP_EVAL, is_number
+from gankit.runs.pages import number
 from gankit.store.metrics import EVAL_PREFIX
 
 HIGHER_BETTER = ("classifier_score", "modes", "precision", "recall", "density", "coverage", "label_agreement",
@@ -87,8 +88,8 @@ def best_config(configs: list[dict], metrics: list[str], objective: tuple[str, s
               if metric and c["metrics"][metric]["final"]]
     if not scored:
         return None
-    value, number = (max if direction == "maximize" else min)(scored, key=lambda s: s[0])
-    return {"metric": metric, "direction": direction, "config": number, "final": value}
+    value, config = (max if direction == "maximize" else min)(scored, key=lambda s: s[0])
+    return {"metric": metric, "direction": direction, "config": config, "final": value}
 
 
 def label(values: dict) -> str:
@@ -149,8 +150,13 @@ def markdown(data: dict, per_seed: bool = False) -> str:
                 cells.append(stats.fmt(stats.Summary(s["n"], s["mean"], s["sd"], *(s["ci95"] or (None, None)),
                                                      s["values"])) if s else "—")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Values: mean ± sd over seeds [95 % bootstrap interval of the mean]; — = not logged. "
-                  "Pruned and failed trials are left out of these numbers.", ""]
+    lines += ["", "Values: mean ± sd over seeds [95 % bootstrap interval of the mean], the sd at two significant "
+                  "figures; — = not logged. Pruned and failed trials are left out of these numbers.", ""]
+    best = data.get("best")
+    if best:
+        word = "highest" if best["direction"] == "maximize" else "lowest"
+        lines += [f"Best configuration: {_md(data['configs'][best['config'] - 1]['label'])} (the {word} mean final "
+                  f"{best['metric']}).", ""]
     if per_seed:
         finals = {r["path"]: r for r in data["runs"]}
         head = ["configuration", "seed", "run"] + [f"final {m}" for m in data["metrics"]]
@@ -170,7 +176,7 @@ def markdown(data: dict, per_seed: bool = False) -> str:
             lines.append(f"Parameter importance: {imp}.")
         lines += ["", "| trial | run | state | value |", "|---|---|---|---|"]
         lines += [f"| {t['number']} | {_md(t['run'] or '—')} | {t['state']} | "
-                  f"{'—' if t['value'] is None else format(t['value'], '.6g')} |" for t in sw["trials"]]
+                  f"{'—' if t['value'] is None else number(t['value'])} |" for t in sw["trials"]]
         lines.append("")
     return "\n".join(lines)
 
