@@ -7,6 +7,7 @@ and its trials. Every text that comes from recipes, run names or metric keys is 
 """
 import io
 import math
+import textwrap
 import time
 
 from gankit.experiments import compare as compare_mod
@@ -71,7 +72,7 @@ def build_html(all_runs: list, data: dict) -> str:
 # -- tables ----------------------------------------------------------------------------------
 def _number_cell(i: int, best: dict | None):
     """A configuration's number, marked when it is the best one."""
-    return Html(f"{i + 1} <strong class=\"best\">best</strong>") if best and best["config"] == i + 1 else str(i + 1)
+    return Html(f"{i + 1}&nbsp;<strong class=\"best\">best</strong>") if best and best["config"] == i + 1 else str(i + 1)
 
 
 def _summary_table(data: dict) -> str:
@@ -142,7 +143,7 @@ def _curve_png(groups, colours, key: str, title: str, train: bool = False) -> st
             continue
         xs = sorted(by_x)
         mean = [sum(by_x[x]) / len(by_x[x]) for x in xs]
-        ax.plot(xs, mean, color=colour, label=mpl_text(name[:60]), lw=1.6,
+        ax.plot(xs, mean, color=colour, label=mpl_text(textwrap.shorten(name, 160)), lw=1.6,
                 marker="o" if len(xs) <= MARKERS_UP_TO else None, markersize=5)
         sd = [stats.summarise(by_x[x]).sd or 0.0 for x in xs]
         if len(xs) == 1 and sd[0] > 0:  # a band needs two points: a bar
@@ -157,7 +158,10 @@ def _curve_png(groups, colours, key: str, title: str, train: bool = False) -> st
     ax.set_title(mpl_text(title))
     ax.set_xlabel("images seen")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    # below the plot, where a long label covers no line (the figure grows to hold it)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [textwrap.fill(x, 90) for x in labels], fontsize=7, loc="upper left",
+              bbox_to_anchor=(0, -0.2), frameon=False)
     return _png(fig)
 
 
@@ -166,7 +170,7 @@ def _png(fig) -> str:
 
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
     return png_data_uri(buf.getvalue())
 
@@ -211,7 +215,7 @@ def _sweep(sw: dict) -> str:
     parts.append("<h3>Trials</h3>")
     done = [t for t in sw["trials"] if t["state"] == "COMPLETE" and t["value"] is not None]
     top = (max if sw["direction"] == "maximize" else min)(done, key=lambda t: t["value"])["number"] if done else None
-    rows = [[Html(f"{t['number']} <strong class=\"best\">best</strong>") if t["number"] == top else str(t["number"]),
+    rows = [[Html(f"{t['number']}&nbsp;<strong class=\"best\">best</strong>") if t["number"] == top else str(t["number"]),
              t["run"] or "—", t["state"],
              (number(t["value"]), t["value"]) if t["value"] is not None else None,
              ", ".join(f"{k}={compare_mod._short(v)}" for k, v in t["params"].items()),

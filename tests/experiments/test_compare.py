@@ -266,7 +266,7 @@ def test_the_best_configuration_is_marked(five_runs, tmp_path):
     p = Page()
     p.feed(page.build_html(found, data))
     configs, summary = p.tables[:2]
-    assert [row[0][1] for row in configs[1:]] == ["1", "2 best"] == [row[0][1] for row in summary[1:]]
+    assert [row[0][1] for row in configs[1:]] == ["1", "2\xa0best"] == [row[0][1] for row in summary[1:]]
     # one evaluation metric where higher is better: the highest mean wins
     modes = compare.table(found, metrics=["modes"])["best"]
     assert modes["metric"] == "modes" and modes["config"] == 1 and modes["direction"] == "maximize"
