@@ -100,10 +100,11 @@ def _summary(s: dict) -> stats.Summary:
 
 def _runs_table(data: dict) -> str:
     index = {name: i + 1 for i, c in enumerate(data["configs"]) for name in c["runs"]}
-    described = any(r.get("description") for r in data["runs"])
-    head_row = ["run", "config", "seed", "trial state"] + [f"final {m}" for m in data["metrics"]] + \
-        (["description"] if described else [])
-    rows = [[r["name"], str(index.get(r["name"], "")), str(r["seed"]), r.get("state") or "—"] +
+    described = len({r.get("description") or "" for r in data["runs"]}) > 1  # the same one says nothing here
+    swept = any(r.get("sweep") for r in data["runs"])
+    head_row = ["run", "config", "seed"] + (["trial state"] if swept else []) + \
+        [f"final {m}" for m in data["metrics"]] + (["description"] if described else [])
+    rows = [[r["name"], str(index.get(r["name"], "")), str(r["seed"])] + ([r.get("state") or "—"] if swept else []) +
             [(number(r["final"][m]), r["final"][m]) if r["final"][m] is not None else None for m in data["metrics"]] +
             ([r.get("description") or ""] if described else [])
             for r in data["runs"]]
