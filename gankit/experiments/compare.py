@@ -12,6 +12,7 @@ from gankit.experiments import runs as runs_mod
 from gankit.experiments import stats
 from gankit.experiments import study as study_mod
 from gankit.runs.curves import SKIP_EVAL, is_number
+from gankit.runs.pages import number
 from gankit.store.metrics import EVAL_PREFIX
 
 HIGHER_BETTER = ("classifier_score", "modes", "precision", "recall", "density", "coverage", "label_agreement",
@@ -64,8 +65,11 @@ def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None 
             entry["metrics"][m] = {"final": f.as_dict() if f else None, "best": b.as_dict() if b else None,
                                    "missing": sum(v is None for v in finals)}
         configs.append(entry)
-    out = {"differing_keys": runs_mod.differing_keys(all_runs), "metrics": metrics, "configs": configs,
+    objective = (sweep_data[0]["metric"], sweep_data[0]["direction"]) if len(sweep_data) == 1 else None
+    out = {"differing_keys": runs_mod.differing_keys(all_runs), "incidental_keys": runs_mod.incidental_keys(all_runs),
+           "metrics": metrics, "configs": configs, "best": best_config(configs, metrics, objective),
            "runs": [{"name": r.name, "path": str(r.path), "seed": r.seed, "sweep": r.sweep,
+                     "description": r.recipe.get("description") if isinstance(r.recipe.get("description"), str) else None,
                      "state": r.trial.get("state"),
                      "final": {m: run_values(r, m)[0] for m in metrics}, "best": {m: run_values(r, m)[1]
                                                                                for m in metrics}}
@@ -73,6 +77,19 @@ def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None 
     if sweep_data:
         out["sweeps"] = sweep_data
     return out
+
+
+def best_config(configs: list[dict], metrics: list[str], objective: tuple[str, str] | None = None) -> dict | None:
+    """The configuration (numbered from 1) with the best mean final value of the sweep's objective metric, or
+    else of the first metric shown; None when no configuration has a value of it."""
+    metric, direction = objective if objective and objective[0] in metrics else (
+        (metrics[0], "maximize" if higher_is_better(metrics[0]) else "minimize") if metrics else (None, None))
+    scored = [(c["metrics"][metric]["final"]["mean"], i + 1) for i, c in enumerate(configs)
+              if metric and c["metrics"][metric]["final"]]
+    if not scored:
+        return None
+    value, config = (max if direction == "maximize" else min)(scored, key=lambda s: s[0])
+    return {"metric": metric, "direction": direction, "config": config, "final": value}
 
 
 def label(values: dict) -> str:
@@ -107,11 +124,11 @@ def importance(study) -> dict | str:
     from optuna.trial import TrialState
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    varied = {k for t in done for k in t.params if len({json.dumps(u.params.get(k)) for u in done}) > 1}
+    varied = sorted({k for t in done for k in t.params if len({json.dumps(u.params.get(k)) for u in done}) > 1})
     if len(done) < 2 or not varied:
         return "needs at least two completed trials that differ in a parameter"
-    try:
-        return {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
+    try:  # a parameter with one value explains nothing: only those that varied are weighed
+        return {k: float(v) for k, v in optuna.importance.get_param_importances(study, params=varied).items()}
     except (RuntimeError, ValueError, ZeroDivisionError) as e:
         return f"not computable here ({e})"
 
@@ -133,8 +150,13 @@ def markdown(data: dict, per_seed: bool = False) -> str:
                 cells.append(stats.fmt(stats.Summary(s["n"], s["mean"], s["sd"], *(s["ci95"] or (None, None)),
                                                      s["values"])) if s else "—")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Values: mean ± sd over seeds [95 % bootstrap interval of the mean]; — = not logged. "
-                  "Pruned and failed trials are left out of these numbers.", ""]
+    lines += ["", "Values: mean ± sd over seeds [95 % bootstrap interval of the mean], the sd at two significant "
+                  "figures; — = not logged. Pruned and failed trials are left out of these numbers.", ""]
+    best = data.get("best")
+    if best:
+        word = "highest" if best["direction"] == "maximize" else "lowest"
+        lines += [f"Best configuration: {_md(data['configs'][best['config'] - 1]['label'])} (the {word} mean final "
+                  f"{best['metric']}).", ""]
     if per_seed:
         finals = {r["path"]: r for r in data["runs"]}
         head = ["configuration", "seed", "run"] + [f"final {m}" for m in data["metrics"]]
@@ -154,7 +176,7 @@ def markdown(data: dict, per_seed: bool = False) -> str:
             lines.append(f"Parameter importance: {imp}.")
         lines += ["", "| trial | run | state | value |", "|---|---|---|---|"]
         lines += [f"| {t['number']} | {_md(t['run'] or '—')} | {t['state']} | "
-                  f"{'—' if t['value'] is None else format(t['value'], '.6g')} |" for t in sw["trials"]]
+                  f"{'—' if t['value'] is None else number(t['value'])} |" for t in sw["trials"]]
         lines.append("")
     return "\n".join(lines)
 

@@ -5,26 +5,24 @@ metric-versus-images-seen curves with a band of ± one sd over seeds, loss curve
 sample grid of every run, and for a sweep the parameter importance, the optimisation history
 and its trials. Every text that comes from recipes, run names or metric keys is escaped.
 """
-import html
 import io
 import math
+import textwrap
 import time
 
 from gankit.experiments import compare as compare_mod
 from gankit.experiments import stats
 from gankit.runs.curves import is_number
-from gankit.runs.report import STYLE, _png_data_uri
+from gankit.runs.pages import Html, esc, head, number, png_data_uri, table
 from gankit.store.metrics import EVAL_PREFIX
 
 LOSSES = ("d_loss", "g_loss")
-PAGE_STYLE = STYLE + """
-table.num td{font-variant-numeric:tabular-nums} td.missing{color:#999;text-align:center}
-.err{color:#a00;font-size:.85em;max-width:40em;white-space:pre-wrap}
-"""
+PAGE_STYLE = ".err{color:#a00;font-size:.85em;max-width:40em;white-space:pre-wrap}"
+MARKERS_UP_TO = 30  # points per line drawn with markers (so a single evaluation shows as a point)
 
 
 def e(text) -> str:
-    return html.escape(str(text), quote=True)
+    return esc(text)
 
 
 def mpl_text(text) -> str:
@@ -33,18 +31,24 @@ def mpl_text(text) -> str:
 
 
 def build_html(all_runs: list, data: dict) -> str:
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>gankit compare: "
-             f"{len(all_runs)} runs</title><style>{PAGE_STYLE}</style></head><body>",
+    parts = [head(f"gankit compare: {len(all_runs)} runs", PAGE_STYLE),
              f"<h1>Comparison of {len(all_runs)} runs in {len(data['configs'])} configuration(s)</h1>",
              f"<p class=\"muted\">written {time.strftime('%Y-%m-%d %H:%M:%S')} · values are mean ± sd over seeds "
-             f"(ddof 1) [95 % bootstrap interval of the mean]; — = not logged</p>"]
-    keys = data["differing_keys"]
+             f"(ddof 1) [95 % bootstrap interval of the mean], the sd at two significant figures; — = not logged</p>"]
+    keys, best = data["differing_keys"], data.get("best")
     parts.append("<h2>Configurations</h2>")
-    parts.append("<p>Recipe keys that differ between the runs: " +
+    parts.append("<p>Recipe keys that differ between the configurations: " +
                  (", ".join(f"<code>{e(k)}</code>" for k in keys) if keys else "none") + ".</p>")
-    rows = [[str(i + 1)] + [compare_mod._short(c["config"][k]) for k in keys] +
+    if data.get("incidental_keys"):
+        parts.append("<p class=\"muted\">Also differ, without making another configuration: " +
+                     ", ".join(f"<code>{e(k)}</code>" for k in data["incidental_keys"]) + ".</p>")
+    if best:
+        word = "highest" if best["direction"] == "maximize" else "lowest"
+        parts.append(f"<p>Best configuration: <strong>{best['config']}</strong> ({e(data['configs'][best['config'] - 1]['label'])}), "
+                     f"the {word} mean final {e(best['metric'])}.</p>")
+    rows = [[_number_cell(i, best)] + [compare_mod._short(c["config"][k]) for k in keys] +
             [str(len(c["runs"])), ", ".join(str(s) for s in c["seeds"])] for i, c in enumerate(data["configs"])]
-    parts.append(_table(["#"] + keys + ["runs", "seeds"], rows))
+    parts.append(table(rows, ["#"] + keys + ["runs", "seeds"]))
     parts.append("<h2>Metrics per configuration</h2>")
     parts.append(_summary_table(data))
     parts.append("<h2>Runs</h2>")
@@ -66,27 +70,18 @@ def build_html(all_runs: list, data: dict) -> str:
 
 
 # -- tables ----------------------------------------------------------------------------------
-def _table(head: list, rows: list[list], cls: str = "num") -> str:
-    h = "".join(f"<th>{e(x)}</th>" for x in head)
-    body = "".join("<tr>" + "".join(_td(x) for x in r) + "</tr>" for r in rows)
-    return f"<table class=\"{cls}\"><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _td(x) -> str:
-    if isinstance(x, tuple):  # (shown text, exact value)
-        text, value = x
-        return f"<td data-value=\"{e(repr(value))}\">{e(text)}</td>" if value is not None else \
-            "<td class=\"missing\">—</td>"
-    return "<td class=\"missing\">—</td>" if x in (None, "—") else f"<td>{e(x)}</td>"
+def _number_cell(i: int, best: dict | None):
+    """A configuration's number, marked when it is the best one."""
+    return Html(f"{i + 1}&nbsp;<strong class=\"best\">best</strong>") if best and best["config"] == i + 1 else str(i + 1)
 
 
 def _summary_table(data: dict) -> str:
     if not data["metrics"]:
         return "<p>No run logged an evaluation (set trainer.eval_every).</p>"
-    head = ["#"] + [f"{w} {m}" for m in data["metrics"] for w in ("final", "best")]
+    head_row = ["#"] + [f"{w} {m}" for m in data["metrics"] for w in ("final", "best")]
     rows = []
     for i, c in enumerate(data["configs"]):
-        row = [str(i + 1)]
+        row = [_number_cell(i, data.get("best"))]
         for m in data["metrics"]:
             for w in ("final", "best"):
                 s = c["metrics"][m][w]
@@ -95,7 +90,7 @@ def _summary_table(data: dict) -> str:
     note = [f"{c['label']}: {', '.join(c['excluded'])}" for c in data["configs"] if c.get("excluded")]
     left_out = (f"<p class=\"muted\">Left out of these numbers (trial pruned or failed): {e('; '.join(note))}</p>"
                 if note else "")
-    return _table(head, rows) + left_out
+    return table(rows, head_row) + left_out
 
 
 def _summary(s: dict) -> stats.Summary:
@@ -105,11 +100,15 @@ def _summary(s: dict) -> stats.Summary:
 
 def _runs_table(data: dict) -> str:
     index = {name: i + 1 for i, c in enumerate(data["configs"]) for name in c["runs"]}
-    head = ["run", "config", "seed", "trial state"] + [f"final {m}" for m in data["metrics"]]
-    rows = [[r["name"], str(index.get(r["name"], "")), str(r["seed"]), r.get("state") or "—"] +
-            [(f"{r['final'][m]:.6g}", r["final"][m]) if r["final"][m] is not None else None for m in data["metrics"]]
+    described = len({r.get("description") or "" for r in data["runs"]}) > 1  # the same one says nothing here
+    swept = any(r.get("sweep") for r in data["runs"])
+    head_row = ["run", "config", "seed"] + (["trial state"] if swept else []) + \
+        [f"final {m}" for m in data["metrics"]] + (["description"] if described else [])
+    rows = [[r["name"], str(index.get(r["name"], "")), str(r["seed"])] + ([r.get("state") or "—"] if swept else []) +
+            [(number(r["final"][m]), r["final"][m]) if r["final"][m] is not None else None for m in data["metrics"]] +
+            ([r.get("description") or ""] if described else [])
             for r in data["runs"]]
-    return _table(head, rows)
+    return table(rows, head_row)
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -145,9 +144,12 @@ def _curve_png(groups, colours, key: str, title: str, train: bool = False) -> st
             continue
         xs = sorted(by_x)
         mean = [sum(by_x[x]) / len(by_x[x]) for x in xs]
-        ax.plot(xs, mean, color=colour, label=mpl_text(name[:60]), lw=1.6)
+        ax.plot(xs, mean, color=colour, label=mpl_text(textwrap.shorten(name, 160)), lw=1.6,
+                marker="o" if len(xs) <= MARKERS_UP_TO else None, markersize=5)
         sd = [stats.summarise(by_x[x]).sd or 0.0 for x in xs]
-        if any(s > 0 for s in sd):
+        if len(xs) == 1 and sd[0] > 0:  # a band needs two points: a bar
+            ax.errorbar(xs, mean, yerr=sd, color=colour, capsize=3, lw=1)
+        elif any(s > 0 for s in sd):
             ax.fill_between(xs, [m - s for m, s in zip(mean, sd)], [m + s for m, s in zip(mean, sd)],
                             color=colour, alpha=0.2, lw=0)
         drawn = True
@@ -157,7 +159,10 @@ def _curve_png(groups, colours, key: str, title: str, train: bool = False) -> st
     ax.set_title(mpl_text(title))
     ax.set_xlabel("images seen")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    # below the plot, where a long label covers no line (the figure grows to hold it)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [textwrap.fill(x, 90) for x in labels], fontsize=7, loc="upper left",
+              bbox_to_anchor=(0, -0.2), frameon=False)
     return _png(fig)
 
 
@@ -166,9 +171,9 @@ def _png(fig) -> str:
 
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
-    return _png_data_uri(buf.getvalue())
+    return png_data_uri(buf.getvalue())
 
 
 def _images(uris: list, cls: str, empty: str) -> str:
@@ -187,7 +192,7 @@ def _grids(all_runs: list, data: dict) -> str:
             figs.append(f"<figure><figcaption>{e(r.name)}: no sample grid</figcaption></figure>")
             continue
         figs.append(f"<figure><img class=\"grid\" alt=\"last samples of {e(r.name)}\" "
-                    f"src=\"{_png_data_uri(g.read_bytes())}\"><figcaption>{e(r.name)} (config "
+                    f"src=\"{png_data_uri(g.read_bytes())}\"><figcaption>{e(r.name)} (config "
                     f"{index.get(r.name, '?')}, {e(g.stem)})</figcaption></figure>")
     return "<div class=\"grids\">" + "".join(figs) + "</div>"
 
@@ -202,20 +207,23 @@ def _sweep(sw: dict) -> str:
     imp = sw["importance"]
     parts.append("<h3>Parameter importance</h3>")
     if isinstance(imp, dict):
-        parts.append(_table(["parameter", "importance"], [[k, (f"{v:.3f}", v)] for k, v in imp.items()]))
+        parts.append(table([[k, (f"{v:.3f}", v)] for k, v in imp.items()], ["parameter", "importance"]))
         parts.append(_images([_importance_png(imp)], "importance", ""))
     else:
         parts.append(f"<p class=\"muted\">{e(imp)}.</p>")
     parts.append("<h3>Optimisation history</h3>")
     parts.append(_images([_history_png(sw)], "history", "No finished trials yet."))
     parts.append("<h3>Trials</h3>")
-    rows = [[str(t["number"]), t["run"] or "—", t["state"],
-             (f"{t['value']:.6g}", t["value"]) if t["value"] is not None else None,
+    done = [t for t in sw["trials"] if t["state"] == "COMPLETE" and t["value"] is not None]
+    top = (max if sw["direction"] == "maximize" else min)(done, key=lambda t: t["value"])["number"] if done else None
+    rows = [[Html(f"{t['number']}&nbsp;<strong class=\"best\">best</strong>") if t["number"] == top else str(t["number"]),
+             t["run"] or "—", t["state"],
+             (number(t["value"]), t["value"]) if t["value"] is not None else None,
              ", ".join(f"{k}={compare_mod._short(v)}" for k, v in t["params"].items()),
              (t["error"] or "").strip().splitlines()[0][:300] if t["error"] else
              (f"pruned at step {t['pruned_at_step']}" if t["pruned_at_step"] is not None else "")]
             for t in sw["trials"]]
-    parts.append(_table(["trial", "run", "state", "value", "parameters", "note"], rows))
+    parts.append(table(rows, ["trial", "run", "state", "value", "parameters", "note"]))
     return "\n".join(parts)
 
 

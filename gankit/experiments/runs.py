@@ -2,7 +2,8 @@
 
 A path given to ``gankit compare`` is a run directory, a sweep folder (its ``runs/``) or a folder
 of run directories. Runs are grouped into configurations: runs whose recipes are equal except
-for ``trainer.seed`` and ``output`` are seeds of one configuration.
+for the seed and keys that do not change what is trained (``INCIDENTAL``: the description, how
+often it logs, samples and saves, where it writes) are seeds of one configuration.
 """
 import json
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ from gankit.store.files import METRICS_FILE, RECIPE_FILE
 from gankit.store.grids import grids
 from gankit.store.metrics import read_metrics
 
-IGNORED = ("trainer.seed", "output")  # keys that do not make another configuration
+# keys that do not make another configuration: the seed, and what does not change what is trained
+INCIDENTAL = ("description", "trainer.log_every", "trainer.sample_every", "trainer.checkpoint_every",
+              "trainer.keep_checkpoints", "trainer.num_grid", "output", "trackers")
+IGNORED = ("trainer.seed", *INCIDENTAL)
 
 
 @dataclass
@@ -99,18 +103,57 @@ def flat(node, prefix: str = "") -> dict:
     return out
 
 
-def config_of(run: Run) -> dict:
-    return {k: v for k, v in flat(run.recipe).items()
-            if not any(k == i or k.startswith(i + ".") for i in IGNORED)}
+def _under(key: str, prefixes) -> bool:
+    return any(key == i or key.startswith(i + ".") for i in prefixes)
+
+
+def config_of(run: Run, ignored=IGNORED) -> dict:
+    return {k: v for k, v in flat(run.recipe).items() if not _under(k, ignored)}
+
+
+def _changed(configs: list[dict]) -> list[str]:
+    keys = sorted({k for c in configs for k in c})
+    return [k for k in keys if len({json.dumps(c[k], sort_keys=True, default=str) if k in c else "<missing>"
+                                    for c in configs}) > 1]
+
+
+def value_at(recipe: dict, key: str, missing="—"):
+    """The value of a dotted key (list items by index) in a recipe."""
+    node = recipe
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return missing
+    return node
+
+
+def _whole_list(key: str, runs: list[Run]) -> str:
+    """``key``, or the list above it when that list is better named whole: a list of plain values
+    (``plugins``), or one whose length is not the same in every run (``penalties`` vs ``penalties.0.gamma``)."""
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if part.isdigit():
+            lists = [value_at(r.recipe, ".".join(parts[:i]), None) for r in runs]
+            if any(not isinstance(v, list) or not all(isinstance(x, dict) for x in v) for v in lists) or \
+                    len({len(v) for v in lists}) > 1:
+                return ".".join(parts[:i])
+            break
+    return key
 
 
 def differing_keys(runs: list[Run]) -> list[str]:
-    """The recipe keys (seed and output aside) whose values are not the same in every run."""
-    configs = [config_of(r) for r in runs]
-    keys = sorted({k for c in configs for k in c})
-    missing = object()
-    return [k for k in keys if len({json.dumps(c.get(k, missing) if k in c else "<missing>", sort_keys=True,
-                                                default=str) for c in configs}) > 1]
+    """The recipe keys whose values tell configurations apart (not the same in every run; the seed and
+    ``INCIDENTAL`` keys aside), a list named once."""
+    return list(dict.fromkeys(_whole_list(k, runs) for k in _changed([config_of(r) for r in runs])))
+
+
+def incidental_keys(runs: list[Run]) -> list[str]:
+    """The ``INCIDENTAL`` keys whose values differ between the runs (they make no other configuration)."""
+    changed = _changed([config_of(r, ignored=("trainer.seed",)) for r in runs])
+    return list(dict.fromkeys(_whole_list(k, runs) for k in changed if _under(k, INCIDENTAL)))
 
 
 def group(runs: list[Run]) -> list[tuple[dict, list[Run]]]:
@@ -118,9 +161,8 @@ def group(runs: list[Run]) -> list[tuple[dict, list[Run]]]:
     keys = differing_keys(runs)
     groups: dict[str, tuple[dict, list[Run]]] = {}
     for r in runs:
-        c = config_of(r)
-        ident = json.dumps(c, sort_keys=True, default=str)
+        ident = json.dumps(config_of(r), sort_keys=True, default=str)
         if ident not in groups:
-            groups[ident] = ({k: c.get(k, "—") for k in keys}, [])
+            groups[ident] = ({k: value_at(r.recipe, k) for k in keys}, [])
         groups[ident][1].append(r)
     return list(groups.values())

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gankit.runs.pages import number, with_error
+
 BOOTSTRAP_ROUNDS = 2000
 BOOTSTRAP_SEED = 0  # fixed: the same page for the same runs
 
@@ -44,11 +46,12 @@ def bootstrap_ci(xs, rounds: int = BOOTSTRAP_ROUNDS, seed: int = BOOTSTRAP_SEED,
     return float(low), float(high)
 
 
-def fmt(s: Summary | None, digits: int = 4) -> str:
-    """``12.3 ± 1.2 [10.9, 13.5]``; "—" when there is nothing."""
+def fmt(s: Summary | None) -> str:
+    """``161 ± 11 [151, 169]``, ``0.1235 ± 0.0040 [0.1195, 0.1278]`` (the sd at two significant figures, the
+    rest to its last digit), one value at three significant figures; "—" when there is nothing."""
     if s is None:
         return "—"
-    text = f"{s.mean:.{digits}g}"
-    if s.sd is not None:
-        text += f" ± {s.sd:.{digits}g} [{s.low:.{digits}g}, {s.high:.{digits}g}]"
-    return text
+    if s.sd is None:
+        return number(s.mean)
+    mean, sd, low, high = with_error(s.mean, s.sd, s.low, s.high)
+    return f"{mean} ± {sd} [{low}, {high}]"

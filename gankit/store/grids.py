@@ -1,4 +1,5 @@
-"""Sample grids: where a run keeps them (``samples/step-0000123.png``) and the grid PNG itself.
+"""Sample grids: where a run keeps them (``samples/step-0000123.png``, and ``samples/real.png``: real
+training images laid out alike, written once when training starts) and the grid PNG itself.
 
 Training's sample grids, ``gankit sample``, ``gankit export`` (the model card's grid), style
 mixing and ``gankit neighbours`` all draw their grids here, so every picture of a model has the
@@ -14,6 +15,7 @@ from PIL import Image
 from gankit.store.files import SAMPLES_DIR, STEP_PREFIX, replacing
 
 PADDING = 2
+REAL_GRID = "real.png"
 
 _GRID = re.compile(rf"{STEP_PREFIX}(\d+)\.png")
 
@@ -34,6 +36,19 @@ def grids(run_dir: str | Path) -> list[Path]:
     """The sample grids of a run, oldest first."""
     found = [p for p in (Path(run_dir) / SAMPLES_DIR).glob(f"{STEP_PREFIX}*.png") if grid_step(p) is not None]
     return sorted(found, key=grid_step)
+
+
+def real_grid_path(run_dir: str | Path) -> Path:
+    """Where a run's grid of real training images goes: ``samples/real.png``."""
+    return Path(run_dir) / SAMPLES_DIR / REAL_GRID
+
+
+def write_real_grid(run_dir: str | Path, images: torch.Tensor, nrow: int) -> Path:
+    """The grid of real images (in [-1, 1]) beside which a run's samples are shown, written atomically."""
+    path = real_grid_path(run_dir)
+    with replacing(path) as tmp:
+        save_grid(images, tmp, nrow, format="png")
+    return path
 
 
 def write_grid(run_dir: str | Path, step: int, images: torch.Tensor, nrow: int) -> Path:

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from gankit.errors import printable
 from gankit.store.files import METRICS_FILE, SAMPLES_DIR
-from gankit.store.grids import write_grid
+from gankit.store.grids import real_grid_path, write_grid, write_real_grid
 from gankit.store.metrics import trim_metrics
 
 
@@ -85,6 +85,12 @@ class Logbook:
         if not self.enabled:
             return None
         return write_grid(self.run_dir, step, images, nrow)  # atomic: a kill mid-write leaves no half PNG
+
+    def real_samples(self, images: torch.Tensor, nrow: int) -> Path | None:
+        """``samples/real.png``, once per run: real images (in [-1, 1]) laid out as the sample grids."""
+        if not self.enabled or real_grid_path(self.run_dir).is_file():
+            return None
+        return write_real_grid(self.run_dir, images, nrow)
 
     def message(self, text: str) -> None:
         if self.enabled:

@@ -27,6 +27,7 @@ from safetensors.torch import save_file
 
 from gankit.config.contracts import Contract, Part, lacks, stand_in
 from gankit.config.registry import SIDE_JOBS
+from gankit.data.base import to_unit_range
 from gankit.store.files import replacing
 
 
@@ -121,6 +122,22 @@ class SampleGrid(SideJob):
         self.log.samples(tick.step, trainer.grid_images(), trainer.grid_nrow)
 
 
+class RealGrid(SideJob):
+    """``samples/real.png``, once per run: as many training images as a sample grid holds, laid out alike
+    (the report shows it beside the last grid)."""
+
+    def __init__(self, log):
+        self.log, self.done = log, False
+
+    def due(self, tick: Tick) -> bool:
+        return not self.done
+
+    def run(self, trainer, tick: Tick) -> None:
+        self.done = True
+        images = trainer.parts.data.images[:trainer.fixed_z.shape[0]].cpu()
+        self.log.real_samples(to_unit_range(images), trainer.grid_nrow)
+
+
 class Evaluation(SideJob):
     """The recipe's metrics as an eval/ row (``trainer.eval_every``); a new best sets ``tick.best``."""
 
@@ -184,5 +201,5 @@ class Snapshot(SideJob):
 def lineup(trainer, log) -> list[SideJob]:
     """The side jobs of a run in the order they run after each step: built-in ones and the recipe's."""
     evaluation = [Evaluation(log, trainer.t.eval_every)] if trainer.evaluator is not None else []
-    return [MetricsRow(log), SampleGrid(log), *evaluation, *trainer.side_jobs.values(),
+    return [MetricsRow(log), RealGrid(log), SampleGrid(log), *evaluation, *trainer.side_jobs.values(),
             Checkpoints(trainer.checkpoints), Stop(log)]

@@ -82,7 +82,7 @@ def test_only_the_main_process_writes(ref_2proc):
     run = runs[0]
     assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "curves.png", "metrics.jsonl", "recipe.yaml",
                                                      "report.html", "samples"]
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-0000002.png", "step-0000004.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["real.png", "step-0000002.png", "step-0000004.png"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-0000002", "step-0000004"]
     assert [r["step"] for r in metrics(run)] == [1, 2, 3, 4]  # no row written twice
     files = sorted(p.name for p in (run / "checkpoints" / "step-0000004").iterdir())

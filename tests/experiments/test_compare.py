@@ -11,7 +11,7 @@ import yaml
 from torchvision.utils import save_image
 
 from gankit.cli import main
-from gankit.experiments import compare, page, runs
+from gankit.experiments import compare, page, runs, stats
 
 from runs.test_report import PNG_MAGIC, _browser, _chromium  # tests/ is on sys.path (rootdir packages)
 
@@ -49,11 +49,15 @@ class Page(HTMLParser):
             self._cell[1] += data
 
 
-def fake_run(root: Path, lr: float, seed: int, fd: list[float], description: str = "", kid: bool = False) -> Path:
-    run = root / f"lr{lr}-s{seed}"
+def fake_run(root: Path, lr: float, seed: int, fd: list[float], description: str = "", kid: bool = False,
+             name: str | None = None, **extra) -> Path:
+    """A run directory with a recipe (``extra``: more top-level keys), an eval row per value of ``fd``."""
+    run = root / (name or f"lr{lr}-s{seed}")
     (run / "samples").mkdir(parents=True)
     recipe = {"description": description, "optim": {"g": {"lr": lr}, "d": {"lr": lr}},
               "trainer": {"seed": seed, "batch_size": 32, "d_steps": 1}, "output": {"root": f"runs{seed}"}}
+    for k, v in extra.items():
+        recipe[k] = {**recipe[k], **v} if isinstance(recipe.get(k), dict) else v
     (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     rows = []
     for i, v in enumerate(fd):
@@ -76,10 +80,11 @@ def five_runs(tmp_path) -> Path:
 def test_grouping_by_configuration_and_differing_keys_only(five_runs):
     found, _ = runs.find([str(five_runs)])
     assert len(found) == 5
-    assert runs.differing_keys(found) == ["description", "optim.d.lr", "optim.g.lr"]  # not seed, not output
+    assert runs.differing_keys(found) == ["optim.d.lr", "optim.g.lr"]  # not seed, output or description
+    assert runs.incidental_keys(found) == ["description", "output.root"]
     groups = runs.group(found)
     assert [len(members) for _, members in groups] == [3, 2]
-    assert groups[0][0] == {"description": "plain", "optim.d.lr": 1e-3, "optim.g.lr": 1e-3}
+    assert groups[0][0] == {"optim.d.lr": 1e-3, "optim.g.lr": 1e-3}
 
 
 def test_table_numbers_are_mean_sd_and_bootstrap_of_each_seed_s_final_and_best(five_runs):
@@ -110,7 +115,7 @@ def test_the_page_is_self_contained_with_the_runs_own_numbers_and_escaped_text(f
     assert p.imgs and all(i["src"].startswith("data:image/png;base64,") for i in p.imgs)
     assert sum(i["class"] == "grid" for i in p.imgs) == 5 and sum(i["class"] == "curve" for i in p.imgs) == 5
     configs, summary, per_run = p.tables[:3]
-    assert [c[1] for c in configs[0]] == ["#", "description", "optim.d.lr", "optim.g.lr", "runs", "seeds"]
+    assert [c[1] for c in configs[0]] == ["#", "optim.d.lr", "optim.g.lr", "runs", "seeds"]
     # per-run table: each final value is the run's own last eval row
     head = [c[1] for c in per_run[0]]
     for row in per_run[1:]:
@@ -124,7 +129,8 @@ def test_the_page_is_self_contained_with_the_runs_own_numbers_and_escaped_text(f
     fd_final = summary[1][[c[1] for c in summary[0]].index("final fd")]
     finals = [FD[(1e-3, s)][-1] for s in range(3)]
     assert float(fd_final[0]) == np.mean(finals)
-    assert fd_final[1].startswith(f"{np.mean(finals):.4g} ± {np.std(finals, ddof=1):.4g} [")
+    assert (np.mean(finals), np.std(finals, ddof=1)) == pytest.approx((160.583, 10.625), abs=1e-3)
+    assert fd_final[1].startswith("161 ± 11 [")  # the sd at two significant figures, the mean to its last digit
 
 
 def test_json_and_markdown_print_the_tables(five_runs, capsys):
@@ -138,7 +144,8 @@ def test_json_and_markdown_print_the_tables(five_runs, capsys):
     assert "| configuration | seeds | final fd | best fd |" in md
     second = next(line for line in lines if "optim.g.lr=0.002" in line)
     finals = [FD[(2e-3, s)][-1] for s in range(2)]
-    assert f"{np.mean(finals):.4g} ± {np.std(finals, ddof=1):.4g}" in second and "| — |" in second
+    assert (np.mean(finals), np.std(finals, ddof=1)) == pytest.approx((109.75, 14.496), abs=1e-3)
+    assert "| 110 ± 14 [" in second and "| — |" in second
     assert "<script>" not in md
 
 
@@ -176,3 +183,90 @@ def test_headless_chromium_renders_the_page(five_runs, tmp_path):
     colours = len(np.unique(rgb, axis=0))
     assert dark > 0.01 and gray.crop((0, 0, gray.width, 100)).getextrema()[0] < 100, f"blank page ({dark:.2%})"
     assert colours > 50, "no plots drawn"  # curves and sample grids, not just text
+
+
+# -- three ad-hoc runs: labels, single evaluations, precision, the best configuration -----------------------
+def three_runs(root: Path) -> list[Path]:
+    """Three runs by hand, each its own configuration: they differ in the learning rate and the plugins (one
+    has none) that matter, and in a description, logging intervals and trackers that do not. Two logged one
+    evaluation only."""
+    return [fake_run(root, 1e-3, 0, [120.0], description="first try", plugins=[], name="a",
+                     trainer={"log_every": 10}),
+            fake_run(root, 2e-3, 0, [200.0, 150.5], description="second, longer", plugins=["my_plugin.py"],
+                     name="b", trainer={"log_every": 50, "sample_every": 100}, trackers=["tensorboard"]),
+            fake_run(root, 5e-3, 0, [180.0], plugins=["my_plugin.py"], name="c",
+                     trainer={"checkpoint_every": 7})]
+
+
+def test_labels_name_only_the_keys_that_differ_and_matter_and_a_list_once(tmp_path):
+    found, _ = runs.find([str(p) for p in three_runs(tmp_path)])
+    data = compare.table(found)
+    assert data["differing_keys"] == ["optim.d.lr", "optim.g.lr", "plugins"]
+    assert data["incidental_keys"] == ["description", "trackers", "trainer.checkpoint_every",
+                                       "trainer.log_every", "trainer.sample_every"]
+    assert [c["label"] for c in data["configs"]] == [
+        "optim.d.lr=0.001, optim.g.lr=0.001, plugins=[]",
+        'optim.d.lr=0.002, optim.g.lr=0.002, plugins=["my_plugin.py"]',
+        'optim.d.lr=0.005, optim.g.lr=0.005, plugins=["my_plugin.py"]']
+    p = Page()
+    text = page.build_html(found, data)
+    p.feed(text)
+    assert [c[1] for c in p.tables[0][0]] == ["#", "optim.d.lr", "optim.g.lr", "plugins", "runs", "seeds"]
+    assert "plugins.0" not in text
+
+
+def _colour_pixels(uri: str, colour) -> int:
+    from io import BytesIO
+
+    from PIL import Image
+
+    import base64
+
+    rgb = np.asarray(Image.open(BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")).astype(int)
+    target = np.array([round(c * 255) for c in colour[:3]])
+    return int((np.abs(rgb - target).sum(axis=-1) < 40).sum())
+
+
+def test_a_run_with_one_evaluation_is_drawn_as_a_visible_point(tmp_path):
+    found, _ = runs.find([str(p) for p in three_runs(tmp_path)])
+    data = compare.table(found)
+    colours = page._colours(3)
+    uri = page._curve_png(page._groups(found, data), colours, "eval/fd", "fd")
+    # a legend entry alone draws ~40 pixels of a colour; a marker in the plot (and in its legend entry) adds ~100
+    assert _colour_pixels(uri, colours[0]) > 90 and _colour_pixels(uri, colours[2]) > 90
+
+
+def test_numbers_are_shown_at_sensible_precision():
+    s = stats.Summary(3, 0.123456, 0.003965, 0.11951, 0.12784, [0.12, 0.123, 0.127])
+    assert stats.fmt(s) == "0.1235 ± 0.0040 [0.1195, 0.1278]"  # sd at two figures, the rest to its last digit
+    assert stats.fmt(stats.Summary(3, 160.58333, 10.625, 151.2, 168.9, [])) == "161 ± 11 [151, 169]"
+    assert [stats.number(v) for v in (1204.0233972534988, 120.0, 0.04213, 2.71828, 0.0)] == \
+        ["1204", "120", "0.0421", "2.72", "0"]
+    assert stats.fmt(stats.Summary(1, 87.654321, None, None, None, [87.654321])) == "87.7"
+
+
+def test_importance_is_only_for_parameters_with_more_than_one_value():
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    dist = {"lr": CategoricalDistribution([0.001, 0.002, 0.005]), "loss": CategoricalDistribution(["hinge"])}
+    for i, lr in enumerate([0.001, 0.002, 0.005, 0.001]):
+        study.add_trial(optuna.trial.create_trial(params={"lr": lr, "loss": "hinge"}, distributions=dist,
+                                                  value=100.0 * lr + i))
+    assert set(compare.importance(study)) == {"lr"}
+
+
+def test_the_best_configuration_is_marked(five_runs, tmp_path):
+    found, _ = runs.find([str(five_runs)])
+    data = compare.table(found)
+    finals = [FD[(2e-3, s)][-1] for s in range(2)]
+    assert data["best"] == {"metric": "fd", "direction": "minimize", "config": 2, "final": np.mean(finals)}
+    p = Page()
+    p.feed(page.build_html(found, data))
+    configs, summary = p.tables[:2]
+    assert [row[0][1] for row in configs[1:]] == ["1", "2\xa0best"] == [row[0][1] for row in summary[1:]]
+    # one evaluation metric where higher is better: the highest mean wins
+    modes = compare.table(found, metrics=["modes"])["best"]
+    assert modes["metric"] == "modes" and modes["config"] == 1 and modes["direction"] == "maximize"

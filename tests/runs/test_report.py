@@ -66,7 +66,8 @@ def test_report_is_self_contained_with_numbers_images_recipe_and_versions(tmp_pa
     page = _parse(out)
     text = " ".join(page.text)
     assert page.external == []
-    assert {"Final numbers", "Curves", "Samples over training", "Recipe (resolved)", "Environment"} <= set(page.h2)
+    assert {"Final numbers", "Last samples and real images", "Curves", "Samples over training", "Recipe (resolved)",
+            "Training machine"} <= set(page.h2)
     # every image is an embedded PNG that decodes
     assert page.imgs
     for img in page.imgs:
@@ -82,12 +83,10 @@ def test_report_is_self_contained_with_numbers_images_recipe_and_versions(tmp_pa
         assert number in text, number
     assert "eval/fd (step 20)" in text
     assert "1 unreadable line(s)" in text
-    # the recipe is shown escaped, versions are listed
+    # the recipe is shown escaped; a run without machine.json does not pass this machine off as its own
     assert "description: report <test> run" in text
     assert "report &lt;test&gt; run" in out.read_text()
-    for key in ("python", "torch", "accelerate", "gankit", "cpu"):
-        assert key in text
-    assert torch.__version__ in text
+    assert "Training machine: not recorded" in text and torch.__version__ not in text
 
 
 def test_many_grids_are_thinned_evenly_keeping_first_and_last(tmp_path):
@@ -225,3 +224,86 @@ def test_headless_browser_renders_the_report_and_runs_no_injected_markup(tmp_pat
     dom = _Markup()
     dom.feed(_chromium(browser, "--dump-dom", report.as_uri()).stdout)  # the page as the browser parsed it
     assert ("h1", {}) in dom.tags and not [t for t, a in dom.tags if t == "script" or any(k.startswith("on") for k in a)]
+
+
+# -- what ran: the description, the training machine, the best checkpoint, the real images ------------
+LONG = "MNIST DCGAN (tutorial architecture), non-saturating loss, Adam 1e-3 β1 0.5, 10 epochs"
+MACHINE = {"host": "trainbox-7", "cpu": "AMD EPYC 9654 96-Core Processor", "cpu_flags": ["avx2", "avx512f"],
+           "cores": 192, "threads": 96, "gpus": ["NVIDIA H100 80GB HBM3"] * 2, "cuda": "13.0", "python": "3.11.7",
+           "torch": "2.14.1+cu130", "accelerate": "1.16.0", "gankit": "0.1.0", "platform": "Linux-6.1-x86_64",
+           "started": "2026-12-01T10:00:00+00:00", "device": "cuda:0", "world_size": 2, "precision": "bf16"}
+
+
+def described_run(tmp_path: Path, machine: dict | None = MACHINE, real: bool = True) -> Path:
+    """A run as training leaves it: a recipe written by OmegaConf (which folds a long description over two
+    lines), precision `auto`, machine.json, a best checkpoint, and samples/real.png."""
+    from omegaconf import OmegaConf
+
+    run = _fake_run(tmp_path)
+    (run / "recipe.yaml").write_text(OmegaConf.to_yaml({"description": LONG, "trainer": {"precision": "auto"}}))
+    if machine is not None:
+        (run / "machine.json").write_text(json.dumps(machine))
+    for ckpt in ("step-0000030", "best"):
+        (run / "checkpoints" / ckpt).mkdir(parents=True)
+        (run / "checkpoints" / ckpt / "state.json").write_text(json.dumps({"step": 30, "best": 1204.0233972534988,
+                                                                           "best_step": 20}))
+    (run / "checkpoints" / "best" / "best.json").write_text(json.dumps(
+        {"source": "step-0000020", "metric": "fd", "value": 1204.0233972534988, "mode": "min", "step": 20}))
+    if real:
+        save_image(torch.zeros(4, 1, 8, 8), run / "samples" / "real.png", nrow=2)
+    return run
+
+
+def _rows(text: str) -> dict[str, str]:
+    """The two-cell rows of a page's tables, as {first cell: second cell}."""
+    import re
+
+    cells = re.findall(r"<tr><t[dh][^>]*>(.*?)</t[dh]><t[dh][^>]*>(.*?)</t[dh]>", text, re.S)
+    return {re.sub("<[^>]+>", "", a): re.sub("<[^>]+>", "", b) for a, b in cells}
+
+
+def test_the_whole_description_of_a_folded_recipe_is_shown(tmp_path):
+    text = write_report(described_run(tmp_path)).read_text(encoding="utf-8")
+    assert f"<p class=\"description\">{LONG}</p>" in text
+
+
+def test_the_precision_and_machine_that_trained_are_read_from_machine_json(tmp_path):
+    rows = _rows(write_report(described_run(tmp_path)).read_text(encoding="utf-8"))
+    assert rows["precision"] == "bf16 (recipe: auto)"
+    assert rows["host"] == "trainbox-7" and rows["device"] == "cuda:0 × 2 processes"
+    assert rows["GPUs"] == "2 × NVIDIA H100 80GB HBM3 (CUDA 13.0)"
+    assert rows["CPU"] == "AMD EPYC 9654 96-Core Processor (avx2, avx512f), 192 logical cores, 96 threads"
+    assert rows["torch"] == "2.14.1+cu130" and rows["started"] == "2026-12-01T10:00:00+00:00"
+
+
+def test_a_run_without_machine_json_says_so_and_shows_the_requested_precision(tmp_path):
+    text = write_report(described_run(tmp_path, machine=None)).read_text(encoding="utf-8")
+    rows = _rows(text)
+    assert rows["precision"] == "auto (as requested; what ran was not recorded)"
+    assert "Training machine: not recorded" in text and "host" not in rows
+
+
+def test_the_best_checkpoint_is_rounded_with_its_step(tmp_path):
+    text = write_report(described_run(tmp_path)).read_text(encoding="utf-8")
+    assert _rows(text)["best checkpoint"] == "fd 1204 at step 20 (checkpoints/best)"
+    assert "1204.0233972534988" not in text
+
+
+def test_the_last_grid_is_shown_large_beside_real_images(tmp_path):
+    run = described_run(tmp_path)
+    page = _parse(write_report(run))
+    shown = {i.get("class"): i for i in page.imgs}
+    assert shown["last"]["alt"] == "samples at step 30"
+    assert base64.b64decode(shown["real"]["src"].split(",", 1)[1]) == (run / "samples" / "real.png").read_bytes()
+    assert "Last samples and real images" in page.h2
+    plain = _parse(write_report(described_run(tmp_path / "b", real=False)))
+    assert "real" not in {i.get("class") for i in plain.imgs}
+    assert "no samples/real.png in this run" in " ".join(plain.text)
+
+
+def test_training_writes_a_grid_of_real_images_once(run_dir):
+    from PIL import Image
+
+    real, first = run_dir / "samples" / "real.png", run_dir / "samples" / "step-0000002.png"
+    assert Image.open(real).size == Image.open(first).size  # as many images as a sample grid, laid out alike
+    assert real.read_bytes() != first.read_bytes()  # training images, not generated ones

@@ -41,7 +41,7 @@ def test_the_built_in_side_jobs_run_in_order_with_the_recipes_own_between(tiny_r
                       "metrics=[{name: fd, features: lenet_mnist}]"), tmp_path / "run")
     with tr.logbook() as log:
         jobs = [type(j).__name__ for j in lineup(tr, log)]
-    assert jobs == ["MetricsRow", "SampleGrid", "Evaluation", "StepLog", "Checkpoints", "Stop"]
+    assert jobs == ["MetricsRow", "RealGrid", "SampleGrid", "Evaluation", "StepLog", "Checkpoints", "Stop"]
     assert list(tr.side_jobs) == ["side_jobs.step_log"] and "side_jobs.step_log" in tr.stateful
 
 

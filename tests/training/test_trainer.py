@@ -26,7 +26,7 @@ def test_few_steps_log_sample_checkpoint_and_reload(tiny_recipe, tmp_path):
     for r in rows:
         assert all(torch.isfinite(torch.tensor(r[k])) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
         assert r["batch_global"] == 32 and r["batch_per_process"] == 32
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-0000002.png", "step-0000004.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["real.png", "step-0000002.png", "step-0000004.png"]
     after = list(tr.acc.unwrap_model(tr.G).parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, after))  # G really trained
 
