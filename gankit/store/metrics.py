@@ -4,10 +4,11 @@
 ``trim_metrics`` makes it continue cleanly from the checkpoint a run resumes from.
 """
 import json
+import os
 from pathlib import Path
 from typing import NamedTuple
 
-from gankit.store.files import write_text_atomic
+from gankit.store.files import disk_full, is_disk_full, write_text_atomic
 
 
 def trim_metrics(path: str | Path, last_step: int) -> int:
@@ -24,6 +25,27 @@ def trim_metrics(path: str | Path, last_step: int) -> int:
         return 0
     write_text_atomic(path, "".join(line if line.endswith("\n") else line + "\n" for line in kept))
     return len(lines) - len(kept)
+
+
+def open_for_rows(path: str | Path):
+    """metrics.jsonl opened for ``append_row`` (binary, unbuffered: a row is on disk once appended)."""
+    return open(path, "ab", buffering=0)
+
+
+def append_row(fh, path: str | Path, row: dict) -> None:
+    """Append one row to metrics.jsonl (``fh`` from ``open_for_rows``). When the disk is full the file is
+    cut back to its last whole row and ``DiskFull`` names it: no half row is left."""
+    data = (json.dumps(row) + "\n").encode("utf-8")
+    end = os.fstat(fh.fileno()).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[fh.write(view):]
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        os.ftruncate(fh.fileno(), end)
+        raise disk_full(path, e, len(data)) from None
 
 
 def _keeps(line: str, last_step: int, last: bool) -> bool:
