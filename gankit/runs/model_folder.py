@@ -16,6 +16,7 @@ from torch import nn
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError, first_line
 from gankit.runs import provenance
+from gankit.store.weights import check_weights
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -82,6 +83,9 @@ def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugi
         raise GankitError(f"{where}: the rebuilt generator has z_dim {getattr(G, 'z_dim', None)}, config.json says "
                           f"{config['z_dim']}. The plugin that provides '{config['generator']['name']}' has changed; "
                           f"install the version the export names.")
+    check_weights(G.state_dict(), folder / WEIGHTS_FILE, where,
+                  f"The file is damaged, or the plugin that provides generator '{config['generator']['name']}' has "
+                  f"changed; export again or install the version the export names.")
     try:
         load_model(G, str(folder / WEIGHTS_FILE))
     except Exception as e:  # safetensors and load_state_dict raise several types
