@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 
 import torch
-import yaml
 from torch import nn
 
 from gankit import __version__
+from gankit.config import yaml_files
 from gankit.errors import GankitError
 from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
@@ -45,7 +45,7 @@ def load_with_config(source: str | Path, ema: bool | None = None) -> tuple[nn.Mo
     """The generator of a run or checkpoint and the config.json that describes it."""
     run_dir, ck = resolve_checkpoint(source)
     G = load_generator(ck, ema=ema)  # loads the recipe's plugins too
-    stored = yaml.safe_load((run_dir / RECIPE_FILE).read_text(encoding="utf-8"))  # resolved and checked by now
+    stored = yaml_files.read(run_dir / RECIPE_FILE, "export")  # resolved and checked by now
     state = state_file.read(ck)
     node = stored["generator"]
     use_ema = (ck / EMA_FILE).is_file() if ema is None else ema

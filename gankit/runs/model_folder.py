@@ -44,13 +44,33 @@ def read_config(folder: str | Path) -> dict:
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise GankitError(f"{path}: not a gankit generator export (no \"format\": \"{FORMAT}\"). Give a folder "
                           f"written by `gankit export`, a run directory or a checkpoint.")
-    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+    version = config.get("format_version", 0)
+    if type(version) is not int:
+        raise GankitError(f"{path}: \"format_version\" is {str(version)[:40]!r}, not a whole number. The file is "
+                          f"damaged; export the generator again.")
+    if version > FORMAT_VERSION:
         raise GankitError(f"{path}: written by a newer gankit ({config.get('gankit_version')}, format "
                           f"{config['format_version']}); this one reads format {FORMAT_VERSION}. Upgrade gankit.")
     missing = [k for k in REQUIRED if k not in config]
     if missing:
         raise GankitError(f"{path}: {', '.join(missing)} missing. The file is damaged; export the generator again.")
+    wrong = [f"{k} {str(config[k])[:50]!r} (must be {what})" for k, (ok, what) in _NUMBERS.items() if not ok(config[k])]
+    if wrong:
+        raise GankitError(f"{path}: {'; '.join(wrong)}. The file is damaged or was edited; export the generator again.")
     return config
+
+
+def _whole(v, low: int, high: int) -> bool:
+    return type(v) is int and low <= v <= high
+
+
+_NUMBERS = {  # the numbers config.json rebuilds the generator from
+    "img_shape": (lambda v: isinstance(v, list) and len(v) == 3 and all(_whole(x, 1, 2**16) for x in v),
+                  "three whole numbers (C, H, W) from 1 to 65536"),
+    "num_classes": (lambda v: v is None or _whole(v, 0, 2**31), "a whole number ≥ 0"),
+    "z_dim": (lambda v: _whole(v, 1, 2**20), "a whole number ≥ 1"),
+    "generator": (lambda v: isinstance(v, dict) and isinstance(v.get("name"), str), "a mapping with a name"),
+}
 
 
 def write_weights(G: nn.Module, folder: str | Path) -> Path:

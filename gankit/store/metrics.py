@@ -1,10 +1,12 @@
 """The metrics.jsonl of a run: one JSON row per log interval and per evaluation.
 
-``read_metrics`` splits it into training rows, evaluation rows and unreadable lines;
+``read_metrics`` splits it into training rows, evaluation rows and unreadable lines (a row whose
+step is not a whole number ≥ 0, such as ``1e400`` or ``NaN``, is one of them, with one warning);
 ``trim_metrics`` makes it continue cleanly from the checkpoint a run resumes from.
 """
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -67,11 +69,20 @@ TRAIN_KEYS = ("d_loss", "g_loss")
 EVAL_PREFIX = "eval/"
 
 
+MAX_STEP = 2**53  # steps are whole numbers a float holds exactly
+
+
+def valid_step(step) -> bool:
+    """Whether a step read from a run file is a whole number in 0..MAX_STEP (not a bool, float, inf or NaN)."""
+    return type(step) is int and 0 <= step <= MAX_STEP
+
+
 def read_metrics(path: str | Path) -> MetricsLog:
     """Training rows, evaluation rows and the number of unreadable lines of a metrics.jsonl
-    (a missing file has none of them)."""
+    (a missing file has none of them). Rows whose step is not a whole number ≥ 0 are skipped
+    with one warning naming the first."""
     path = Path(path)
-    train, evals, bad = [], [], 0
+    train, evals, bad, wrong = [], [], 0, []
     if not path.is_file():
         return MetricsLog(train, evals, bad)
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -85,8 +96,15 @@ def read_metrics(path: str | Path) -> MetricsLog:
         if not isinstance(row, dict) or "step" not in row:
             bad += 1
             continue
+        if not valid_step(row["step"]):
+            bad += 1
+            wrong.append(row["step"])
+            continue
         if any(k.startswith(EVAL_PREFIX) for k in row):
             evals.append(row)
         if any(k in row for k in TRAIN_KEYS):
             train.append(row)
+    if wrong:
+        warnings.warn(f"{path}: skipped {len(wrong)} row(s) whose \"step\" is not a whole number from 0 to "
+                      f"{MAX_STEP} (first: {wrong[0]!r}); the file was edited or damaged.", RuntimeWarning, stacklevel=2)
     return MetricsLog(train, evals, bad)
