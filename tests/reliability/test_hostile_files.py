@@ -170,3 +170,17 @@ def test_a_model_folder_config_number_out_of_kind_is_refused(trained, tmp_path, 
         load_folder(folder)
     assert field in str(e.value) and "config.json" in str(e.value)
 
+
+
+def test_a_dataset_json_label_too_large_for_a_model_is_refused(tmp_path):
+    from gankit.data.prepare import prepare
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.new("L", (8, 8)).save(src / name)
+    (src / "dataset.json").write_text(json.dumps({"labels": [["a.png", 0], ["b.png", 10**12]]}))
+    with pytest.raises(GankitError) as e:
+        prepare(src, tmp_path / "out", workers=1)
+    assert "dataset.json" in str(e.value) and str(10**12) in str(e.value)
+    assert not (tmp_path / "out" / "meta.json").exists()
