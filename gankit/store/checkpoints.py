@@ -163,11 +163,12 @@ def disk_errors(tmp: Path, doing: str = "saving a checkpoint"):
         written = size_of(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
         kept = latest(tmp.parent.parent)
-        after = (f"; the incomplete checkpoint was removed and earlier ones are untouched (latest complete: "
-                 f"{kept or '(none)'}). Resume with: gankit train --resume {tmp.parent.parent}")
         if is_disk_full(e):
             needed = (size_of(kept) if kept else 0) or written or None
-            raise disk_full(tmp.parent / name_for_tmp(tmp), e, needed, after) from None
+            raise disk_full(tmp.parent / name_for_tmp(tmp), e, needed,
+                            f"The incomplete checkpoint was removed and earlier ones are untouched (latest complete: "
+                            f"{kept or '(none)'}).", f"Free disk space (or lower trainer.keep_checkpoints) and resume "
+                            f"with: gankit train --resume {tmp.parent.parent}") from None
         what = os.strerror(e.errno) if isinstance(e, OSError) and e.errno else (str(e) or type(e).__name__)
         raise GankitError(
             f"trainer.checkpoint_every: {doing} into {tmp.parent} failed ({what}: {e}). The incomplete "

@@ -78,8 +78,9 @@ def size_of(path: str | Path) -> int:
         return 0
 
 
-def disk_full(path: str | Path, e: BaseException, needed: int | None = None, kept: str = "") -> DiskFull:
-    """The one message for a write that ran out of space: the path, the bytes needed and free, what was kept."""
+def disk_full(path: str | Path, e: BaseException, needed: int | None = None, kept: str = "", fix: str = "") -> DiskFull:
+    """The one message for a write that ran out of space: the path, the bytes needed and free, what was
+    kept (default: nothing under ``path``) and the fix (default: free space and run the command again)."""
     path = Path(path)
     if isinstance(e, DiskFull) and e.path == path:
         return e
@@ -87,13 +88,13 @@ def disk_full(path: str | Path, e: BaseException, needed: int | None = None, kep
     why = os.strerror(e.errno) if isinstance(e, OSError) and e.errno else "the disk is full"
     need = f"about {needed:,} bytes" if needed else "more space"
     have = f"{free:,} bytes are free there" if free is not None else "the free space is unknown"
-    return DiskFull(f"{path}: writing it failed ({why}): it needs {need} and {have}. Nothing was written under "
-                    f"that name (an earlier file of that name is unchanged){kept}. Free disk space (or write "
-                    f"elsewhere) and run the command again.", path)
+    kept = kept or "Nothing was written under that name (an earlier file of that name is unchanged)."
+    fix = fix or "Free disk space (or write elsewhere) and run the command again."
+    return DiskFull(f"{path}: writing it failed ({why}): it needs {need} and {have}. {kept} {fix}", path)
 
 
 @contextlib.contextmanager
-def disk_errors_of(path: str | Path, needed=None, kept: str = ""):
+def disk_errors_of(path: str | Path, needed=None):
     """Inside the block, a full disk while writing ``path`` raises ``disk_full``'s error.
     ``needed``: the bytes being written, or a function giving them once the write failed."""
     try:
@@ -101,7 +102,7 @@ def disk_errors_of(path: str | Path, needed=None, kept: str = ""):
     except Exception as e:  # noqa: BLE001 - libraries report a full disk in their own exception types
         if not is_disk_full(e):
             raise
-        raise disk_full(path, e, needed() if callable(needed) else needed, kept) from None
+        raise disk_full(path, e, needed() if callable(needed) else needed) from None
 
 
 # -- atomic writes -----------------------------------------------------------------------
