@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from gankit.cli import main
 from gankit.config import recipe
@@ -163,8 +164,6 @@ def test_report_on_a_full_disk(run, disk, capsys):
 
 
 def test_prepare_data_on_a_full_disk(disk, tmp_path, capsys):
-    from PIL import Image
-
     src = tmp_path / "images"
     src.mkdir()
     for i in range(40):
@@ -213,3 +212,50 @@ def test_injected_torchscript_and_npz_writes(run, tmp_path, monkeypatch, capsys)
     assert main(["sample", str(run), "--out", str(tmp_path / "s.npz")]) == 2
     _names_path_and_bytes(capsys.readouterr().err, tmp_path / "s.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+class _HalfThenFull:
+    """A metrics.jsonl handle whose write puts half the bytes on disk, then finds the disk full."""
+
+    def __init__(self, fh):
+        self.fh = fh
+
+    def fileno(self):
+        return self.fh.fileno()
+
+    def write(self, data):
+        self.fh.write(bytes(data[:len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_injected_metrics_grid_report_and_prepare_writes(run, tmp_path, monkeypatch, capsys):
+    path = tmp_path / METRICS_FILE
+    with open_for_rows(path) as fh:
+        append_row(fh, path, {"step": 1})
+        with pytest.raises(DiskFull) as e:
+            append_row(_HalfThenFull(fh), path, {"step": 2, "d_loss": 0.5})
+    _names_path_and_bytes(str(e.value), path)
+    assert path.read_text() == '{"step": 1}\n'
+
+    copy = shutil.copytree(run, tmp_path / "run")
+    (copy / "report.html").unlink(missing_ok=True)
+    before = sorted(p.name for p in (copy / "samples").iterdir())
+    monkeypatch.setattr(Path, "write_bytes", _enospc)
+    with pytest.raises(DiskFull) as e:
+        write_grid(copy, 9, torch.zeros(4, 1, 8, 8), 2)
+    _names_path_and_bytes(str(e.value), copy / "samples" / "step-0000009.png")
+    assert sorted(p.name for p in (copy / "samples").iterdir()) == before
+    assert main(["report", str(copy)]) == 2
+    assert "bytes" in capsys.readouterr().err and not (copy / "report.html").exists()
+
+    import gankit.data.prepare as prepare_mod
+
+    src = tmp_path / "images"
+    src.mkdir()
+    for i in range(3):
+        Image.new("RGB", (8, 8)).save(src / f"{i}.png")
+    monkeypatch.setattr(prepare_mod, "open", _enospc, raising=False)  # the array's file
+    assert main(["prepare-data", str(src), str(tmp_path / "out"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    _names_path_and_bytes(err, tmp_path / "out" / "images.u8")
+    assert f"{3 * 3 * 8 * 8:,}" in err and not list((tmp_path / "out").iterdir())
