@@ -16,6 +16,7 @@ from torch import nn
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError, first_line
 from gankit.runs import provenance
+from gankit.store.state import SHAPE_RULE, is_image_shape, whole
 from gankit.store.weights import check_weights
 
 CONFIG_FILE = "config.json"
@@ -60,15 +61,10 @@ def read_config(folder: str | Path) -> dict:
     return config
 
 
-def _whole(v, low: int, high: int) -> bool:
-    return type(v) is int and low <= v <= high
-
-
 _NUMBERS = {  # the numbers config.json rebuilds the generator from
-    "img_shape": (lambda v: isinstance(v, list) and len(v) == 3 and all(_whole(x, 1, 2**16) for x in v),
-                  "three whole numbers (C, H, W) from 1 to 65536"),
-    "num_classes": (lambda v: v is None or _whole(v, 0, 2**31), "a whole number ≥ 0"),
-    "z_dim": (lambda v: _whole(v, 1, 2**20), "a whole number ≥ 1"),
+    "img_shape": (is_image_shape, SHAPE_RULE),
+    "num_classes": (lambda v: v is None or whole(v, 0, 2**31), "a whole number ≥ 0"),
+    "z_dim": (lambda v: whole(v, 1, 2**20), "a whole number ≥ 1"),
     "generator": (lambda v: isinstance(v, dict) and isinstance(v.get("name"), str), "a mapping with a name"),
 }
 

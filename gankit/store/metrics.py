@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gankit.store.files import disk_full, is_disk_full, write_text_atomic
+from gankit.store.state import MAX_COUNT, whole
 
 
 def trim_metrics(path: str | Path, last_step: int) -> int:
@@ -69,14 +70,6 @@ TRAIN_KEYS = ("d_loss", "g_loss")
 EVAL_PREFIX = "eval/"
 
 
-MAX_STEP = 2**53  # steps are whole numbers a float holds exactly
-
-
-def valid_step(step) -> bool:
-    """Whether a step read from a run file is a whole number in 0..MAX_STEP (not a bool, float, inf or NaN)."""
-    return type(step) is int and 0 <= step <= MAX_STEP
-
-
 def read_metrics(path: str | Path) -> MetricsLog:
     """Training rows, evaluation rows and the number of unreadable lines of a metrics.jsonl
     (a missing file has none of them). Rows whose step is not a whole number ≥ 0 are skipped
@@ -96,7 +89,7 @@ def read_metrics(path: str | Path) -> MetricsLog:
         if not isinstance(row, dict) or "step" not in row:
             bad += 1
             continue
-        if not valid_step(row["step"]):
+        if not whole(row["step"]):
             bad += 1
             wrong.append(row["step"])
             continue
@@ -106,5 +99,5 @@ def read_metrics(path: str | Path) -> MetricsLog:
             train.append(row)
     if wrong:
         warnings.warn(f"{path}: skipped {len(wrong)} row(s) whose \"step\" is not a whole number from 0 to "
-                      f"{MAX_STEP} (first: {wrong[0]!r}); the file was edited or damaged.", RuntimeWarning, stacklevel=2)
+                      f"{MAX_COUNT} (first: {wrong[0]!r}); the file was edited or damaged.", RuntimeWarning, stacklevel=2)
     return MetricsLog(train, evals, bad)

@@ -52,21 +52,29 @@ def load_json(ckpt: str | Path):
 MAX_COUNT = 2**53  # steps and batches: whole numbers a float holds exactly
 
 
-def _count(v, low: int = 0, high: int = MAX_COUNT) -> bool:
+def whole(v, low: int = 0, high: int = MAX_COUNT) -> bool:
+    """Whether a number read from a run file is a whole number in low..high (not a bool, float, inf or NaN)."""
     return type(v) is int and low <= v <= high
 
 
+SHAPE_RULE = "three whole numbers (C, H, W) from 1 to 65536"
+
+
+def is_image_shape(v) -> bool:
+    """Whether an ``img_shape`` read from a run file is [C, H, W] of whole numbers from 1 to 65536."""
+    return isinstance(v, list) and len(v) == 3 and all(whole(x, 1, 2**16) for x in v)
+
+
 _CHECKS = {  # field: (is the value right, what it must be); None is allowed for every field but the counters
-    "step": (_count, "a whole number ≥ 0"),
-    "batch": (_count, "a whole number ≥ 0"),
-    "skipped": (_count, "a whole number ≥ 0"),
+    "step": (whole, "a whole number ≥ 0"),
+    "batch": (whole, "a whole number ≥ 0"),
+    "skipped": (whole, "a whole number ≥ 0"),
     "best": (lambda v: type(v) in (int, float), "a number"),  # NaN when the metric was: it is only compared
-    "best_step": (_count, "a whole number ≥ 0"),
+    "best_step": (whole, "a whole number ≥ 0"),
     "recipe_sha256": (lambda v: isinstance(v, str), "a string"),
-    "num_processes": (lambda v: _count(v, 1, 2**20), "a whole number ≥ 1"),
-    "img_shape": (lambda v: isinstance(v, list) and len(v) == 3 and all(_count(x, 1, 2**16) for x in v),
-                  "three whole numbers (C, H, W) from 1 to 65536"),
-    "num_classes": (lambda v: _count(v, 0, 2**31), "a whole number ≥ 0"),
+    "num_processes": (lambda v: whole(v, 1, 2**20), "a whole number ≥ 1"),
+    "img_shape": (is_image_shape, SHAPE_RULE),
+    "num_classes": (lambda v: whole(v, 0, 2**31), "a whole number ≥ 0"),
     "parts": (lambda v: isinstance(v, dict), "a mapping"),
 }
 _COUNTERS = ("step", "batch", "skipped")
