@@ -24,6 +24,7 @@ from gankit.runs.grids import can_write_mp4, columns, save_gif, save_mp4
 from gankit.runs.inference import (DEVICE_HELP, check_truncation, generate, load_generator, resolve_device, sample,
                                    truncation_kind)
 from gankit.runs.mixing import write_mixing_grid
+from gankit.store.files import replacing
 from gankit.store.grids import save_grid
 
 DEFAULT_NUM = 64
@@ -112,7 +113,8 @@ def _write(images, labels, out: Path, fmt: str, nrow: int, extra: dict) -> None:
         arrays = {"images": to_uint8(images).numpy(), **extra}
         if labels is not None:
             arrays["labels"] = labels.numpy()
-        np.savez_compressed(out, **arrays)
+        with replacing(out, sum(a.nbytes for a in arrays.values())) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)  # a file object: numpy adds no suffix, and a full disk leaves nothing
     else:
         save_grid(images, out, nrow)
 

@@ -22,6 +22,7 @@ from gankit.config.schema import (MOVED, PRECISIONS, RESUME_SAFE_KEYS, DDPCfg, E
 from gankit.config.overrides import apply_override
 from gankit.config.recipe_files import load_chain
 from gankit.errors import GankitError, first_line, raise_if
+from gankit.store.files import write_text_atomic
 
 __all__ = ["load", "load_partial", "from_container", "save", "to_dict", "diff_keys", "is_resume_safe", "fingerprint",
            "Recipe", "PRECISIONS", "RESUME_SAFE_KEYS", "OptimizerCfg", "OptimCfg", "DDPCfg", "EMACfg", "EvalCfg",
@@ -225,7 +226,8 @@ def _check_values(cfg: DictConfig, problems: list[str]) -> None:
 
 
 def save(cfg: DictConfig, path: str | Path) -> None:
-    Path(path).write_text(OmegaConf.to_yaml(cfg))
+    """Write the recipe as YAML, atomically (a full disk: the store's ``DiskFull``, the old file kept)."""
+    write_text_atomic(path, OmegaConf.to_yaml(cfg))
 
 
 def to_dict(cfg: DictConfig) -> dict:

@@ -4,13 +4,13 @@ and telling which component arguments a derived recipe keeps from a base it swit
 Every file that cannot be a recipe — absent, a folder, empty, binary, not UTF-8, not YAML, not a
 mapping, a ``base:`` cycle — is a ``GankitError`` naming the file (and the ``base:`` naming it).
 """
-import io
 from pathlib import Path
 
 import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from gankit.config import yaml_files
 from gankit.config.overrides import parse_override
 from gankit.errors import GankitError, first_line
 
@@ -113,8 +113,7 @@ def _read_recipe_file(path: Path) -> dict:
     """One recipe file's own keys: UTF-8 YAML text holding a mapping, anything else an error naming the file."""
     text = _recipe_text(path)
     try:
-        loaded = OmegaConf.load(io.StringIO(text)) if text.strip() else None
-        data = OmegaConf.to_container(loaded, resolve=False) if loaded is not None else None
+        data = yaml_files.parse(text, f"recipe: {path}")  # bounded: size and alias expansion
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -135,16 +134,5 @@ def _read_recipe_file(path: Path) -> dict:
 
 
 def _recipe_text(path: Path) -> str:
-    """A recipe file's text; a binary or non-UTF-8 file is an error that says so."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise GankitError(f"recipe: cannot read {path} ({e.strerror or e}). Check the file's permissions.") from None
-    if b"\0" in raw:
-        raise GankitError(f"recipe: {path} is a binary file (it holds NUL bytes), not a YAML recipe. Give the "
-                          f"path of a .yaml text file.")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise GankitError(f"recipe: {path} is not UTF-8 text (byte 0x{raw[e.start]:02x} at position {e.start}). "
-                          f"Save the recipe as UTF-8.") from None
+    """A recipe file's text (bounded; a binary or non-UTF-8 file is an error that says so)."""
+    return yaml_files.read_text(path, "recipe")

@@ -20,6 +20,10 @@ from gankit.errors import first_line
 
 CHUNK = 64  # images per task sent to a worker
 MAX_FILE = 256 * 2**20  # bytes of one encoded image in a zip, at most
+MAX_RATIO = 100  # inflated / compressed size of a zip member larger than RATIO_FLOOR, at most (zeros reach 1000)
+RATIO_FLOOR = 16 * 2**20  # members up to this size may compress as well as they like
+MAX_PIXELS = 2**26  # pixels of one image (8192 × 8192), at most: a small PNG can decode to gigabytes
+READ_CHUNK = 2**20  # a zip member is read in pieces of this size, counted against MAX_FILE
 _BUFFER = re.compile(r" ?<_io\.BytesIO object at 0x[0-9a-f]+>")
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}
 
@@ -46,6 +50,8 @@ def decode(data: bytes, spec: Spec) -> np.ndarray:
         raise BadImage("empty file, 0 bytes")
     try:
         with Image.open(io.BytesIO(data)) as im:
+            if im.size[0] * im.size[1] > MAX_PIXELS:  # before decoding: a few KiB of PNG can stand for gigabytes
+                raise BadImage(f"{im.size[0]}×{im.size[1]} pixels, more than the {MAX_PIXELS} an image may have")
             kind = 1 if im.mode in GRAY_MODES else 3
             if spec.strict_channels and kind != spec.channels:
                 have, want = ("grayscale", "colour") if kind == 1 else ("colour", "grayscale")
@@ -104,11 +110,7 @@ def read_item(item) -> bytes:
         if key not in _ZIPS:
             _ZIPS[key] = zipfile.ZipFile(item[0])
         try:
-            info = _ZIPS[key].getinfo(item[1])
-            if info.file_size > MAX_FILE:  # a zip bomb: a small member that inflates to gigabytes
-                raise BadImage(f"{info.file_size} bytes when inflated, more than the {MAX_FILE} an image may have")
-            with _ZIPS[key].open(info) as f:
-                return f.read(MAX_FILE + 1)  # never more than its header says (zipfile stops there), nor MAX_FILE
+            return _read_member(_ZIPS[key], _ZIPS[key].getinfo(item[1]))
         except BadImage:
             raise
         except Exception as e:  # noqa: BLE001 - zipfile raises BadZipFile, zlib.error, EOFError, ...
@@ -118,6 +120,24 @@ def read_item(item) -> bytes:
             return f.read()
     except OSError as e:
         raise BadImage(e.strerror or type(e).__name__) from None
+
+
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytearray:
+    """A zip member's bytes, streamed in ``READ_CHUNK`` pieces and bounded: a member whose header says
+    it inflates past ``MAX_FILE``, or by more than ``MAX_RATIO`` (a zip bomb), is refused unread, and
+    reading stops at ``MAX_FILE`` whatever the header says."""
+    if info.file_size > MAX_FILE:  # a zip bomb: a small member that inflates to gigabytes
+        raise BadImage(f"{info.file_size} bytes when inflated, more than the {MAX_FILE} an image may have")
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise BadImage(f"{info.compress_size} bytes that inflate to {info.file_size} (more than {MAX_RATIO} times): "
+                       f"a zip bomb, not an image")
+    out = bytearray()
+    with z.open(info) as f:
+        while piece := f.read(READ_CHUNK):  # zipfile stops at the size the header gives
+            out += piece
+            if len(out) > MAX_FILE:
+                raise BadImage(f"more than the {MAX_FILE} bytes an image may have")
+    return out
 
 
 def _decode_chunk(task):

@@ -26,6 +26,9 @@ def file_labels(path: str | Path, names: list[str], key: str = "--labels") -> tu
     return pair_labels(_read_pairs(Path(path).expanduser(), key), names, path, key)
 
 
+MAX_LABEL = 1_000_000  # a label read from a file, at most: the model holds one embedding row per class
+
+
 def pair_labels(pairs: list[tuple], names: list[str], path, key: str) -> tuple[list, list[str] | None]:
     """``file_labels`` of (name, label) pairs read from ``path``."""
     raw = {str(n).strip().replace("\\", "/").removeprefix("./"): v for n, v in pairs}
@@ -39,6 +42,10 @@ def pair_labels(pairs: list[tuple], names: list[str], path, key: str) -> tuple[l
         numbers = {n: int(v) for n, v in raw.items()}
         if any(v < 0 for v in numbers.values()):
             raise GankitError(f"{key}: '{path}' holds a negative label. Labels are whole numbers 0..K-1 or class names.")
+        if max(numbers.values(), default=0) > MAX_LABEL:
+            raise GankitError(f"{key}: '{path}' holds the label {max(numbers.values())}, more than the {MAX_LABEL:,} "
+                              f"classes gankit trains on (the model would have a class embedding of that size). "
+                              f"Number the classes 0..K-1.")
         return [numbers.get(n) for n in names], None
     classes = sorted({str(v) for v in values})
     index = {c: i for i, c in enumerate(classes)}

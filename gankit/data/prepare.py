@@ -25,6 +25,7 @@ from gankit.data.decode import BadImage, Spec, decoded, default_workers, probe, 
 from gankit.data.labels import file_labels, subfolder_labels
 from gankit.data.paths import check_root, walk_files
 from gankit.errors import GankitError
+from gankit.store.files import disk_errors_of, size_of
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 FORMAT = "gankit.prepared"
@@ -56,14 +57,20 @@ def list_source(src: str | Path, key: str = "SRC") -> tuple[list[str], list, lis
 
 # --- writing ---------------------------------------------------------------------------------------------
 
-def write_prepared(out: Path, images, labels, meta: dict, check=None, late=None) -> dict:
+def write_prepared(out: Path, images, labels, meta: dict, check=None, late=None, size: int | None = None) -> dict:
     """Write ``images`` (an iterable of uint8 (C, H, W) arrays, all alike) and ``labels`` into ``out``,
     each file under a temporary name, renamed into place with ``meta.json`` last. Returns the meta.
 
     ``labels`` (a sequence) and ``late()`` (more meta) are read once every image is written;
-    ``check(count)`` may then refuse the result, and nothing is renamed into place."""
+    ``check(count)`` may then refuse the result, and nothing is renamed into place. A full disk is the
+    store's ``DiskFull`` naming ``out`` and the bytes needed (``size``, the array's expected bytes)."""
     out.mkdir(parents=True, exist_ok=True)
     tmp = {name: out / f".{name}.tmp-{os.getpid()}" for name in ("images.u8", "labels.npy", "meta.json")}
+    with disk_errors_of(out / "images.u8", lambda: size or size_of(tmp["images.u8"]) or None):
+        return _write_prepared(out, tmp, images, labels, meta, check, late)
+
+
+def _write_prepared(out: Path, tmp: dict, images, labels, meta: dict, check, late) -> dict:
     try:
         count, shape = 0, None
         with open(tmp["images.u8"], "wb") as f:
@@ -173,7 +180,8 @@ def build(names: list[str], items: list, out: Path, *, where: str, size: int | N
 
     meta = {**(meta or {}), "size": spec.size, "crop": crop, "channels": spec.channels}
     return write_prepared(out, images(), kept_labels if label_of is not None else None, meta,
-                          check=lambda n: _check_count(n, names, bad, where, key), late=late)
+                          check=lambda n: _check_count(n, names, bad, where, key), late=late,
+                          size=len(keep) * spec.channels * spec.size * spec.size)
 
 
 def _check_count(count: int, names, bad, where, key) -> None:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from omegaconf.errors import OmegaConfBaseException
 
+from gankit.config import yaml_files
 from gankit.errors import GankitError
 from gankit.experiments.study import SWEEP_FILE
 from gankit.experiments.trial import RUNS_DIR
@@ -83,8 +85,8 @@ def load(path: Path, sweep: str | None = None) -> Run:
     recipe = {}
     if (path / RECIPE_FILE).is_file():
         try:
-            recipe = yaml.safe_load((path / RECIPE_FILE).read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
+            recipe = yaml_files.read(path / RECIPE_FILE, "compare") or {}  # an alias bomb is refused here
+        except (yaml.YAMLError, OSError, OmegaConfBaseException):
             recipe = {}
     log = read_metrics(path / METRICS_FILE)
     return Run(path, path.name, recipe if isinstance(recipe, dict) else {}, log.train, log.evals, sweep)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from gankit.config import validate
+from gankit.config import validate, yaml_files
 from gankit.errors import GankitError, raise_if
 
 SAMPLERS = ("grid", "random", "tpe")
@@ -87,7 +87,9 @@ def read(path: str | Path) -> dict:
     if not path.is_file():
         raise GankitError(f"sweep: space file {path} does not exist. Give a SPACE.yaml (see docs/experiments.md).")
     try:
-        raw = OmegaConf.to_container(OmegaConf.load(path))  # 1e-4 is a float here (plain yaml reads a string)
+        raw = yaml_files.read(path, "sweep")  # 1e-4 is a float here (plain yaml reads a string); bounded
+    except GankitError:
+        raise
     except Exception as e:  # noqa: BLE001 - any parse error is the file's fault
         raise GankitError(f"sweep: {path} is not valid YAML ({str(e).splitlines()[0]}). Fix the file.") from None
     if not isinstance(raw, dict):

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import yaml
 
-from gankit.errors import printable
+from gankit.config import yaml_files
+from gankit.errors import GankitError, printable
 from gankit.experiments import space as space_mod
 from gankit.store import intact
 from gankit.store.files import METRICS_FILE, RECIPE_FILE
@@ -231,9 +232,9 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
 def _max_steps(run_dir: Path) -> int | None:
     """The run's step budget when its recipe sets ``trainer.max_steps`` (no pruning at the last step)."""
     try:
-        t = yaml.safe_load((run_dir / RECIPE_FILE).read_text()).get("trainer") or {}
+        t = yaml_files.read(run_dir / RECIPE_FILE, "sweep").get("trainer") or {}
         return int(t["max_steps"]) if t.get("max_steps") else None
-    except (OSError, AttributeError, ValueError, TypeError, KeyError, yaml.YAMLError):
+    except (OSError, AttributeError, ValueError, TypeError, KeyError, yaml.YAMLError, GankitError):
         return None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from gankit.errors import GankitError
-from gankit.store.files import CURVES_FILE, METRICS_FILE, replacing
+from gankit.store.files import CURVES_FILE, METRICS_FILE, write_bytes_atomic
 from gankit.store.metrics import EVAL_PREFIX, MetricsLog, read_metrics
 
 # Panels drawn from training rows: (title, y label, keys).
@@ -113,7 +113,7 @@ def draw(shown: list[Panel], out: str | Path | BinaryIO, title: str | None = Non
     """Draw ``shown`` in a grid of up to ``cols`` columns, as a PNG into ``out`` (a path or binary file)."""
     png = render(shown, title, cols, size)[0]
     if isinstance(out, (str, Path)):
-        Path(out).write_bytes(png)
+        write_bytes_atomic(out, png)
     else:
         out.write(png)
 
@@ -143,6 +143,5 @@ def write_curves(run_dir: str | Path, out: str | Path | None = None) -> tuple[Pa
         raise GankitError(f"plot: {path} holds no loss or eval/* numbers to plot.")
     out = Path(out) if out else run_dir / CURVES_FILE
     full, crops = render(shown, title=run_dir.name)
-    with replacing(out) as tmp:
-        tmp.write_bytes(full)
+    write_bytes_atomic(out, full)
     return out, crops

@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 
 import torch
-import yaml
 from torch import nn
 
 from gankit import __version__
+from gankit.config import yaml_files
 from gankit.errors import GankitError
 from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
@@ -26,7 +26,7 @@ from gankit.runs.model_card import render_card
 from gankit.runs.model_folder import (CARD_FILE, FORMAT, FORMAT_VERSION, GRID_FILE, is_model_folder, write_config,
                                       write_weights)
 from gankit.store import state as state_file
-from gankit.store.files import EMA_FILE, METRICS_FILE, RECIPE_FILE, swap_in
+from gankit.store.files import EMA_FILE, METRICS_FILE, RECIPE_FILE, disk_errors_of, size_of, swap_in
 from gankit.store.grids import save_grid
 from gankit.store.metrics import EVAL_PREFIX, read_metrics
 
@@ -45,7 +45,7 @@ def load_with_config(source: str | Path, ema: bool | None = None) -> tuple[nn.Mo
     """The generator of a run or checkpoint and the config.json that describes it."""
     run_dir, ck = resolve_checkpoint(source)
     G = load_generator(ck, ema=ema)  # loads the recipe's plugins too
-    stored = yaml.safe_load((run_dir / RECIPE_FILE).read_text(encoding="utf-8"))  # resolved and checked by now
+    stored = yaml_files.read(run_dir / RECIPE_FILE, "export")  # resolved and checked by now
     state = state_file.read(ck)
     node = stored["generator"]
     use_ema = (ck / EMA_FILE).is_file() if ema is None else ema
@@ -90,14 +90,16 @@ def write_model_folder(G: nn.Module, config: dict, out: str | Path, *, overwrite
     tmp = out.parent / f".tmp-{out.name}.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    weight_bytes = sum(t.numel() * t.element_size() for t in G.state_dict().values())
     try:
-        n, labels = grid_draw(G)
-        save_grid(sample(G, n, GRID_SEED, labels), tmp / GRID_FILE, columns(n, labels))
-        config = {**config, "grid": {"seed": GRID_SEED, "num": n}}
-        write_weights(G, tmp)
-        write_config(config, tmp)
-        (tmp / CARD_FILE).write_text(render_card(config), encoding="utf-8")
-        swap_in(tmp, out)
+        with disk_errors_of(out, lambda: max(weight_bytes, size_of(tmp))):  # a full disk: DiskFull, no half folder
+            n, labels = grid_draw(G)
+            save_grid(sample(G, n, GRID_SEED, labels), tmp / GRID_FILE, columns(n, labels))
+            config = {**config, "grid": {"seed": GRID_SEED, "num": n}}
+            write_weights(G, tmp)
+            write_config(config, tmp)
+            (tmp / CARD_FILE).write_text(render_card(config), encoding="utf-8")
+            swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -2,6 +2,7 @@
 and how many images a grid row holds. The grid PNG itself is drawn by ``gankit.store.grids``.
 """
 import importlib.util
+import io
 import math
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from PIL import Image
 
 from gankit.data.base import to_uint8
+from gankit.store.files import replacing, write_bytes_atomic
 
 
 def columns(n: int, labels: torch.Tensor | None = None) -> int:
@@ -32,7 +34,9 @@ def frames_uint8(images: torch.Tensor, min_side: int = 128) -> list:
 def save_gif(images: torch.Tensor, path: str | Path, fps: float = 12) -> Path:
     """An animated GIF (looping) with one frame per image (Pillow writes it)."""
     frames = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames_uint8(images)]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0)
+    buf = io.BytesIO()
+    frames[0].save(buf, format="gif", save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0)
+    write_bytes_atomic(path, buf.getvalue())
     return Path(path)
 
 
@@ -48,7 +52,7 @@ def save_mp4(images: torch.Tensor, path: str | Path, fps: float = 12) -> Path:
     frames = frames_uint8(images, min_side=256)
     frames = [f.repeat(3, -1) if f.shape[-1] == 1 else f for f in frames]
     side = [(s + 15) // 16 * 16 for s in frames[0].shape[:2]]  # codecs want multiples of 16
-    with imageio.get_writer(path, fps=fps, macro_block_size=1) as w:
+    with replacing(path) as tmp, imageio.get_writer(tmp, format="FFMPEG", fps=fps, macro_block_size=1) as w:
         for f in frames:
             pad = [(0, side[0] - f.shape[0]), (0, side[1] - f.shape[1]), (0, 0)]
             w.append_data(np.pad(f, pad))

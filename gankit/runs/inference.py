@@ -32,6 +32,7 @@ from gankit.runs.model_folder import is_model_folder, load_folder
 from gankit.store import intact
 from gankit.store import state as state_file
 from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE
+from gankit.store.weights import check_weights
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
@@ -139,6 +140,8 @@ def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *,
     weights = ck / (EMA_FILE if use_ema else MODEL_FILE)
     if not weights.is_file():
         raise GankitError(f"checkpoint {ck}: {weights.name} is missing. The checkpoint is incomplete; use another one.")
+    check_weights(G.state_dict(), weights, f"checkpoint {ck}",
+                  "The file is damaged or belongs to another generator; use another checkpoint.")
     try:
         G.load_state_dict(load_file(str(weights)))
     except Exception as e:  # safetensors and load_state_dict raise several types

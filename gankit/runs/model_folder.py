@@ -16,6 +16,8 @@ from torch import nn
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError, first_line
 from gankit.runs import provenance
+from gankit.store.state import SHAPE_RULE, is_image_shape, whole
+from gankit.store.weights import check_weights
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -43,13 +45,28 @@ def read_config(folder: str | Path) -> dict:
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise GankitError(f"{path}: not a gankit generator export (no \"format\": \"{FORMAT}\"). Give a folder "
                           f"written by `gankit export`, a run directory or a checkpoint.")
-    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+    version = config.get("format_version", 0)
+    if type(version) is not int:
+        raise GankitError(f"{path}: \"format_version\" is {str(version)[:40]!r}, not a whole number. The file is "
+                          f"damaged; export the generator again.")
+    if version > FORMAT_VERSION:
         raise GankitError(f"{path}: written by a newer gankit ({config.get('gankit_version')}, format "
                           f"{config['format_version']}); this one reads format {FORMAT_VERSION}. Upgrade gankit.")
     missing = [k for k in REQUIRED if k not in config]
     if missing:
         raise GankitError(f"{path}: {', '.join(missing)} missing. The file is damaged; export the generator again.")
+    wrong = [f"{k} {str(config[k])[:50]!r} (must be {what})" for k, (ok, what) in _NUMBERS.items() if not ok(config[k])]
+    if wrong:
+        raise GankitError(f"{path}: {'; '.join(wrong)}. The file is damaged or was edited; export the generator again.")
     return config
+
+
+_NUMBERS = {  # the numbers config.json rebuilds the generator from
+    "img_shape": (is_image_shape, SHAPE_RULE),
+    "num_classes": (lambda v: v is None or whole(v, 0, 2**31), "a whole number ≥ 0"),
+    "z_dim": (lambda v: whole(v, 1, 2**20), "a whole number ≥ 1"),
+    "generator": (lambda v: isinstance(v, dict) and isinstance(v.get("name"), str), "a mapping with a name"),
+}
 
 
 def write_weights(G: nn.Module, folder: str | Path) -> Path:
@@ -82,6 +99,9 @@ def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugi
         raise GankitError(f"{where}: the rebuilt generator has z_dim {getattr(G, 'z_dim', None)}, config.json says "
                           f"{config['z_dim']}. The plugin that provides '{config['generator']['name']}' has changed; "
                           f"install the version the export names.")
+    check_weights(G.state_dict(), folder / WEIGHTS_FILE, where,
+                  f"The file is damaged, or the plugin that provides generator '{config['generator']['name']}' has "
+                  f"changed; export again or install the version the export names.")
     try:
         load_model(G, str(folder / WEIGHTS_FILE))
     except Exception as e:  # safetensors and load_state_dict raise several types

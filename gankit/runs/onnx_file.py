@@ -7,6 +7,8 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from torch import nn
 
 from gankit.errors import GankitError, first_line
 from gankit.runs.signature import FIXED_BATCH, TRACE_N, example_inputs, input_names, run_in_chunks, wrapped
+from gankit.store.files import disk_errors_of, fsync_tree, size_of
 
 CONFIG_KEY = "gankit_config"
 PACKAGES = ("onnx", "onnxruntime", "onnxscript")
@@ -54,8 +57,24 @@ def export_onnx(G: nn.Module, path: str | Path, config: dict | None = None) -> i
                                   f"({type(e).__name__}: {first_line(e)}). Try --format torchscript.") from None
     program.model.metadata_props[CONFIG_KEY] = json.dumps({**(config or {}), "batch": batch})
     weight_bytes = sum(t.numel() * t.element_size() for t in G.state_dict().values())
-    program.save(str(path), external_data=weight_bytes > _ONE_FILE_LIMIT)
+    _save(program, Path(path), weight_bytes)
     return batch
+
+
+def _save(program, path: Path, weight_bytes: int) -> None:
+    """Save into a temporary folder beside ``path``, then rename each file into place (the .onnx last),
+    so a failure (a full disk: the store's ``DiskFull``) leaves no file under the final names."""
+    tmp = path.parent / f".tmp-{path.name}.{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with disk_errors_of(path, lambda: max(weight_bytes, size_of(tmp))):
+            tmp.mkdir()
+            program.save(str(tmp / path.name), external_data=weight_bytes > _ONE_FILE_LIMIT)
+            fsync_tree(tmp)
+            for f in sorted(tmp.iterdir(), key=lambda f: f.name == path.name):
+                os.replace(f, path.parent / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_onnx_config(path: str | Path) -> dict:

@@ -1,8 +1,11 @@
 """A generator as a TorchScript file: traced, with its config.json inside (extra file ``config.json``).
 
-``torch.jit.load(path)(z[, labels])`` runs it anywhere libtorch runs, Python or C++.
+``torch.jit.load(path)(z[, labels])`` runs it anywhere libtorch runs, Python or C++. The file is
+saved into memory first and then written atomically: TorchScript's writer aborts the whole process
+when the disk fills, so it never writes to disk itself.
 """
 import contextlib
+import io
 import json
 import warnings
 from pathlib import Path
@@ -12,6 +15,7 @@ from torch import nn
 
 from gankit.errors import GankitError, first_line
 from gankit.runs.signature import FIXED_BATCH, TRACE_N, batch_is_free, example_inputs, run_in_chunks, wrapped
+from gankit.store.files import write_bytes_atomic
 
 CONFIG_EXTRA = "config.json"
 
@@ -64,10 +68,12 @@ def export_torchscript(G: nn.Module, path: str | Path, config: dict | None = Non
             if not batch_is_free(module, traced):
                 traced, batch = _trace(module, FIXED_BATCH), FIXED_BATCH
             extra = {CONFIG_EXTRA: json.dumps({**(config or {}), "batch": batch})}
-            torch.jit.save(traced, str(path), _extra_files=extra)
+            buf = io.BytesIO()
+            torch.jit.save(traced, buf, _extra_files=extra)
         except Exception as e:  # noqa: BLE001 - tracing fails in many ways; say which generator and why
             raise GankitError(f"--format torchscript: generator {type(G).__name__} cannot be traced "
                               f"({type(e).__name__}: {first_line(e)}). Try --format onnx.") from None
+    write_bytes_atomic(path, buf.getvalue())
     return batch
 
 

@@ -21,8 +21,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from gankit.errors import GankitError
-from gankit.store.files import (BEST, CHECKPOINTS_DIR, EMA_FILE, SAMPLES_DIR, STATE_FILE, STEP_PREFIX,
-                                remove_stale_temporaries, swap_in, write_json_atomic)
+from gankit.store.files import (BEST, CHECKPOINTS_DIR, EMA_FILE, SAMPLES_DIR, STATE_FILE, STEP_PREFIX, disk_full,
+                                is_disk_full, remove_stale_temporaries, size_of, swap_in, write_json_atomic)
 
 PREFIX = STEP_PREFIX
 BEST_INFO = "best.json"  # in checkpoints/best: the checkpoint it copies, the metric and its value
@@ -151,17 +151,33 @@ def clean_temporaries(run_dir: Path) -> None:
 def disk_errors(tmp: Path, doing: str = "saving a checkpoint"):
     """Turn an OSError while writing (disk full, quota, permissions) into a GankitError.
 
-    The half-written ``tmp`` folder is removed; published checkpoints are left as they were.
+    The half-written ``tmp`` folder is removed; published checkpoints are left as they were. A full
+    disk is ``files.disk_full``'s message (the bytes needed: the size of the newest checkpoint, else
+    what was written before the disk filled), with what was kept and how to resume.
     """
     try:
         yield
-    except OSError as e:
+    except Exception as e:  # noqa: BLE001 - torch and safetensors report a full disk in their own types
+        if not isinstance(e, OSError) and not is_disk_full(e):
+            raise
+        written = size_of(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
-        what = os.strerror(e.errno) if e.errno else (str(e) or type(e).__name__)
         kept = latest(tmp.parent.parent)
+        if is_disk_full(e):
+            needed = (size_of(kept) if kept else 0) or written or None
+            raise disk_full(tmp.parent / name_for_tmp(tmp), e, needed,
+                            f"The incomplete checkpoint was removed and earlier ones are untouched (latest complete: "
+                            f"{kept or '(none)'}).", f"Free disk space (or lower trainer.keep_checkpoints) and resume "
+                            f"with: gankit train --resume {tmp.parent.parent}") from None
+        what = os.strerror(e.errno) if isinstance(e, OSError) and e.errno else (str(e) or type(e).__name__)
         raise GankitError(
             f"trainer.checkpoint_every: {doing} into {tmp.parent} failed ({what}: {e}). The incomplete "
             f"checkpoint was removed and earlier ones are untouched (latest complete: {kept or '(none)'}). "
             f"Free disk space (or lower trainer.keep_checkpoints) and resume with: "
             f"gankit train --resume {tmp.parent.parent}"
         ) from None
+
+
+def name_for_tmp(tmp: Path) -> str:
+    """The final name of a temporary checkpoint folder (``.tmp-step-0000012`` → ``step-0000012``)."""
+    return tmp.name.removeprefix(".tmp-")

@@ -3,13 +3,21 @@
 Every write here is atomic: a reader (or a crash) sees the old content or the new, never half.
 ``replacing`` writes a file beside its target and renames it into place; ``swap_in`` does the same
 for a folder; ``remove_stale_temporaries`` removes what a killed process left half-written.
+
+A full disk (or quota) is one error everywhere: ``disk_full`` turns the ``OSError`` (ENOSPC,
+EDQUOT, or torch's stream writer failing on a short write) into a ``DiskFull`` naming the path,
+the bytes it needed and the bytes free; ``replacing`` raises it, and nothing is left under the
+final name.
 """
 import contextlib
+import errno
 import json
 import os
 import re
 import shutil
 from pathlib import Path
+
+from gankit.errors import GankitError
 
 RECIPE_FILE = "recipe.yaml"
 METRICS_FILE = "metrics.jsonl"
@@ -22,6 +30,79 @@ EMA_FILE = "ema.safetensors"
 MODEL_FILE = "model.safetensors"  # the generator: the first model accelerate saves
 BEST = "best"
 STEP_PREFIX = "step-"  # checkpoints/step-0000123 (and samples/step-0000123.png)
+
+
+# -- a full disk -------------------------------------------------------------------------
+FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+# how libraries that are not Python's OSError say it: torch.save's stream writer, safetensors' Rust I/O error
+_FULL_WORDS = ("unexpected pos", "PytorchStreamWriter failed writing", "No space left on device",
+               "Disk quota exceeded", "(os error 28)", "(os error 122)")
+
+
+class DiskFull(GankitError):
+    """A write failed because the disk (or the user's quota) is full; nothing was left under the path."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """Whether ``e`` is a write failing for lack of space (an OSError, torch's writer cut short, safetensors' error)."""
+    if isinstance(e, DiskFull):
+        return True
+    if isinstance(e, OSError) and e.errno is not None:
+        return e.errno in FULL_ERRNOS
+    return isinstance(e, Exception) and any(s in str(e) for s in _FULL_WORDS)
+
+
+def free_bytes(path: str | Path) -> int | None:
+    """Bytes free on the file system holding ``path`` (its nearest existing folder); None when unknown."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free
+    except OSError:
+        return None
+
+
+def size_of(path: str | Path) -> int:
+    """Bytes of a file, or of every file under a folder (0 for what cannot be read)."""
+    p = Path(path)
+    try:
+        if p.is_file():
+            return p.stat().st_size
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    except OSError:
+        return 0
+
+
+def disk_full(path: str | Path, e: BaseException, needed: int | None = None, kept: str = "", fix: str = "") -> DiskFull:
+    """The one message for a write that ran out of space: the path, the bytes needed and free, what was
+    kept (default: nothing under ``path``) and the fix (default: free space and run the command again)."""
+    path = Path(path)
+    if isinstance(e, DiskFull) and e.path == path:
+        return e
+    free = free_bytes(path)
+    why = os.strerror(e.errno) if isinstance(e, OSError) and e.errno else "the disk is full"
+    need = f"about {needed:,} bytes" if needed else "more space"
+    have = f"{free:,} bytes are free there" if free is not None else "the free space is unknown"
+    kept = kept or "Nothing was written under that name (an earlier file of that name is unchanged)."
+    fix = fix or "Free disk space (or write elsewhere) and run the command again."
+    return DiskFull(f"{path}: writing it failed ({why}): it needs {need} and {have}. {kept} {fix}", path)
+
+
+@contextlib.contextmanager
+def disk_errors_of(path: str | Path, needed=None):
+    """Inside the block, a full disk while writing ``path`` raises ``disk_full``'s error.
+    ``needed``: the bytes being written, or a function giving them once the write failed."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - libraries report a full disk in their own exception types
+        if not is_disk_full(e):
+            raise
+        raise disk_full(path, e, needed() if callable(needed) else needed) from None
 
 
 # -- atomic writes -----------------------------------------------------------------------
@@ -44,16 +125,19 @@ def fsync_tree(path: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def replacing(path: str | Path):
+def replacing(path: str | Path, size: int | None = None):
     """Yield a temporary path beside ``path``; write it inside the block. On success it is fsynced
-    and renamed over ``path``; on any error it is removed and ``path`` keeps its old content."""
+    and renamed over ``path``; on any error it is removed and ``path`` keeps its old content.
+    A full disk raises ``DiskFull`` naming ``path`` and ``size`` (the bytes being written, when
+    known; else those written before the disk filled)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        yield tmp
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with disk_errors_of(path, lambda: size or size_of(tmp) or None):
+            yield tmp
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -64,13 +148,20 @@ def replacing(path: str | Path):
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write a text file so that readers see the old or the new content, never half of it."""
-    with replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    data = text.encode("utf-8")
+    with replacing(path, len(data)) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_json_atomic(path: str | Path, obj) -> None:
     """``write_text_atomic`` of ``obj`` as indented JSON."""
     write_text_atomic(path, json.dumps(obj, indent=1))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write a file of ``data`` atomically (a full disk: ``DiskFull``, nothing under ``path``)."""
+    with replacing(path, len(data)) as tmp:
+        tmp.write_bytes(data)
 
 
 def swap_in(tmp_dir: str | Path, final_dir: str | Path) -> None:

@@ -6,13 +6,14 @@ mixing and ``gankit neighbours`` all draw their grids here, so every picture of 
 same padding and scaling. The grid is torchvision's ``make_grid``/``save_image`` layout, pixel for
 pixel, without importing torchvision (whose import costs seconds at every process start).
 """
+import io
 import re
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from gankit.store.files import SAMPLES_DIR, STEP_PREFIX, replacing
+from gankit.store.files import SAMPLES_DIR, STEP_PREFIX, write_bytes_atomic
 
 PADDING = 2
 REAL_GRID = "real.png"
@@ -54,8 +55,7 @@ def write_real_grid(run_dir: str | Path, images: torch.Tensor, nrow: int) -> Pat
 def write_grid(run_dir: str | Path, step: int, images: torch.Tensor, nrow: int) -> Path:
     """The sample grid of ``step`` (images in [-1, 1]), written atomically: a kill mid-write leaves no half PNG."""
     path = grid_path(run_dir, step)
-    with replacing(path) as tmp:
-        save_grid(images, tmp, nrow, format="png")
+    save_grid(images, path, nrow, format="png")
     return path
 
 
@@ -79,9 +79,15 @@ def tile(images: torch.Tensor, nrow: int, padding: int = PADDING, pad_value: flo
 
 
 def save_picture(picture: torch.Tensor, path, format: str | None = None) -> Path | object:
-    """A (C, H, W) picture in [0, 1] as an 8-bit PNG (rounded as torchvision's ``save_image``)."""
+    """A (C, H, W) picture in [0, 1] as an 8-bit PNG (rounded as torchvision's ``save_image``); a path is
+    written atomically (a full disk: ``DiskFull``, and no file under that name)."""
     pixels = picture.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    Image.fromarray(pixels).save(path, format=format or "png")
+    if not isinstance(path, (str, Path)):
+        Image.fromarray(pixels).save(path, format=format or "png")
+        return path
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format=format or "png")
+    write_bytes_atomic(path, buf.getvalue())
     return path
 
 

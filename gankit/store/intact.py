@@ -47,6 +47,9 @@ def problem(ckpt: Path, fingerprint: str | None = None, *, pickles: bool = True)
         return f"{STATE_FILE} is unreadable ({type(e).__name__}: {first_line(e)[:200]})"
     if not isinstance(state, dict):
         return f"{STATE_FILE} holds no mapping"
+    why = state_file.field_problem(state)
+    if why:
+        return why
     step = ckpt.name.removeprefix(PREFIX)
     if ckpt.name.startswith(PREFIX) and step.isdigit() and state.get("step") != int(step):
         return f"{STATE_FILE} says step {state.get('step')!r}, not {int(step)}"

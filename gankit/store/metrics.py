@@ -1,13 +1,17 @@
 """The metrics.jsonl of a run: one JSON row per log interval and per evaluation.
 
-``read_metrics`` splits it into training rows, evaluation rows and unreadable lines;
+``read_metrics`` splits it into training rows, evaluation rows and unreadable lines (a row whose
+step is not a whole number ≥ 0, such as ``1e400`` or ``NaN``, is one of them, with one warning);
 ``trim_metrics`` makes it continue cleanly from the checkpoint a run resumes from.
 """
 import json
+import os
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
-from gankit.store.files import write_text_atomic
+from gankit.store.files import disk_full, is_disk_full, write_text_atomic
+from gankit.store.state import MAX_COUNT, whole
 
 
 def trim_metrics(path: str | Path, last_step: int) -> int:
@@ -24,6 +28,27 @@ def trim_metrics(path: str | Path, last_step: int) -> int:
         return 0
     write_text_atomic(path, "".join(line if line.endswith("\n") else line + "\n" for line in kept))
     return len(lines) - len(kept)
+
+
+def open_for_rows(path: str | Path):
+    """metrics.jsonl opened for ``append_row`` (binary, unbuffered: a row is on disk once appended)."""
+    return open(path, "ab", buffering=0)
+
+
+def append_row(fh, path: str | Path, row: dict) -> None:
+    """Append one row to metrics.jsonl (``fh`` from ``open_for_rows``). When the disk is full the file is
+    cut back to its last whole row and ``DiskFull`` names it: no half row is left."""
+    data = (json.dumps(row) + "\n").encode("utf-8")
+    end = os.fstat(fh.fileno()).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[fh.write(view):]
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        os.ftruncate(fh.fileno(), end)
+        raise disk_full(path, e, len(data)) from None
 
 
 def _keeps(line: str, last_step: int, last: bool) -> bool:
@@ -47,9 +72,10 @@ EVAL_PREFIX = "eval/"
 
 def read_metrics(path: str | Path) -> MetricsLog:
     """Training rows, evaluation rows and the number of unreadable lines of a metrics.jsonl
-    (a missing file has none of them)."""
+    (a missing file has none of them). Rows whose step is not a whole number ≥ 0 are skipped
+    with one warning naming the first."""
     path = Path(path)
-    train, evals, bad = [], [], 0
+    train, evals, bad, wrong = [], [], 0, []
     if not path.is_file():
         return MetricsLog(train, evals, bad)
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -63,8 +89,15 @@ def read_metrics(path: str | Path) -> MetricsLog:
         if not isinstance(row, dict) or "step" not in row:
             bad += 1
             continue
+        if not whole(row["step"]):
+            bad += 1
+            wrong.append(row["step"])
+            continue
         if any(k.startswith(EVAL_PREFIX) for k in row):
             evals.append(row)
         if any(k in row for k in TRAIN_KEYS):
             train.append(row)
+    if wrong:
+        warnings.warn(f"{path}: skipped {len(wrong)} row(s) whose \"step\" is not a whole number from 0 to "
+                      f"{MAX_COUNT} (first: {wrong[0]!r}); the file was edited or damaged.", RuntimeWarning, stacklevel=2)
     return MetricsLog(train, evals, bad)

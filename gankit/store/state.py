@@ -3,8 +3,9 @@
 ``TrainState`` holds the training loop's counters (what a resumed run continues from);
 ``CheckpointState`` adds what the run that wrote the checkpoint was (its recipe fingerprint, the
 data's shape, its number of processes) and the state of the parts that keep one. ``read`` tolerates
-the fields older checkpoints lack (they take the defaults) and ignores unknown ones; ``write`` is
-atomic. ``load_json`` is the raw file, for the integrity checks (``gankit.store.intact``).
+the fields older checkpoints lack (they take the defaults) and ignores unknown ones, and refuses a
+value of the wrong kind or range (``field_problem``: a step of ``1e400``, a shape of floats); ``write``
+is atomic. ``load_json`` is the raw file, for the integrity checks (``gankit.store.intact``).
 """
 import json
 from dataclasses import asdict, dataclass, field, fields
@@ -48,6 +49,47 @@ def load_json(ckpt: str | Path):
     return json.loads((Path(ckpt) / STATE_FILE).read_text())
 
 
+MAX_COUNT = 2**53  # steps and batches: whole numbers a float holds exactly
+
+
+def whole(v, low: int = 0, high: int = MAX_COUNT) -> bool:
+    """Whether a number read from a run file is a whole number in low..high (not a bool, float, inf or NaN)."""
+    return type(v) is int and low <= v <= high
+
+
+SHAPE_RULE = "three whole numbers (C, H, W) from 1 to 65536"
+
+
+def is_image_shape(v) -> bool:
+    """Whether an ``img_shape`` read from a run file is [C, H, W] of whole numbers from 1 to 65536."""
+    return isinstance(v, list) and len(v) == 3 and all(whole(x, 1, 2**16) for x in v)
+
+
+_CHECKS = {  # field: (is the value right, what it must be); None is allowed for every field but the counters
+    "step": (whole, "a whole number ≥ 0"),
+    "batch": (whole, "a whole number ≥ 0"),
+    "skipped": (whole, "a whole number ≥ 0"),
+    "best": (lambda v: type(v) in (int, float), "a number"),  # NaN when the metric was: it is only compared
+    "best_step": (whole, "a whole number ≥ 0"),
+    "recipe_sha256": (lambda v: isinstance(v, str), "a string"),
+    "num_processes": (lambda v: whole(v, 1, 2**20), "a whole number ≥ 1"),
+    "img_shape": (is_image_shape, SHAPE_RULE),
+    "num_classes": (lambda v: whole(v, 0, 2**31), "a whole number ≥ 0"),
+    "parts": (lambda v: isinstance(v, dict), "a mapping"),
+}
+_COUNTERS = ("step", "batch", "skipped")
+
+
+def field_problem(state: dict) -> str | None:
+    """What is wrong with a state.json mapping's known fields (the first one), or None."""
+    for name, (ok, what) in _CHECKS.items():
+        if name not in state or (state[name] is None and name not in _COUNTERS):
+            continue
+        if not ok(state[name]):
+            return f"{STATE_FILE} says {name} {str(state[name])[:50]!r}, which must be {what}"
+    return None
+
+
 def from_mapping(state: dict) -> CheckpointState:
     """The fields of a ``state.json`` mapping; absent ones take their defaults, unknown ones are ignored."""
     return CheckpointState(**{f.name: state[f.name] for f in fields(CheckpointState) if f.name in state})
@@ -63,4 +105,8 @@ def read(ckpt: str | Path) -> CheckpointState:
     if not isinstance(state, dict):
         raise GankitError(f"checkpoint {ckpt}: {STATE_FILE} holds no mapping. The checkpoint is damaged; "
                           f"use another one (resuming the run moves it aside and continues from an older one).")
+    why = field_problem(state)
+    if why:
+        raise GankitError(f"checkpoint {ckpt}: {why}. The checkpoint is damaged or was edited; use another one "
+                          f"(resuming the run moves it aside and continues from an older one).")
     return from_mapping(state)

@@ -21,6 +21,7 @@ from gankit.store import checkpoints, intact
 from gankit.store import state as state_file
 from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE
 from gankit.store.state import CheckpointState
+from gankit.store.weights import check_weights
 
 
 class Checkpointer:
@@ -87,6 +88,7 @@ class Checkpointer:
         state = state_file.read(path)
         if not self.acc.is_main_process:
             intact.verify(path)
+        self.check_weights(path, ema)
         try:
             self.acc.load_state(str(path))
         except intact.UNSAFE_ERRORS as e:
@@ -98,6 +100,18 @@ class Checkpointer:
                                   f"({EMA_FILE}). Resume with ema.enabled=false, or start a new run.")
             ema.load_state_dict(weights)
         return state
+
+    def check_weights(self, path: Path, ema=None) -> None:
+        """Refuse checkpoint ``path`` when a model file's tensors do not fit this run's models (each one
+        named with its shapes and dtype), before anything is loaded."""
+        fix = (f"It was written by another recipe; move it out of {Path(path).parent} to resume from an older "
+               f"one, or start a new run.")
+        for i, model in enumerate(self.acc._models):  # accelerate's own list: the names its files are saved under
+            f = Path(path) / f"model{f'_{i}' if i else ''}.safetensors"
+            if f.is_file():
+                check_weights(model.state_dict(), f, f"checkpoint {path}", fix)
+        if ema is not None and (Path(path) / EMA_FILE).is_file():
+            check_weights(ema.state_dict(), Path(path) / EMA_FILE, f"checkpoint {path}", fix)
 
     def publish_best(self, path: Path | None, record: dict | None) -> None:
         if record is not None and path is not None and self.acc.is_main_process:

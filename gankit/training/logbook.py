@@ -3,7 +3,6 @@
 Numbers of each step are summed on the device; every ``log_every`` steps their window means
 over all processes (one host sync) become a row. Only the main process writes files.
 """
-import json
 import math
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ from tqdm.auto import tqdm
 from gankit.errors import printable
 from gankit.store.files import METRICS_FILE, SAMPLES_DIR
 from gankit.store.grids import real_grid_path, write_grid, write_real_grid
-from gankit.store.metrics import trim_metrics
+from gankit.store.metrics import append_row, open_for_rows, trim_metrics
 
 
 class Logbook:
@@ -29,7 +28,7 @@ class Logbook:
         if self.enabled:
             (self.run_dir / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
             trim_metrics(self.run_dir / METRICS_FILE, start_step)  # rows after the checkpoint come again
-            self.file = open(self.run_dir / METRICS_FILE, "a")
+            self.file = open_for_rows(self.run_dir / METRICS_FILE)
             self.bar = tqdm(total=total_steps, initial=start_step, desc="train", dynamic_ncols=True, mininterval=1.0)
 
     def __enter__(self):
@@ -104,8 +103,7 @@ class Logbook:
             self.acc.end_training()
 
     def _write(self, row: dict) -> None:
-        self.file.write(json.dumps(row) + "\n")
-        self.file.flush()
+        append_row(self.file, self.run_dir / METRICS_FILE, row)
 
     def _track(self, row: dict) -> None:
         if self.acc.trackers:
