@@ -47,8 +47,7 @@ def real_grid_path(run_dir: str | Path) -> Path:
 def write_real_grid(run_dir: str | Path, images: torch.Tensor, nrow: int) -> Path:
     """The grid of real images (in [-1, 1]) beside which a run's samples are shown, written atomically."""
     path = real_grid_path(run_dir)
-    with replacing(path) as tmp:
-        save_grid(images, tmp, nrow, format="png")
+    save_grid(images, path, nrow, format="png")
     return path
 
 
