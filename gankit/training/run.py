@@ -14,7 +14,6 @@ Trackers write into the run directory (``gankit.training.trackers``).
 """
 import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -53,9 +52,9 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
         run_dir = _pick_run_dir(valid.cfg, out, overwrite, name)
     cfg = valid.cfg
     trackers.check(cfg.trackers)
-    # The Accelerator is made without trackers (accelerate refuses TensorBoard before it knows a
-    # logging folder, and the run directory is that folder); they are attached below.
-    trainer = Trainer(replace(valid, cfg=trackers.without(cfg)), run_dir, resume=resume is not None)
+    # The Accelerator is made without trackers (``make_accelerator``): they are attached below, with the
+    # run directory as their folder (accelerate refuses TensorBoard before it knows one).
+    trainer = Trainer(valid, run_dir, resume=resume is not None)
     preflight(trainer.parts, cfg)  # G's output fits the data and D: fail now, not after the first epoch
     acc = trainer.acc
     if acc.is_main_process:
