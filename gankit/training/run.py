@@ -39,7 +39,8 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
     """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``.
 
     ``recipe``: a ``ValidRecipe`` (``gankit.config.validate.load``), or a recipe loaded in Python,
-    checked here once (``recipe_dir``: where its relative plugin files are); ``None`` with
+    checked here once (``recipe_dir``: where its relative plugin files are, default the folder it was
+    loaded from: ``gankit.config.recipe.folder_of``); ``None`` with
     ``resume``: the recipe stored in the run, checked once when it is read."""
     valid = None if recipe is None else validated(recipe, recipe_dir)
     if resume is not None:

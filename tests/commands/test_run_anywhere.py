@@ -1,5 +1,6 @@
 """A run directory is self-contained: its stored recipe holds no path relative to the folder it was trained
-from, so eval, resume, neighbours, sample, export and report work from any folder and after the run is moved."""
+from, so eval, resume, neighbours, sample, export, report and compare work from any folder and after the run
+is moved."""
 import json
 import os
 import shutil
@@ -99,6 +100,7 @@ def test_a_moved_run_evaluates_resumes_and_samples(trained, elsewhere, tmp_path,
     assert main(["sample", "moved", "--num", "4", "--out", "s.png"]) == 0
     assert main(["export", "moved", "model"]) == 0
     assert main(["report", "moved"]) == 0
+    assert main(["compare", "moved", "--json"]) == 0
     assert main(["resume", "moved", "trainer.max_steps=4"]) == 0
     assert ckpt.latest(moved).name == ckpt.name_for(4)
     capsys.readouterr()
