@@ -7,10 +7,13 @@ A recipe names paths in two places:
   folder (``gankit.config.plugins.absolute_plugins``);
 * component arguments that are paths: those named ``root``, ``path``, ``file`` or ``dir``, or ending in
   ``_root``, ``_path``, ``_file`` or ``_dir``, of the components in ``data``, ``generator``,
-  ``discriminator``, ``loss``, ``augment``, ``penalties``, ``metrics`` and ``side_jobs`` (``data.root``;
-  ``data.path`` and ``data.cache_dir`` of ``hf_datasets``; a plugin metric's ``weights_path``). They are
-  relative to the working folder, where the component opens them. One the recipe leaves out takes the
-  component's default (mnist's ``root: data``), made absolute too; ``null`` stays ``null``.
+  ``discriminator``, ``loss``, ``augment``, ``penalties`` and ``metrics`` (``data.root``; ``data.path``
+  and ``data.cache_dir`` of ``hf_datasets``; a plugin metric's ``weights_path``). They are relative to
+  the working folder, where the component opens them. One the recipe leaves out takes the component's
+  default (mnist's ``root: data``), made absolute too; ``null`` stays ``null``.
+
+Side jobs' arguments stay as written: a side job writes into the run directory (``trainer.run_dir``),
+so its relative paths are inside the run, and move with it.
 
 ``absolute`` is applied to every validated recipe (``gankit.config.validate``), so the recipe a run stores
 (``recipe.yaml``) holds absolute paths only. A run written before this stored its paths as they were
@@ -22,11 +25,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gankit.config.registry import (AUGMENTS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, METRICS, PENALTIES,
-                                    SIDE_JOBS, Registry)
+                                    Registry)
 
 # The recipe's component nodes (a list: one node per item) and the registry that names their arguments.
 SECTIONS = {"data": DATASETS, "generator": GENERATORS, "discriminator": DISCRIMINATORS, "loss": LOSSES,
-            "augment": AUGMENTS, "penalties": PENALTIES, "metrics": METRICS, "side_jobs": SIDE_JOBS}
+            "augment": AUGMENTS, "penalties": PENALTIES, "metrics": METRICS}
 PATH_ARGUMENT = re.compile(r"(^|_)(root|path|file|dir)$")
 
 
