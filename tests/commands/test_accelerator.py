@@ -19,6 +19,7 @@ def test_check_of_a_recipe_with_a_tracker_times_its_steps_and_logs_nothing(track
     assert list(tmp_path.iterdir()) == []  # no tensorboard/, wandb/ or runs/ here
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tracker", ["tensorboard", "wandb"])
 def test_bench_of_a_recipe_with_a_tracker_times_its_steps_and_logs_nothing(tracker, tiny_recipe, tmp_path,
                                                                            monkeypatch, capsys):
