@@ -4,9 +4,11 @@
 their first read (built-in components, then installed plugin packages; ``gankit.config.plugins``
 arranges that). The functions below come from their modules on first use:
 
-- ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``);
-- ``train(recipe, out=None, *, resume=None, overwrite=False)``: train it, validating it once, then
-  write its report (``gankit.commands.train``; ``gankit.config.validate``);
+- ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``); the
+  config remembers the file's folder (``recipe.folder_of``), where relative plugin files are found;
+- ``train(recipe, out=None, *, resume=None, overwrite=False, recipe_dir=None)``: train it, validating it
+  once, then write its report (``gankit.commands.train``; ``gankit.config.validate``); ``recipe_dir``:
+  another folder for the recipe's relative plugin files;
 - ``load_generator(source, device="cpu")``: a trained generator (``gankit.runs.inference``);
 - ``sample(generator, n, seed=0, labels=None, truncation=1.0)``: images in [-1, 1] from it (``gankit.runs.inference``);
 - ``export_generator(run_dir_or_checkpoint, out)``: a portable model folder (``gankit.runs.export``);

@@ -1,14 +1,13 @@
 """gankit eval RUN_DIR_OR_CHECKPOINT [key=value ...] [--metrics fd,kid] [--num-samples N] [--floor] [--json]"""
 import json
 
-from accelerate import Accelerator
-
 from gankit.config import recipe
 from gankit.data.build import build_data
 from gankit.errors import GankitError, printable
 from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
 from gankit.runs.inference import DEVICE_HELP, load_generator, resolve_checkpoint, resolve_device, valid_run_recipe
+from gankit.training.accel import make_accelerator
 
 
 def add_parser(sub) -> None:
@@ -42,7 +41,7 @@ def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
     valid = valid_run_recipe(run_dir, _overrides(args))  # validated once: plugins imported, every problem at once
     cfg = valid.cfg
-    acc = Accelerator(cpu=resolve_device(args.device) == "cpu")
+    acc = make_accelerator(cfg, cpu=resolve_device(args.device) == "cpu", training=False)  # as training evaluates
     G = load_generator(ck, acc.device, ema=False if args.raw else None)
     conditional = is_conditional(G)
     nodes = None

@@ -48,7 +48,10 @@ def run(args) -> int:
 def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = None, overwrite: bool = False,
           recipe_dir=None, name: str = "run") -> dict:
     """Train a recipe (``gankit.training.run.train``), then draw the run on the main process: its
-    curves.png and report.html (a failure there only warns). What ``gankit train`` and ``gankit.train`` run."""
+    curves.png and report.html (a failure there only warns). What ``gankit train`` and ``gankit.train`` run.
+
+    ``recipe_dir``: where the recipe's relative plugin files are; default the folder ``gankit.load_recipe``
+    read it from (``gankit.config.recipe.folder_of``)."""
     summary = train_run(cfg, out, resume=resume, overwrite=overwrite, recipe_dir=recipe_dir, name=name)
     if PartialState().is_main_process:
         write_views(summary["run_dir"])  # curves.png and report.html

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import typing
+import weakref
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -25,15 +26,30 @@ from gankit.errors import GankitError, first_line, raise_if
 from gankit.store.files import write_text_atomic
 
 __all__ = ["load", "load_partial", "from_container", "save", "to_dict", "diff_keys", "is_resume_safe", "fingerprint",
+           "folder_of",
            "Recipe", "PRECISIONS", "RESUME_SAFE_KEYS", "OptimizerCfg", "OptimCfg", "DDPCfg", "EMACfg", "EvalCfg",
            "TrainerCfg", "OutputCfg"]
 
 
 def load(path: str | Path, overrides: list[str] | tuple = ()) -> DictConfig:
-    """Load a recipe file with its base chain and overrides; validate; return a typed config."""
+    """Load a recipe file with its base chain and overrides; validate; return a typed config.
+
+    The config remembers the file's folder (``folder_of``), where its relative plugin files are found."""
     problems: list[str] = []
     raw = _merged(path, overrides, problems)
-    return from_container(raw, problems)
+    cfg = from_container(raw, problems)
+    _folders[id(cfg)] = Path(path).expanduser().parent.absolute()
+    weakref.finalize(cfg, _folders.pop, id(cfg), None)
+    return cfg
+
+
+_folders: dict[int, Path] = {}  # by identity: beside each config, not in it (nor in its fingerprint)
+
+
+def folder_of(cfg) -> Path | None:
+    """The folder of the file ``load`` read ``cfg`` from (absolute); None for a config made otherwise, a
+    copy or a merge (pass ``recipe_dir=`` there)."""
+    return _folders.get(id(cfg))
 
 
 def load_partial(path: str | Path, overrides: list[str] | tuple = ()) -> DictConfig | None:
@@ -249,7 +265,10 @@ def diff_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 def fingerprint(cfg: DictConfig) -> str:
     """A short hash of what a run's checkpoints depend on: the resolved recipe without the
-    ``RESUME_SAFE_KEYS`` (a checkpoint whose fingerprint differs was written by another recipe)."""
+    ``RESUME_SAFE_KEYS`` (a checkpoint whose fingerprint differs was written by another recipe).
+
+    A run's is its stored recipe's, as stored: paths absolute (``gankit.config.locations``), or as given in
+    a run written before they were; so neither the working folder nor moving the run changes it."""
     plain = to_dict(cfg)
     for key in RESUME_SAFE_KEYS:
         *parents, last = key.split(".")

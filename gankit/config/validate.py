@@ -1,7 +1,8 @@
 """One validation path: everything about a recipe that can be checked without building anything.
 
 A recipe is validated once per run, where it comes in, and what comes out is a ``ValidRecipe``:
-the resolved recipe (plugin files absolute, plugins imported), its folder, and its run-level keys
+the resolved recipe (plugin files and data paths absolute: ``gankit.config.locations``; plugins
+imported), its folder, and its run-level keys
 split off (``gankit.config.run_keys``). Training (``Trainer``, ``gankit train``), ``gankit check``,
 ``gankit bench`` and ``gankit eval`` take that and never check again; building a part reads the
 registries.
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gankit.config import plugins, recipe, recipe_files, run_keys
+from gankit.config import locations, plugins, recipe, recipe_files, run_keys
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
                                     LOSSES, METRICS, OPTIMIZERS, PENALTIES, SIDE_JOBS)
 from gankit.config.run_keys import PenaltySpec, RunKeys
@@ -39,7 +40,7 @@ NETS = ("g", "d")
 class ValidRecipe:
     """A recipe that passed every check of this module, with its run-level keys split off."""
 
-    cfg: DictConfig  # resolved; plugin files as absolute paths (their plugins imported)
+    cfg: DictConfig  # resolved; plugin files and path arguments absolute (``locations``); plugins imported
     recipe_dir: Path | None  # the recipe's folder (None: a recipe made in Python)
     data: dict  # the dataset node without `holdout`
     holdout: int  # `data.holdout`: real images kept out of training
@@ -67,20 +68,23 @@ def validated(cfg: DictConfig | ValidRecipe, recipe_dir: str | Path | None = Non
               for_training: bool = True) -> ValidRecipe:
     """A recipe loaded without ``load`` (the Python API, a run's stored recipe), checked once; a
     ``ValidRecipe`` comes back as it is (one checked for evaluation only gets this machine's settings
-    checked before it trains). ``recipe_dir``: where relative plugin files are found."""
+    checked before it trains). ``recipe_dir``: where relative plugin files are found; default the folder
+    of the file ``recipe.load`` read ``cfg`` from (``gankit.load_recipe``), if it did."""
     if isinstance(cfg, ValidRecipe):
         if for_training and not cfg.for_training:
             found = settings_problems(cfg.cfg)
             raise_if(found, header(found))
             return replace(cfg, for_training=True)
         return cfg
-    recipe_dir = Path(recipe_dir) if recipe_dir is not None else None
+    recipe_dir = Path(recipe_dir) if recipe_dir is not None else recipe.folder_of(cfg)
     return _valid(plugins.absolute_plugins(cfg, recipe_dir), recipe_dir, {}, for_training)
 
 
 def _valid(cfg: DictConfig, recipe_dir: Path | None, inherited: dict[str, str], for_training: bool) -> ValidRecipe:
-    found, keys = _examine(cfg, recipe_dir, inherited, for_training)
+    found, _ = _examine(cfg, recipe_dir, inherited, for_training)
     raise_if(found, header(found))
+    cfg = locations.absolute(cfg)  # now that the plugins are loaded, their components' arguments are known
+    keys = split_run_keys(cfg)
     return ValidRecipe(cfg, recipe_dir, keys.data, keys.holdout, keys.penalties, for_training)
 
 

@@ -119,19 +119,25 @@ def loss_scale(acc: Accelerator) -> torch.Tensor | None:
     return acc.scaler.scale(torch.ones((), device=acc.device))
 
 
-def make_accelerator(cfg: DictConfig) -> Accelerator:
+def make_accelerator(cfg: DictConfig, *, cpu: bool | None = None, training: bool = True) -> Accelerator:
+    """The one Accelerator of every verb (train, check, bench, eval): the recipe's precision, gradient
+    accumulation and process group settings, and no trackers: a training run attaches those itself, with
+    their files in its run directory (``gankit.training.trackers.start``), so no other verb logs anywhere.
+
+    ``cpu``: the device choice of a verb that has its own (``eval --device``); default the recipe's
+    (``trainer.cpu``, or no GPU). ``training=False``: nothing is trained, so an emulated precision is not
+    warned about."""
     t = cfg.trainer
-    cpu = t.cpu or not torch.cuda.is_available()
+    cpu = (t.cpu or not torch.cuda.is_available()) if cpu is None else cpu
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.ddp.find_unused_parameters,
                                         broadcast_buffers=cfg.ddp.broadcast_buffers)
     group = InitProcessGroupKwargs(**process_group_kwargs(cfg))
-    trackers = list(cfg.trackers) or None
     # accelerate keeps one global state per process; a second run in the same process (notebooks,
     # tests) may ask for another precision. The process group (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
     GradientState._reset_state()
     acc = Accelerator(cpu=cpu, mixed_precision=resolve_precision(t.precision, cpu), gradient_accumulation_steps=t.grad_accum,
-                      kwargs_handlers=[ddp, group], log_with=trackers, step_scheduler_with_optimizer=False)
+                      kwargs_handlers=[ddp, group], step_scheduler_with_optimizer=False)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and acc.num_processes == 1:
         raise GankitError(
@@ -139,7 +145,7 @@ def make_accelerator(cfg: DictConfig) -> Accelerator:
             f"its own copy. On CPUs launch with ACCELERATE_USE_CPU=1 (e.g. ACCELERATE_USE_CPU=1 torchrun "
             f"--standalone --nproc_per_node {world} -m gankit train ...)."
         )
-    if acc.is_main_process:
+    if training and acc.is_main_process:
         warn_if_emulated(t.precision, cpu, acc.device)
     return acc
 

@@ -8,13 +8,12 @@ Drawing the finished run (curves.png, report.html) is its callers' part: ``ganki
 Resuming (``--resume RUN_DIR``) continues from the latest complete checkpoint with the recipe
 stored in the run; a recipe given again may differ from it only in ``RESUME_SAFE_KEYS``.
 The stored recipe is rewritten (atomically) with those changes, so a later plain
-``gankit train --resume RUN_DIR`` continues with them. Plugin files are stored as absolute
-paths, so a run resumes from any working directory.
+``gankit train --resume RUN_DIR`` continues with them. Plugin files and data paths are stored
+absolute (``gankit.config.locations``), so a run resumes from any working folder, also after it moved.
 Trackers write into the run directory (``gankit.training.trackers``).
 """
 import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -22,8 +21,8 @@ from accelerate import PartialState
 from accelerate.utils import broadcast_object_list
 from omegaconf import DictConfig, OmegaConf
 
+from gankit.config import locations, validate
 from gankit.config import recipe as recipe_mod
-from gankit.config import validate
 from gankit.config.validate import ValidRecipe, validated
 from gankit.errors import GankitError
 from gankit.store import intact
@@ -40,7 +39,8 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
     """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``.
 
     ``recipe``: a ``ValidRecipe`` (``gankit.config.validate.load``), or a recipe loaded in Python,
-    checked here once (``recipe_dir``: where its relative plugin files are); ``None`` with
+    checked here once (``recipe_dir``: where its relative plugin files are, default the folder it was
+    loaded from: ``gankit.config.recipe.folder_of``); ``None`` with
     ``resume``: the recipe stored in the run, checked once when it is read."""
     valid = None if recipe is None else validated(recipe, recipe_dir)
     if resume is not None:
@@ -48,20 +48,23 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
             raise GankitError(f"--out: give either --out DIR (a new run) or --resume RUN_DIR, not both "
                               f"({out} vs {resume}).")
         run_dir = Path(resume)
-        valid = _resume_recipe(run_dir, valid)
+        valid, stored = _resume_recipe(run_dir, valid)
     else:
-        run_dir = _pick_run_dir(valid.cfg, out, overwrite, name)
+        run_dir, stored = _pick_run_dir(valid.cfg, out, overwrite, name), None
     cfg = valid.cfg
+    # What the run stores: the recipe, its paths absolute; a resumed run's as it stored it, with the
+    # resume-safe changes (a run written with relative paths keeps them, and its checkpoints' fingerprint).
+    keep = cfg if stored is None else _with_resume_safe_keys(stored, cfg)
     trackers.check(cfg.trackers)
-    # The Accelerator is made without trackers (accelerate refuses TensorBoard before it knows a
-    # logging folder, and the run directory is that folder); they are attached below.
-    trainer = Trainer(replace(valid, cfg=trackers.without(cfg)), run_dir, resume=resume is not None)
+    # The Accelerator is made without trackers (``make_accelerator``): they are attached below, with the
+    # run directory as their folder (accelerate refuses TensorBoard before it knows one).
+    trainer = Trainer(valid, run_dir, resume=resume is not None, fingerprint=recipe_mod.fingerprint(keep))
     preflight(trainer.parts, cfg)  # G's output fits the data and D: fail now, not after the first epoch
     acc = trainer.acc
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         clean_temporaries(run_dir)
-        write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
+        write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(keep))
     if cfg.trackers:
         trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resume is not None else None)
     acc.wait_for_everyone()
@@ -94,9 +97,9 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     return run_dir
 
 
-def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> ValidRecipe:
+def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> tuple[ValidRecipe, DictConfig]:
     """The recipe a resumed run continues with: ``valid`` when it changes only ``RESUME_SAFE_KEYS`` of
-    the stored one, or (``None``) the stored recipe, validated here."""
+    the stored one, or (``None``) the stored recipe, validated here; and the stored one as it is."""
     stored_path = run_dir / RECIPE_FILE
     if not run_dir.is_dir():
         raise GankitError(f"--resume: {run_dir} does not exist. Give the folder of an earlier run (it holds {RECIPE_FILE}).")
@@ -106,10 +109,11 @@ def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> ValidRecipe:
     if not intact.step_dirs(run_dir):  # damaged ones are the trainer's to sort out (Checkpointer.resume_point)
         raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead "
                           f"(gankit train RECIPE --out {run_dir} --overwrite).")
+    stored = _stored(stored_path, recipe_mod.load)
     if valid is None:
-        return _stored(stored_path, validate.load)
-    stored = _stored(stored_path, recipe_mod.load)  # only compared: the recipe given was validated
-    changed = recipe_mod.diff_keys(recipe_mod.to_dict(stored), recipe_mod.to_dict(valid.cfg))
+        return _stored(stored_path, validate.load), stored
+    # compared with its paths absolute, as the recipe given has them (a run written with relative ones)
+    changed = recipe_mod.diff_keys(recipe_mod.to_dict(locations.absolute(stored)), recipe_mod.to_dict(valid.cfg))
     unsafe = [k for k in changed if not recipe_mod.is_resume_safe(k)]
     if unsafe:
         raise GankitError(
@@ -117,7 +121,15 @@ def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> ValidRecipe:
             f"resuming with those changes would not continue the same run. Only these keys may change on "
             f"resume: {', '.join(recipe_mod.RESUME_SAFE_KEYS)}. Start a new run to change the others."
         )
-    return valid
+    return valid, stored
+
+
+def _with_resume_safe_keys(stored: DictConfig, cfg: DictConfig) -> DictConfig:
+    """A run's stored recipe with the ``RESUME_SAFE_KEYS`` of the recipe it resumes with."""
+    out = stored.copy()
+    for key in recipe_mod.RESUME_SAFE_KEYS:
+        OmegaConf.update(out, key, OmegaConf.select(cfg, key), merge=False)
+    return out
 
 
 def _stored(path: Path, read):

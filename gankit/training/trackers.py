@@ -39,15 +39,6 @@ def check(names) -> None:
                               f"(pip install {PACKAGES[name]}), or remove it from trackers.")
 
 
-def without(cfg: DictConfig) -> DictConfig:
-    """The recipe with no trackers (what the Accelerator is made from; ``start`` attaches them)."""
-    if not cfg.trackers:
-        return cfg
-    bare = cfg.copy()
-    bare.trackers = []
-    return bare
-
-
 def tags() -> dict:
     """The sweep and trial a run belongs to, from the environment a sweep worker sets."""
     return {k: os.environ[v] for k, v in (("sweep", "GANKIT_SWEEP"), ("trial", "GANKIT_TRIAL")) if os.environ.get(v)}

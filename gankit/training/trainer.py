@@ -16,7 +16,7 @@ import torch
 from accelerate.utils import set_seed
 from omegaconf import DictConfig
 
-from gankit.config.recipe import fingerprint
+from gankit.config.recipe import fingerprint as recipe_fingerprint
 from gankit.config.validate import ValidRecipe, validated
 from gankit.data.batches import BatchStream, NoiseStream
 from gankit.errors import GankitError
@@ -50,7 +50,9 @@ def untouched_rng(device: torch.device):
 
 
 class Trainer:
-    def __init__(self, recipe: ValidRecipe | DictConfig, run_dir: str | Path, *, resume: bool = False, recipe_dir=None):
+    def __init__(self, recipe: ValidRecipe | DictConfig, run_dir: str | Path, *, resume: bool = False, recipe_dir=None,
+                 fingerprint: str | None = None):
+        """``fingerprint``: the run's (its stored recipe's, ``gankit.training.run``); default this recipe's."""
         self.recipe = validated(recipe, recipe_dir)  # a ValidRecipe as it is; a DictConfig (Python API) checked once
         cfg = self.cfg = self.recipe.cfg
         self.t = cfg.trainer
@@ -65,7 +67,7 @@ class Trainer:
         # built now when evaluations are planned: a metric that cannot run fails before training
         self.evaluator = (Evaluator(cfg, self.parts.data, self.acc.device, conditional=is_conditional(self.parts.G))
                           if self.t.eval_every else None)
-        self.fingerprint = fingerprint(cfg)  # in every checkpoint: one from another recipe is never resumed from
+        self.fingerprint = fingerprint or recipe_fingerprint(cfg)  # in each checkpoint: another recipe's is never resumed
         if resume:
             self.load(self.checkpoints.resume_point(self.fingerprint))
 

@@ -64,6 +64,31 @@ def test_my_gan_recipe_trains_two_steps(fresh_plugins, tmp_path):
     assert [r["step"] for r in rows] == [1, 2]
 
 
+@pytest.mark.slow
+def test_the_api_finds_plugin_files_next_to_the_recipe_it_loaded(fresh_plugins, tmp_path, monkeypatch):
+    """`gankit.train(gankit.load_recipe(path))` reads `plugins: [./my_gan.py]` as `gankit train path` does."""
+    monkeypatch.chdir(tmp_path)  # not the recipe's folder, which the recipe was named relative to
+    cfg = gankit.load_recipe(os.path.relpath(RECIPE, tmp_path), ["trainer.max_steps=1", "trainer.batch_size=16",
+                                                                 "data.size=32"])
+    assert cfg.plugins == ["./my_gan.py"]  # the recipe as written: its folder is remembered beside it
+    summary = gankit.train(cfg, out="run")
+    stored = recipe.load(Path(summary["run_dir"]) / "recipe.yaml")
+    assert stored.plugins == [str((ROOT / "plugins" / "my_gan.py").resolve())] and stored.generator.name == "my_mlp"
+    assert recipe.fingerprint(cfg) == recipe.fingerprint(gankit.load_recipe(RECIPE, ["trainer.max_steps=1",
+                                                                                      "trainer.batch_size=16",
+                                                                                      "data.size=32"]))
+
+
+def test_an_explicit_recipe_dir_wins_over_the_remembered_folder(fresh_plugins, tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "my_gan.py").write_text((ROOT / "plugins" / "my_gan.py").read_text())
+    monkeypatch.chdir(tmp_path)
+    cfg = gankit.load_recipe(RECIPE)  # remembers plugins/ as its folder, which has a my_gan.py too
+    assert validate.validated(cfg, other).cfg.plugins == [str((other / "my_gan.py").resolve())]
+    assert GENERATORS.entry("my_mlp").origin == f"file {(other / 'my_gan.py').resolve()}"
+
+
 
 def _install_example(fresh_plugins, tmp_path):
     fresh_plugins.add(example_site(tmp_path))
