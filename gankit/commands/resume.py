@@ -10,6 +10,7 @@ def add_parser(sub) -> None:
     r = sub.add_parser("resume", help="continue a run from its latest checkpoint")
     r.add_argument("resume", metavar="RUN_DIR")
     r.add_argument("overrides", nargs="*", help="key=value changes allowed on resume (e.g. trainer.max_steps=2000)")
+    r.add_argument("--trust-plugins", action="store_true", help=train.RESUME_TRUST_HELP)
     r.set_defaults(func=run)
 
 

@@ -34,17 +34,19 @@ GRID_SEED, GRID_SIZE = 0, 64
 NOT_METRICS = ("eval_s", "floor_n")
 
 
-def export_generator(source: str | Path, out: str | Path, *, ema: bool | None = None, overwrite: bool = False) -> Path:
-    """Write the generator of a run (latest checkpoint) or of one checkpoint as a model folder ``out``."""
+def export_generator(source: str | Path, out: str | Path, *, ema: bool | None = None, overwrite: bool = False,
+                     trust_plugins: bool = False) -> Path:
+    """Write the generator of a run (latest checkpoint) or of one checkpoint as a model folder ``out``
+    (``trust_plugins``: as for ``load_generator``)."""
     check_out(Path(out), overwrite)  # before the (slower) loading
-    G, config = load_with_config(source, ema)
+    G, config = load_with_config(source, ema, trust_plugins)
     return write_model_folder(G, config, out, overwrite=overwrite)
 
 
-def load_with_config(source: str | Path, ema: bool | None = None) -> tuple[nn.Module, dict]:
+def load_with_config(source: str | Path, ema: bool | None = None, trust_plugins: bool = False) -> tuple[nn.Module, dict]:
     """The generator of a run or checkpoint and the config.json that describes it."""
     run_dir, ck = resolve_checkpoint(source)
-    G = load_generator(ck, ema=ema)  # loads the recipe's plugins too
+    G = load_generator(ck, ema=ema, trust_plugins=trust_plugins)  # loads the recipe's plugins too
     stored = yaml.safe_load((run_dir / RECIPE_FILE).read_text(encoding="utf-8"))  # resolved and checked by now
     state = state_file.read(ck)
     node = stored["generator"]

@@ -81,19 +81,29 @@ def _recipe_file(run_dir: Path) -> Path:
     return recipe_path
 
 
-def load_run_recipe(run_dir: Path):
-    """The recipe stored in a run, with its plugins loaded (so its components can be built)."""
-    cfg = recipe.load(_recipe_file(run_dir))
-    plugins_module.load(list(cfg.plugins), base_dir=run_dir)
+def run_source(run_dir: Path, trust_plugins: bool = False) -> plugins_module.Source:
+    """A run directory as the source of the plugins its recipe names (``gankit.config.plugins.vet``)."""
+    return plugins_module.Source(Path(run_dir), plugins_module.RUN, trust_plugins)
+
+
+def load_run_recipe(run_dir: Path, trust_plugins: bool = False):
+    """The recipe stored in a run, with its plugins loaded as ``plugins.vet`` allows (so its components can
+    be built)."""
+    cfg = plugins_module.vetted(recipe.load(_recipe_file(run_dir)), run_source(run_dir, trust_plugins))
+    plugins_module.load(list(cfg.plugins))
     return cfg
 
 
-def valid_run_recipe(run_dir: Path, overrides=()) -> ValidRecipe:
+def valid_run_recipe(run_dir: Path, overrides=(), trust_plugins: bool = False) -> ValidRecipe:
     """The recipe stored in a run, with ``overrides``, validated once for evaluating the run (its plugins
-    imported; the settings only training needs this machine to honour are not checked)."""
-    return validate.load(_recipe_file(run_dir), overrides, for_training=False)
+    imported as ``plugins.vet`` allows; the settings only training needs this machine to honour are not
+    checked)."""
+    return validate.load(_recipe_file(run_dir), overrides, for_training=False,
+                         source=run_source(run_dir, trust_plugins))
 
 
+TRUST_PLUGINS_HELP = ("run the plugin code the folder or run names: a plugin file inside it, or (a run's) a module "
+                      "from elsewhere on PYTHONPATH; never a file outside it (docs/sharing.md)")
 DEVICE_HELP = "auto (cuda when available, else cpu), cpu, cuda or cuda:N (default auto)"
 
 
@@ -112,22 +122,26 @@ def resolve_device(name: str = "auto", key: str = "--device") -> str:
 
 
 def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *, revision: str | None = None,
-                   plugins=()) -> nn.Module:
+                   plugins=(), trust_plugins: bool = False) -> nn.Module:
     """The trained generator of a run (latest checkpoint), a checkpoint, an exported folder or a Hub
     repo id (``user/repo``: downloaded into the Hub cache, or read from it offline), in eval mode.
 
     ``ema``: None = the EMA weights when the checkpoint has them, else the trained weights.
     ``revision``: a Hub branch, tag or commit. ``plugins``: plugin files or modules to load first
-    (a generator from a single-file plugin needs its file; the error says which).
+    (a generator from a single-file plugin needs its file; the error says which). ``trust_plugins``: also
+    run the plugin code the folder or run names, within ``gankit.config.plugins.vet``'s rule (without it,
+    a folder runs none, and a run only its modules of installed packages and the absolute plugin paths
+    its training stored; docs/sharing.md).
     """
     path = Path(source).expanduser()
     if is_model_folder(path):
-        return load_folder(path, device, ema, plugins)
+        return load_folder(path, device, ema, plugins, trust_plugins=trust_plugins)
     if not path.exists() and hub.looks_like_repo_id(source):
-        return load_folder(hub.download(source, revision), device, ema, plugins, where=f"Hub repo '{source}'")
+        return load_folder(hub.download(source, revision), device, ema, plugins, where=f"Hub repo '{source}'",
+                           trust_plugins=trust_plugins)
     run_dir, ck = resolve_checkpoint(source)
     plugins_module.load(list(plugins or ()))
-    cfg = load_run_recipe(run_dir)
+    cfg = load_run_recipe(run_dir, trust_plugins)
     state = state_file.read(ck)
     if state.img_shape is not None:
         ctx = {"img_shape": tuple(state.img_shape), "num_classes": state.num_classes or 0}

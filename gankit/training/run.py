@@ -23,7 +23,7 @@ from accelerate.utils import broadcast_object_list
 from omegaconf import DictConfig, OmegaConf
 
 from gankit.config import recipe as recipe_mod
-from gankit.config import validate
+from gankit.config import plugins, validate
 from gankit.config.validate import ValidRecipe, validated
 from gankit.errors import GankitError
 from gankit.store import intact
@@ -36,19 +36,20 @@ from gankit.training.trainer import Trainer
 
 
 def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None, *, resume: str | Path | None = None,
-          overwrite: bool = False, recipe_dir=None, name: str = "run") -> dict:
+          overwrite: bool = False, recipe_dir=None, name: str = "run", trust_plugins: bool = False) -> dict:
     """Train a recipe; returns the last logged row (losses, images/s) plus ``run_dir``.
 
     ``recipe``: a ``ValidRecipe`` (``gankit.config.validate.load``), or a recipe loaded in Python,
     checked here once (``recipe_dir``: where its relative plugin files are); ``None`` with
-    ``resume``: the recipe stored in the run, checked once when it is read."""
+    ``resume``: the recipe stored in the run, checked once when it is read, its plugins loaded as
+    ``gankit.config.plugins.vet`` allows (``trust_plugins``: the user's opt-in)."""
     valid = None if recipe is None else validated(recipe, recipe_dir)
     if resume is not None:
         if out is not None and Path(out).resolve() != Path(resume).resolve():
             raise GankitError(f"--out: give either --out DIR (a new run) or --resume RUN_DIR, not both "
                               f"({out} vs {resume}).")
         run_dir = Path(resume)
-        valid = _resume_recipe(run_dir, valid)
+        valid = _resume_recipe(run_dir, valid, trust_plugins)
     else:
         run_dir = _pick_run_dir(valid.cfg, out, overwrite, name)
     cfg = valid.cfg
@@ -94,7 +95,7 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     return run_dir
 
 
-def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> ValidRecipe:
+def _resume_recipe(run_dir: Path, valid: ValidRecipe | None, trust_plugins: bool = False) -> ValidRecipe:
     """The recipe a resumed run continues with: ``valid`` when it changes only ``RESUME_SAFE_KEYS`` of
     the stored one, or (``None``) the stored recipe, validated here."""
     stored_path = run_dir / RECIPE_FILE
@@ -107,7 +108,8 @@ def _resume_recipe(run_dir: Path, valid: ValidRecipe | None) -> ValidRecipe:
         raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead "
                           f"(gankit train RECIPE --out {run_dir} --overwrite).")
     if valid is None:
-        return _stored(stored_path, validate.load)
+        source = plugins.Source(run_dir, plugins.RUN, trust_plugins)
+        return _stored(stored_path, lambda path: validate.load(path, source=source))
     stored = _stored(stored_path, recipe_mod.load)  # only compared: the recipe given was validated
     changed = recipe_mod.diff_keys(recipe_mod.to_dict(stored), recipe_mod.to_dict(valid.cfg))
     unsafe = [k for k in changed if not recipe_mod.is_resume_safe(k)]
