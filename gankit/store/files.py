@@ -22,6 +22,9 @@ EMA_FILE = "ema.safetensors"
 MODEL_FILE = "model.safetensors"  # the generator: the first model accelerate saves
 BEST = "best"
 STEP_PREFIX = "step-"  # checkpoints/step-0000123 (and samples/step-0000123.png)
+# What a run writes that `gankit train --overwrite` removes (recipe.yaml is written again); anything
+# else in the folder (notes, a .git/, trackers' folders) is the user's and stays.
+RUN_OUTPUTS = (CHECKPOINTS_DIR, SAMPLES_DIR, METRICS_FILE, REPORT_FILE, CURVES_FILE)
 
 
 # -- atomic writes -----------------------------------------------------------------------

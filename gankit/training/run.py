@@ -12,6 +12,8 @@ The stored recipe is rewritten (atomically) with those changes, so a later plain
 paths, so a run resumes from any working directory.
 Trackers write into the run directory (``gankit.training.trackers``).
 """
+import contextlib
+import os
 import shutil
 import time
 from dataclasses import replace
@@ -28,7 +30,8 @@ from gankit.config.validate import ValidRecipe, validated
 from gankit.errors import GankitError
 from gankit.store import intact
 from gankit.store.checkpoints import clean_temporaries
-from gankit.store.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
+from gankit.store.files import RECIPE_FILE, RUN_OUTPUTS, write_text_atomic
+from gankit.store.lock import RunLock
 from gankit.training import trackers
 from gankit.training.accel import process_group_kwargs
 from gankit.training.preflight import preflight
@@ -49,14 +52,25 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
             raise GankitError(f"--out: give either --out DIR (a new run) or --resume RUN_DIR, not both "
                               f"({out} vs {resume}).")
         run_dir = Path(resume)
-        valid = _resume_recipe(run_dir, valid, trust_plugins)
+        if not run_dir.is_dir():
+            raise GankitError(f"--resume: {run_dir} does not exist. Give the folder of an earlier run (it holds "
+                              f"{RECIPE_FILE}).")
     else:
         run_dir = _pick_run_dir(valid.cfg, out, overwrite, name)
+    with _writer(run_dir, "resume" if resume is not None else "train"):
+        if resume is not None:
+            valid = _resume_recipe(run_dir, valid, trust_plugins)
+        elif overwrite and _is_main():
+            _clear(run_dir)
+        return _train(valid, run_dir, resume is not None)
+
+
+def _train(valid: ValidRecipe, run_dir: Path, resuming: bool) -> dict:
     cfg = valid.cfg
     trackers.check(cfg.trackers)
     # The Accelerator is made without trackers (accelerate refuses TensorBoard before it knows a
     # logging folder, and the run directory is that folder); they are attached below.
-    trainer = Trainer(replace(valid, cfg=trackers.without(cfg)), run_dir, resume=resume is not None)
+    trainer = Trainer(replace(valid, cfg=trackers.without(cfg)), run_dir, resume=resuming)
     preflight(trainer.parts, cfg)  # G's output fits the data and D: fail now, not after the first epoch
     acc = trainer.acc
     if acc.is_main_process:
@@ -64,7 +78,7 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
         clean_temporaries(run_dir)
         write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
     if cfg.trackers:
-        trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resume is not None else None)
+        trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resuming else None)
     acc.wait_for_everyone()
     summary = trainer.fit()
     # 130 = 128 + SIGINT, 143 = 128 + SIGTERM (the shell's convention for a run ended by a signal).
@@ -86,21 +100,45 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         raise GankitError(
             f"--out: {run_dir} already exists and is not empty. Resume it with --resume {run_dir}, "
-            f"choose another --out, or pass --overwrite to train into it anyway (old checkpoints are replaced)."
+            f"choose another --out, or pass --overwrite to train into it anyway (what the old run wrote is "
+            f"replaced; other files stay)."
         )
-    if overwrite and run_dir.is_dir():
-        for sub in (CHECKPOINTS_DIR, SAMPLES_DIR, METRICS_FILE):
-            p = run_dir / sub
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
     return run_dir
+
+
+def _is_main() -> bool:
+    """Whether this is the main process (RANK 0, as accelerate launch and torchrun set it; 0 alone)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+@contextlib.contextmanager
+def _writer(run_dir: Path, what: str):
+    """Hold the run directory's writer lock (``gankit.store.lock``) on the main process; a folder made
+    here for a run that wrote nothing is removed again."""
+    if not _is_main():
+        yield
+        return
+    made = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with RunLock(run_dir, what):
+            yield
+    finally:
+        if made and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+
+
+def _clear(run_dir: Path) -> None:
+    """--overwrite: remove what an earlier run wrote (``RUN_OUTPUTS``), and nothing else."""
+    for name in RUN_OUTPUTS:
+        p = run_dir / name
+        shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
 
 
 def _resume_recipe(run_dir: Path, valid: ValidRecipe | None, trust_plugins: bool = False) -> ValidRecipe:
     """The recipe a resumed run continues with: ``valid`` when it changes only ``RESUME_SAFE_KEYS`` of
     the stored one, or (``None``) the stored recipe, validated here."""
     stored_path = run_dir / RECIPE_FILE
-    if not run_dir.is_dir():
-        raise GankitError(f"--resume: {run_dir} does not exist. Give the folder of an earlier run (it holds {RECIPE_FILE}).")
     if not stored_path.is_file():
         raise GankitError(f"--resume: {run_dir} is not a gankit run (no {RECIPE_FILE}). Give the run directory.")
     clean_temporaries(run_dir)  # puts back a checkpoint parked by a crash during publishing

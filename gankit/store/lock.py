@@ -1,0 +1,139 @@
+"""The run directory's writer lock: one process at a time trains, resumes or overwrites a run.
+
+The writer (the main process of ``gankit train``, ``gankit resume`` and each sweep trial) holds
+``RUN_DIR/.writer.lock``, a JSON file naming it: pid, host, when it started. A second writer is refused
+with those. The file is made whole before it appears (written beside it, then hard-linked into place:
+``link`` fails when the name exists, atomically, on local disks and on NFSv3+) and removed when the
+writer ends. While it runs, the writer touches the file every ``HEARTBEAT_S`` seconds.
+
+A lock whose writer is gone is taken over: on the same host when its pid no longer runs; from another
+host only when the file has not been touched for ``STALE_AFTER_S`` seconds (the writer's clock and
+this one agreeing to well within that). Taking over renames the stale file aside (one rename wins),
+checks that what it moved is the lock it judged stale (else puts it back) and creates its own, so two
+newcomers never both hold it. The heartbeat also checks that the file is still the writer's.
+"""
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from gankit.errors import GankitError
+
+LOCK_FILE = ".writer.lock"
+HEARTBEAT_S = 60.0
+STALE_AFTER_S = 600.0  # ten missed heartbeats
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError, TypeError, OverflowError):  # another user's process, or no pid: assume alive
+        return True
+    return True
+
+
+def _stale(path: Path, info: dict | None) -> bool:
+    """Whether the lock ``path`` (holding ``info``) belongs to a writer that is gone."""
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return False  # gone already: the next try creates it
+    if info is not None and info.get("host") == socket.gethostname():
+        return not _alive(info.get("pid"))
+    return age > STALE_AFTER_S  # another host's (or unreadable): only when it stopped beating
+
+
+def _holder(info: dict | None) -> str:
+    if not info:
+        return "an unknown process"
+    return f"process {info.get('pid')} on host {info.get('host')} (since {info.get('started')})"
+
+
+def _create(path: Path, info: dict) -> bool:
+    """Put ``info`` at ``path`` unless something is there; True when it was ours to create."""
+    tmp = path.with_name(f"{path.name}.{info['token']}.new")
+    tmp.write_text(json.dumps(info), encoding="utf-8")
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # NFS: the reply of a link that succeeded may be lost; the link count says
+        return os.stat(tmp).st_nlink == 2
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _take_over(path: Path, judged: dict | None) -> None:
+    """Move the stale lock ``judged`` out of the way, unless another process did first or took it."""
+    aside = path.with_name(f"{path.name}.{uuid.uuid4().hex}.stale")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return  # another newcomer moved it: the next try decides
+    moved = _read(aside)
+    if judged is not None and (moved or {}).get("token") != judged.get("token"):
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)  # a live lock taken over in between: put it back
+    aside.unlink(missing_ok=True)
+
+
+class RunLock:
+    """``with RunLock(run_dir):`` hold the run directory's writer lock (refused: a GankitError)."""
+
+    def __init__(self, run_dir: str | Path, what: str = "train"):
+        self.path = Path(run_dir) / LOCK_FILE
+        self.info = {"pid": os.getpid(), "host": socket.gethostname(), "what": what,
+                     "started": time.strftime("%Y-%m-%d %H:%M:%S"), "token": uuid.uuid4().hex}
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def acquire(self) -> "RunLock":
+        for _ in range(10):  # each round either creates the lock, refuses, or removes a stale one
+            if _create(self.path, self.info):
+                self._beat = threading.Thread(target=self._heartbeat, name="gankit-run-lock", daemon=True)
+                self._beat.start()
+                return self
+            info = _read(self.path)
+            if not _stale(self.path, info):
+                break
+            _take_over(self.path, info)
+        info = _read(self.path)
+        raise GankitError(
+            f"{self.path.parent}: another gankit writer holds this run: {_holder(info)}. Wait for it to end, or "
+            f"choose another --out. If that process is gone (another host's lock is presumed gone "
+            f"{STALE_AFTER_S / 60:.0f} minutes after its last heartbeat), delete {self.path}.")
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            if (_read(self.path) or {}).get("token") != self.info["token"]:
+                return  # no longer ours (removed by hand): nothing to keep alive
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
+        if (_read(self.path) or {}).get("token") == self.info["token"]:
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
