@@ -33,7 +33,7 @@ def run(args) -> int:
     else:
         if not args.recipe:
             raise GankitError("train: give a recipe (gankit train recipes/mnist_dcgan.yaml) or --resume RUN_DIR.")
-        # every problem at once, as `gankit check` reports them; a run's own recipe as a run's (plugins.vet)
+        # every problem at once, as `gankit check` reports them; a run's own recipe as a run's (plugin_trust.vet)
         own = args.resume and Path(args.recipe).resolve() == (Path(args.resume) / RECIPE_FILE).resolve()
         valid = validate.load(args.recipe, args.overrides,
                               source=run_source(Path(args.resume), args.trust_plugins) if own else None)

@@ -6,7 +6,6 @@ installed plugin package. ``import gankit`` imports this module but reads no reg
 """
 import importlib
 import importlib.util
-import os
 import sys
 import traceback
 import warnings
@@ -93,119 +92,6 @@ def absolute_plugins(cfg: DictConfig, recipe_dir=None) -> DictConfig:
             spec = str(hit.resolve()) if hit else spec
         fixed.append(spec)
     if fixed == specs:
-        return cfg
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.plugins = fixed
-    return cfg
-
-
-OPT_IN = "trust_plugins=True (gankit.load_generator, gankit.train) or --trust-plugins (the command line)"
-MODEL_FOLDER, RUN = "model folder", "run directory"
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a list of plugins was read: a run directory's recipe.yaml or a model folder's config.json,
-    and whether the user opted in to running the code it names (``trust``)."""
-
-    home: Path
-    kind: str  # MODEL_FOLDER or RUN
-    trust: bool = False
-
-
-def vet(specs, source: Source) -> list[str]:
-    """The plugins ``source`` names that may be loaded, files as absolute paths; one GankitError naming
-    every other one and the opt-in. The rule (docs/sharing.md, "What a folder may run"):
-
-    - a file inside the run or folder is code that came with it: loaded only with the opt-in;
-    - a relative path is found in the run or folder only, never in the working directory;
-    - a run may name a file outside itself by its absolute path (what ``gankit train`` stores for the
-      user's own plugin file): loaded; a model folder never loads a file outside itself;
-    - a module is imported only from an installed distribution (``importlib.metadata``), never from
-      the working directory or the run or folder: a run's without asking, a model folder's with the
-      opt-in; a run's module from elsewhere (PYTHONPATH) needs the opt-in.
-    Plugins the user names (``plugins=``, ``--plugin``) are the user's choice and are not vetted."""
-    home = Path(source.home).absolute().resolve()
-    allowed, refused = [], []
-    for spec in map(str, specs or []):
-        found, why = judge(spec, source, home)
-        if why:
-            refused.append(f"'{spec}': {why}")
-        else:
-            allowed.append(found)
-    if refused:
-        raise GankitError.collect(refused, f"{home}: this {source.kind} names plugin code that gankit does not run "
-                                           f"unless you ask (docs/sharing.md):")
-    return allowed
-
-
-def judge(spec: str, source: Source, home: Path | None = None) -> tuple[str, str | None]:
-    """(the entry as ``load`` should take it, None) when ``vet``'s rule lets it load, else (it, why not)."""
-    if spec in _loaded_explicit:  # the user loaded it already (plugins=, --plugin)
-        return spec, None
-    home = home or Path(source.home).absolute().resolve()
-    return (_vet_file if is_file_spec(spec) else _vet_module)(spec, home, source)
-
-
-def refusal_help(source: Source, opt_in: bool = True) -> str:
-    """What to do about a refused plugin."""
-    own = ("a plugin of your own is loaded when you name it: plugins=['path/to/file.py'] (gankit.load_generator) "
-           "or --plugin path/to/file.py (gankit sample).")
-    if not opt_in or source.trust:
-        return own[0].upper() + own[1:]
-    return f"To run the code this {source.kind} carries, once you have read it, pass {OPT_IN}; or {own}"
-
-
-def _vet_file(spec: str, home: Path, source: Source) -> tuple[str, str | None]:
-    given = Path(spec)
-    # ".." is taken lexically (a Hub download's files are links into its cache, so links are not followed)
-    path = Path(os.path.normpath(given if given.is_absolute() else home / given))
-    if path.is_relative_to(home):
-        if not path.is_file():
-            return spec, f"no such file in the {source.kind} ({path}). {refusal_help(source)}"
-        if not source.trust:
-            return spec, f"a plugin file inside the {source.kind} ({path}). {refusal_help(source)}"
-        return str(path), None
-    if source.kind == RUN and given.is_absolute():
-        return str(path), None  # the user's own plugin file, as `gankit train` resolved it
-    where = "by an absolute path outside it" if given.is_absolute() else "by a relative path leading outside it"
-    return spec, (f"a plugin file named {where} ({path}); gankit never loads a {source.kind}'s plugin from outside "
-                  f"it or from the working directory. {refusal_help(source, opt_in=False)}")
-
-
-def _vet_module(spec: str, home: Path, source: Source) -> tuple[str, str | None]:
-    if not all(part.isidentifier() for part in spec.split(".")):
-        return spec, f"not a module name. {refusal_help(source)}"
-    top = spec.split(".")[0]
-    try:
-        found = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        found = None
-    if found is None:
-        return spec, None  # nothing to import: loading it says the module is missing
-    origin = found.origin if found.origin not in (None, "built-in", "frozen") else \
-        next(iter(found.submodule_search_locations or []), None)
-    where = Path(origin).resolve() if origin else None
-    if where is not None and (where.is_relative_to(home) or where.is_relative_to(Path.cwd().resolve())):
-        return spec, (f"the module would be imported from {where}, inside the {source.kind} or the working "
-                      f"directory. {refusal_help(source, opt_in=False)}")
-    installed = bool(metadata.packages_distributions().get(top))
-    if (installed and (source.kind == RUN or source.trust)) or (source.kind == RUN and source.trust):
-        return spec, None
-    if installed:
-        return spec, f"a module of an installed package ({where}). {refusal_help(source)}"
-    if source.kind == RUN:
-        return spec, f"not a module of an installed package ({where or top}). {refusal_help(source)}"
-    return spec, (f"not a module of an installed package ({where or top}); of the modules a model folder names, "
-                  f"gankit imports only an installed package's, and only when asked ({OPT_IN}). "
-                  f"{refusal_help(source, opt_in=False)}")
-
-
-def vetted(cfg: DictConfig, source: Source) -> DictConfig:
-    """``cfg`` with its plugins: list vetted (``vet``): files absolute, or a GankitError."""
-    fixed = vet(list(cfg.plugins), source)
-    if fixed == list(cfg.plugins):
         return cfg
     cfg = cfg.copy()
     with open_dict(cfg):

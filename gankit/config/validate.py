@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gankit.config import plugins, recipe, recipe_files, run_keys
+from gankit.config import plugin_trust, plugins, recipe, recipe_files, run_keys
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
                                     LOSSES, METRICS, OPTIMIZERS, PENALTIES, SIDE_JOBS)
 from gankit.config.run_keys import PenaltySpec, RunKeys
@@ -48,16 +48,16 @@ class ValidRecipe:
 
 
 def load(path: str | Path, overrides=(), *, for_training: bool = True,
-         source: plugins.Source | None = None) -> ValidRecipe:
+         source: plugin_trust.Source | None = None) -> ValidRecipe:
     """Load a recipe (plugin files made absolute) and raise one error listing every problem found.
 
     ``for_training=False`` leaves out the settings only a training run needs this machine to honour.
     ``source``: the run directory whose stored recipe this is: its plugins are loaded only as
-    ``plugins.vet`` allows (never found in the working directory)."""
+    ``plugin_trust.vet`` allows (never found in the working directory)."""
     path = Path(path)
 
     def absolute(cfg):
-        return plugins.absolute_plugins(cfg, path.parent) if source is None else plugins.vetted(cfg, source)
+        return plugins.absolute_plugins(cfg, path.parent) if source is None else plugin_trust.vetted(cfg, source)
 
     try:
         cfg = recipe.load(path, list(overrides))

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from gankit.config import plugin_trust
 from gankit.config import plugins as plugins_module
 from gankit.config import recipe, validate
 from gankit.config.registry import GENERATORS
@@ -81,22 +82,22 @@ def _recipe_file(run_dir: Path) -> Path:
     return recipe_path
 
 
-def run_source(run_dir: Path, trust_plugins: bool = False) -> plugins_module.Source:
-    """A run directory as the source of the plugins its recipe names (``gankit.config.plugins.vet``)."""
-    return plugins_module.Source(Path(run_dir), plugins_module.RUN, trust_plugins)
+def run_source(run_dir: Path, trust_plugins: bool = False) -> plugin_trust.Source:
+    """A run directory as the source of the plugins its recipe names (``gankit.config.plugin_trust.vet``)."""
+    return plugin_trust.Source(Path(run_dir), plugin_trust.RUN, trust_plugins)
 
 
 def load_run_recipe(run_dir: Path, trust_plugins: bool = False):
-    """The recipe stored in a run, with its plugins loaded as ``plugins.vet`` allows (so its components can
+    """The recipe stored in a run, with its plugins loaded as ``plugin_trust.vet`` allows (so its components can
     be built)."""
-    cfg = plugins_module.vetted(recipe.load(_recipe_file(run_dir)), run_source(run_dir, trust_plugins))
+    cfg = plugin_trust.vetted(recipe.load(_recipe_file(run_dir)), run_source(run_dir, trust_plugins))
     plugins_module.load(list(cfg.plugins))
     return cfg
 
 
 def valid_run_recipe(run_dir: Path, overrides=(), trust_plugins: bool = False) -> ValidRecipe:
     """The recipe stored in a run, with ``overrides``, validated once for evaluating the run (its plugins
-    imported as ``plugins.vet`` allows; the settings only training needs this machine to honour are not
+    imported as ``plugin_trust.vet`` allows; the settings only training needs this machine to honour are not
     checked)."""
     return validate.load(_recipe_file(run_dir), overrides, for_training=False,
                          source=run_source(run_dir, trust_plugins))
@@ -129,7 +130,7 @@ def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *,
     ``ema``: None = the EMA weights when the checkpoint has them, else the trained weights.
     ``revision``: a Hub branch, tag or commit. ``plugins``: plugin files or modules to load first
     (a generator from a single-file plugin needs its file; the error says which). ``trust_plugins``: also
-    run the plugin code the folder or run names, within ``gankit.config.plugins.vet``'s rule (without it,
+    run the plugin code the folder or run names, within ``gankit.config.plugin_trust.vet``'s rule (without it,
     a folder runs none, and a run only its modules of installed packages and the absolute plugin paths
     its training stored; docs/sharing.md).
     """

@@ -10,6 +10,7 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
+from gankit.config import plugin_trust
 from gankit.config import plugins as plugin_loader
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError, raise_if
@@ -60,16 +61,16 @@ def require(records: list[dict], where: str, extra_plugins=(), *, folder=None, t
     """Make every recorded component available; one GankitError naming what is missing and what to do.
 
     ``extra_plugins``: what the user names (``plugins=``, ``--plugin``), loaded first, as given. What
-    config.json names is loaded only as ``plugins.vet`` allows for the model folder ``folder``: with the
+    config.json names is loaded only as ``plugin_trust.vet`` allows for the model folder ``folder``: with the
     user's opt-in (``trust``), a plugin file inside the folder or a module of an installed package."""
     plugin_loader.load(list(extra_plugins or ()))
-    source = plugin_loader.Source(Path(folder), plugin_loader.MODEL_FOLDER, trust) if folder is not None else None
+    source = plugin_trust.Source(Path(folder), plugin_trust.MODEL_FOLDER, trust) if folder is not None else None
     missing = []
     for rec in records:
         name, spec = rec["component"], rec.get("file") or rec.get("module")
         absent = rec.get("file") and not (Path(folder) / str(rec["file"])).is_file()  # said by how_to_get
         if name not in GENERATORS and spec and source is not None and not absent:
-            found, why = plugin_loader.judge(str(spec), source)
+            found, why = plugin_trust.judge(str(spec), source)
             if why:
                 missing.append(f"'{name}' comes from the plugin '{spec}' that config.json names: {why}")
                 continue

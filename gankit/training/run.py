@@ -25,7 +25,7 @@ from accelerate.utils import broadcast_object_list
 from omegaconf import DictConfig, OmegaConf
 
 from gankit.config import recipe as recipe_mod
-from gankit.config import plugins, validate
+from gankit.config import plugin_trust, validate
 from gankit.config.validate import ValidRecipe, validated
 from gankit.errors import GankitError
 from gankit.store import intact
@@ -45,7 +45,7 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
     ``recipe``: a ``ValidRecipe`` (``gankit.config.validate.load``), or a recipe loaded in Python,
     checked here once (``recipe_dir``: where its relative plugin files are); ``None`` with
     ``resume``: the recipe stored in the run, checked once when it is read, its plugins loaded as
-    ``gankit.config.plugins.vet`` allows (``trust_plugins``: the user's opt-in)."""
+    ``gankit.config.plugin_trust.vet`` allows (``trust_plugins``: the user's opt-in)."""
     valid = None if recipe is None else validated(recipe, recipe_dir)
     if resume is not None:
         if out is not None and Path(out).resolve() != Path(resume).resolve():
@@ -146,7 +146,7 @@ def _resume_recipe(run_dir: Path, valid: ValidRecipe | None, trust_plugins: bool
         raise GankitError(f"--resume: {run_dir} has no complete checkpoint yet; start a new run instead "
                           f"(gankit train RECIPE --out {run_dir} --overwrite).")
     if valid is None:
-        source = plugins.Source(run_dir, plugins.RUN, trust_plugins)
+        source = plugin_trust.Source(run_dir, plugin_trust.RUN, trust_plugins)
         return _stored(stored_path, lambda path: validate.load(path, source=source))
     stored = _stored(stored_path, recipe_mod.load)  # only compared: the recipe given was validated
     changed = recipe_mod.diff_keys(recipe_mod.to_dict(stored), recipe_mod.to_dict(valid.cfg))
