@@ -3,7 +3,7 @@ from pathlib import Path
 
 from gankit.commands import train
 from gankit.errors import GankitError
-from gankit.store.files import RECIPE_FILE
+from gankit.store.files import RECIPE_FILE, check_path
 
 
 def add_parser(sub) -> None:
@@ -15,6 +15,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    check_path(args.resume, "RUN_DIR")
     if not Path(args.resume).is_dir():
         raise GankitError(f"--resume: {args.resume} does not exist. Give the folder of an earlier run (it holds {RECIPE_FILE}).")
     args.recipe = str(Path(args.resume) / RECIPE_FILE) if args.overrides else None

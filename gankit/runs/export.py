@@ -27,7 +27,7 @@ from gankit.runs.model_card import render_card
 from gankit.runs.model_folder import (CARD_FILE, CONFIG_FILE, FILES, FORMAT, FORMAT_VERSION, GRID_FILE, is_model_folder,
                                       read_config, write_config, write_weights)
 from gankit.store import state as state_file
-from gankit.store.files import EMA_FILE, METRICS_FILE, RECIPE_FILE, fsync_dir, fsync_tree, swap_in
+from gankit.store.files import EMA_FILE, METRICS_FILE, RECIPE_FILE, check_path, fsync_dir, fsync_tree, swap_in
 from gankit.store.grids import save_grid
 from gankit.store.metrics import EVAL_PREFIX, read_metrics
 
@@ -125,6 +125,7 @@ def replace_files(tmp: Path, out: Path) -> None:
 
 def check_out(out: Path, overwrite: bool) -> None:
     """Refuse an OUT that cannot take the folder (the error says why and what to do)."""
+    check_path(out, "OUT")
     if not out.parent.is_dir():
         raise GankitError(f"OUT: folder {out.parent} does not exist. Create it or choose another path.")
     if out.exists() and not out.is_dir():

@@ -32,12 +32,12 @@ from gankit.runs import hub
 from gankit.runs.model_folder import is_model_folder, load_folder
 from gankit.store import intact
 from gankit.store import state as state_file
-from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE
+from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE, check_path
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """(run dir, checkpoint dir) for a run dir (its newest intact checkpoint) or a checkpoint dir."""
-    p = Path(path).expanduser()
+    p = check_path(Path(path).expanduser(), "RUN_DIR_OR_CHECKPOINT")
     if not p.exists():
         raise GankitError(f"{path}: no such run or checkpoint directory. Give a run directory (with {RECIPE_FILE}), "
                           f"one of its checkpoints/step-* folders, a folder written by `gankit export` or a Hugging "

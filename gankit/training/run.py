@@ -30,7 +30,7 @@ from gankit.config.validate import ValidRecipe, validated
 from gankit.errors import GankitError
 from gankit.store import intact
 from gankit.store.checkpoints import clean_temporaries
-from gankit.store.files import RECIPE_FILE, RUN_OUTPUTS, write_text_atomic
+from gankit.store.files import RECIPE_FILE, RUN_OUTPUTS, check_path, write_text_atomic
 from gankit.store.lock import RunLock
 from gankit.training import trackers
 from gankit.training.accel import process_group_kwargs
@@ -51,12 +51,13 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
         if out is not None and Path(out).resolve() != Path(resume).resolve():
             raise GankitError(f"--out: give either --out DIR (a new run) or --resume RUN_DIR, not both "
                               f"({out} vs {resume}).")
-        run_dir = Path(resume)
+        run_dir = check_path(resume, "--resume")
         if not run_dir.is_dir():
             raise GankitError(f"--resume: {run_dir} does not exist. Give the folder of an earlier run (it holds "
                               f"{RECIPE_FILE}).")
     else:
         run_dir = _pick_run_dir(valid.cfg, out, overwrite, name)
+    check_path(run_dir, "--resume" if resume is not None else "--out")
     with _writer(run_dir, "resume" if resume is not None else "train"):
         if resume is not None:
             valid = _resume_recipe(run_dir, valid, trust_plugins)
