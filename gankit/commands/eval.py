@@ -42,7 +42,8 @@ def _overrides(args) -> list[str]:
 
 def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
-    valid = valid_run_recipe(run_dir, _overrides(args), args.trust_plugins)  # validated once: plugins imported, every problem at once
+    # validated once: plugins imported (as plugin_trust allows), every problem at once
+    valid = valid_run_recipe(run_dir, _overrides(args), args.trust_plugins)
     cfg = valid.cfg
     acc = Accelerator(cpu=resolve_device(args.device) == "cpu")
     G = load_generator(ck, acc.device, ema=False if args.raw else None, trust_plugins=args.trust_plugins)

@@ -24,7 +24,8 @@ def add_parser(sub) -> None:
                    help="safetensors model folder (default), torchscript or onnx file")
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (default: the EMA when "
                                                       "the run kept one)")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier export at OUT (only its files: other files there stay)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier export at OUT (only its files: other files there stay)")
     p.add_argument("--atol", type=float, default=1e-4,
                    help="largest accepted |exported − PyTorch| output difference (default 1e-4)")
     p.add_argument("--push", metavar="REPO_ID", help="also upload the folder to this Hugging Face Hub repo "

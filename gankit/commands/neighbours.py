@@ -50,7 +50,8 @@ def run(args) -> int:
         raise GankitError(f"{args.checkpoint}: an exported generator holds no training images to compare with. Give "
                           f"the run directory it was exported from (config.json names it under \"trained\").")
     run_dir, ck = resolve_checkpoint(args.checkpoint)
-    valid = valid_run_recipe(run_dir, list(args.overrides) + ["eval.real_samples=null"], args.trust_plugins)  # plugins first
+    # plugins first
+    valid = valid_run_recipe(run_dir, list(args.overrides) + ["eval.real_samples=null"], args.trust_plugins)
     cfg = valid.cfg
     G = load_generator(ck, device, ema=False if args.raw else None, trust_plugins=args.trust_plugins)
     if len(seeds) > 1:

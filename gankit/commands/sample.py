@@ -21,8 +21,8 @@ from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
 from gankit.runs.explore import interpolation_latents, parse_seeds, path_frames, seed_latents
 from gankit.runs.grids import can_write_mp4, columns, save_gif, save_mp4
-from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator, resolve_device, sample,
-                                   truncation_kind)
+from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator,
+                                   resolve_device, sample, truncation_kind)
 from gankit.runs.mixing import write_mixing_grid
 from gankit.store.grids import save_grid
 

@@ -38,9 +38,10 @@ def vet(specs, source: Source) -> list[str]:
     - a relative path is found in the run or folder only, never in the working directory;
     - a run may name a file outside itself by its absolute path (what ``gankit train`` stores for the
       user's own plugin file): loaded; a model folder never loads a file outside itself;
-    - a module is imported only from an installed distribution (``importlib.metadata``), never from
-      the working directory or the run or folder: a run's without asking, a model folder's with the
-      opt-in; a run's module from elsewhere (PYTHONPATH) needs the opt-in.
+    - a module of an installed distribution (``importlib.metadata``, not found in the working
+      directory): a run's is imported, a model folder's only with the opt-in; any other module a run
+      names (PYTHONPATH, the working directory) only with the opt-in, a model folder's never; a module
+      found inside the run or folder never.
     Plugins the user names (``plugins=``, ``--plugin``) are the user's choice and are not vetted."""
     home = Path(source.home).absolute().resolve()
     allowed, refused = [], []
@@ -100,22 +101,31 @@ def _vet_module(spec: str, home: Path, source: Source) -> tuple[str, str | None]
         found = None
     if found is None:
         return spec, None  # nothing to import: loading it says the module is missing
-    origin = found.origin if found.origin not in (None, "built-in", "frozen") else \
-        next(iter(found.submodule_search_locations or []), None)
-    where = Path(origin).resolve() if origin else None
-    if where is not None and (where.is_relative_to(home) or where.is_relative_to(Path.cwd().resolve())):
-        return spec, (f"the module would be imported from {where}, inside the {source.kind} or the working "
-                      f"directory. {refusal_help(source, opt_in=False)}")
-    installed = bool(metadata.packages_distributions().get(top))
-    if (installed and (source.kind == RUN or source.trust)) or (source.kind == RUN and source.trust):
+    root = _search_root(found)  # the sys.path entry it is found on
+    inside = root is not None and root.is_relative_to(home)
+    here = inside or root == Path.cwd().resolve()
+    installed = bool(metadata.packages_distributions().get(top)) and not here
+    # what the opt-in allows: a run's module from anywhere but the run; a model folder's installed one
+    opt_in_allows = not inside if source.kind == RUN else installed
+    if (source.kind == RUN and installed) or (source.trust and opt_in_allows):
         return spec, None
-    if installed:
-        return spec, f"a module of an installed package ({where}). {refusal_help(source)}"
-    if source.kind == RUN:
-        return spec, f"not a module of an installed package ({where or top}). {refusal_help(source)}"
-    return spec, (f"not a module of an installed package ({where or top}); of the modules a model folder names, "
-                  f"gankit imports only an installed package's, and only when asked ({OPT_IN}). "
-                  f"{refusal_help(source, opt_in=False)}")
+    where = f"found in {root}" if root else "built in"
+    if here:
+        what = f"a module found in the working directory or inside the {source.kind} ({where})"
+    else:
+        what = f"{'a' if installed else 'not a'} module of an installed package ({where})"
+    if source.kind == MODEL_FOLDER and not installed:
+        what += f"; of the modules a model folder names, gankit imports only an installed package's ({OPT_IN})"
+    return spec, f"{what}. {refusal_help(source, opt_in=opt_in_allows)}"
+
+
+def _search_root(spec) -> Path | None:
+    """The folder on ``sys.path`` where a top-level module or package was found (None: built in)."""
+    if spec.origin not in (None, "built-in", "frozen"):
+        where = Path(spec.origin).resolve()
+        return where.parent.parent if spec.submodule_search_locations else where.parent  # a package: pkg/__init__.py
+    locations = list(spec.submodule_search_locations or [])  # a namespace package
+    return Path(locations[0]).resolve().parent if locations else None
 
 
 def vetted(cfg: DictConfig, source: Source) -> DictConfig:

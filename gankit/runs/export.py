@@ -44,7 +44,8 @@ def export_generator(source: str | Path, out: str | Path, *, ema: bool | None = 
     return write_model_folder(G, config, out, overwrite=overwrite)
 
 
-def load_with_config(source: str | Path, ema: bool | None = None, trust_plugins: bool = False) -> tuple[nn.Module, dict]:
+def load_with_config(source: str | Path, ema: bool | None = None,
+                     trust_plugins: bool = False) -> tuple[nn.Module, dict]:
     """The generator of a run or checkpoint and the config.json that describes it."""
     run_dir, ck = resolve_checkpoint(source)
     G = load_generator(ck, ema=ema, trust_plugins=trust_plugins)  # loads the recipe's plugins too

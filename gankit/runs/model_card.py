@@ -73,7 +73,8 @@ def render_card(config: dict, repo_id: str | None = None) -> str:
     trained = config.get("trained") or {}
     facts = [("generator", f"{_code(name)} ({args})"), ("image shape", shape),
              ("classes", _text(config["num_classes"]) if conditional else "unconditional"),
-             ("z size", _text(config["z_dim"])), ("weights", "EMA" if config.get("weights") == "ema" else "trained (no EMA)"),
+             ("z size", _text(config["z_dim"])),
+             ("weights", "EMA" if config.get("weights") == "ema" else "trained (no EMA)"),
              ("truncation", "w (mapping network)" if config.get("truncation") == "w" else "z (scaled latents)")]
     if trained:
         data = (recipe.get("data") or {}).get("name", "?")

@@ -3,6 +3,7 @@
 Each "evil" plugin writes a marker file when imported: the marker shows whether its code ran."""
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 import yaml
 
 from gankit.cli import main
-from gankit.config import plugins, recipe, registry
+from gankit.config import plugin_trust, plugins, recipe, registry
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError
 from gankit.runs.export import write_model_folder
@@ -175,3 +176,25 @@ def test_a_run_naming_the_absolute_file_its_training_resolved_loads_without_aski
     run = foreign_run([str(mine.resolve())])  # what `gankit train` stores for plugins: [./gk_trust_mine.py]
     assert load_generator(run).z_dim == 96
     assert marker.exists()
+
+
+def test_the_module_rule(tmp_path, monkeypatch):
+    import yaml as installed  # PyYAML: a module of an installed distribution
+
+    (tmp_path / "home").mkdir()
+    run = plugin_trust.Source(tmp_path / "home", plugin_trust.RUN)
+    folder = plugin_trust.Source(tmp_path / "home", plugin_trust.MODEL_FOLDER)
+    assert plugin_trust.judge("yaml", run)[1] is None
+    assert "--trust-plugins" in plugin_trust.judge("yaml", folder)[1]
+    assert plugin_trust.judge("yaml", replace(folder, trust=True))[1] is None
+    monkeypatch.chdir(Path(installed.__file__).parents[3])  # a virtual environment inside the working directory
+    assert plugin_trust.judge("yaml", run)[1] is None
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "gk_trust_here.py").write_text("")
+    monkeypatch.chdir(tmp_path / "code")
+    monkeypatch.syspath_prepend(str(tmp_path / "code"))  # as `python -m` puts the working directory first
+    assert "--trust-plugins" in plugin_trust.judge("gk_trust_here", run)[1]
+    assert plugin_trust.judge("gk_trust_here", replace(run, trust=True))[1] is None
+    assert "working directory" in plugin_trust.judge("gk_trust_here", replace(folder, trust=True))[1]
+    inside = plugin_trust.Source(tmp_path / "code", plugin_trust.RUN, trust=True)
+    assert "inside the run directory" in plugin_trust.judge("gk_trust_here", inside)[1]
