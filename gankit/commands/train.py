@@ -12,8 +12,8 @@ from gankit.store.files import RECIPE_FILE
 from gankit.training.accel import lost_process_error
 from gankit.training.run import train as train_run
 
-RESUME_TRUST_HELP = ("with --resume: run the plugin code the run names (a plugin file inside it, a module from "
-                     "elsewhere on PYTHONPATH); never a file outside it (docs/sharing.md)")
+RESUME_TRUST_HELP = ("with --resume: run the plugin code the run names (a plugin file inside it, a module from the "
+                     "working directory or the standard library); never a file outside it (docs/sharing.md)")
 
 
 def add_parser(sub) -> None:

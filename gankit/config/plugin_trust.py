@@ -7,6 +7,7 @@ choice: ``gankit.config.plugins.load`` takes them as given.
 """
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -38,10 +39,12 @@ def vet(specs, source: Source) -> list[str]:
     - a relative path is found in the run or folder only, never in the working directory;
     - a run may name a file outside itself by its absolute path (what ``gankit train`` stores for the
       user's own plugin file): loaded; a model folder never loads a file outside itself;
-    - a module of an installed distribution (``importlib.metadata``, not found in the working
-      directory): a run's is imported, a model folder's only with the opt-in; any other module a run
-      names (PYTHONPATH, the working directory) only with the opt-in, a model folder's never; a module
-      found inside the run or folder never.
+    - a module a run names is imported when it is found outside the run and the working directory
+      and is not Python's own (the user's code, as an absolute plugin path is); from the working
+      directory or the standard library only with the opt-in;
+    - a module a model folder names only when an installed distribution (``importlib.metadata``)
+      provides it, and only with the opt-in;
+    - a module found inside the run or folder never.
     Plugins the user names (``plugins=``, ``--plugin``) are the user's choice and are not vetted."""
     home = Path(source.home).absolute().resolve()
     allowed, refused = [], []
@@ -103,19 +106,25 @@ def _vet_module(spec: str, home: Path, source: Source) -> tuple[str, str | None]
         return spec, None  # nothing to import: loading it says the module is missing
     root = _search_root(found)  # the sys.path entry it is found on
     inside = root is not None and root.is_relative_to(home)
-    here = inside or root == Path.cwd().resolve()
-    installed = bool(metadata.packages_distributions().get(top)) and not here
-    # what the opt-in allows: a run's module from anywhere but the run; a model folder's installed one
-    opt_in_allows = not inside if source.kind == RUN else installed
-    if (source.kind == RUN and installed) or (source.trust and opt_in_allows):
+    in_cwd = root == Path.cwd().resolve()
+    if source.kind == RUN:  # the user's own code outside the run, as a run's absolute plugin path is
+        risky = in_cwd or root is None or top in sys.stdlib_module_names
+        opt_in_allows, allowed_anyway = not inside, not inside and not risky
+    else:
+        installed = bool(metadata.packages_distributions().get(top)) and not inside and not in_cwd
+        opt_in_allows, allowed_anyway = installed, False
+    if allowed_anyway or (source.trust and opt_in_allows):
         return spec, None
     where = f"found in {root}" if root else "built in"
-    if here:
-        what = f"a module found in the working directory or inside the {source.kind} ({where})"
+    if inside or in_cwd:
+        what = f"a module found {'inside the ' + source.kind if inside else 'in the working directory'} ({where})"
+    elif source.kind == RUN:
+        what = f"a module of Python's standard library ({where})"
+    elif opt_in_allows:
+        what = f"a module of an installed package ({where})"
     else:
-        what = f"{'a' if installed else 'not a'} module of an installed package ({where})"
-    if source.kind == MODEL_FOLDER and not installed:
-        what += f"; of the modules a model folder names, gankit imports only an installed package's ({OPT_IN})"
+        what = (f"not a module of an installed package ({where}); of the modules a model folder names, gankit "
+                f"imports only an installed package's ({OPT_IN})")
     return spec, f"{what}. {refusal_help(source, opt_in=opt_in_allows)}"
 
 

@@ -103,8 +103,9 @@ def valid_run_recipe(run_dir: Path, overrides=(), trust_plugins: bool = False) -
                          source=run_source(run_dir, trust_plugins))
 
 
-TRUST_PLUGINS_HELP = ("run the plugin code the folder or run names: a plugin file inside it, or (a run's) a module "
-                      "from elsewhere on PYTHONPATH; never a file outside it (docs/sharing.md)")
+TRUST_PLUGINS_HELP = ("run the plugin code the folder or run names: a plugin file inside it, a module of an "
+                      "installed package, a run's module from the working directory; never a file outside it "
+                      "(docs/sharing.md)")
 DEVICE_HELP = "auto (cuda when available, else cpu), cpu, cuda or cuda:N (default auto)"
 
 

@@ -193,6 +193,7 @@ def test_the_module_rule(tmp_path, monkeypatch):
     (tmp_path / "code" / "gk_trust_here.py").write_text("")
     monkeypatch.chdir(tmp_path / "code")
     monkeypatch.syspath_prepend(str(tmp_path / "code"))  # as `python -m` puts the working directory first
+    assert "--trust-plugins" in plugin_trust.judge("antigravity", run)[1]  # Python's own: would open a browser
     assert "--trust-plugins" in plugin_trust.judge("gk_trust_here", run)[1]
     assert plugin_trust.judge("gk_trust_here", replace(run, trust=True))[1] is None
     assert "working directory" in plugin_trust.judge("gk_trust_here", replace(folder, trust=True))[1]
