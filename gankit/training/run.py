@@ -57,7 +57,6 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
                               f"{RECIPE_FILE}).")
     else:
         run_dir = _pick_run_dir(valid.cfg, out, overwrite, name)
-    check_path(run_dir, "--resume" if resume is not None else "--out")
     with _writer(run_dir, "resume" if resume is not None else "train"):
         if resume is not None:
             valid = _resume_recipe(run_dir, valid, trust_plugins)
@@ -94,8 +93,8 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
         PartialState(cpu=cfg.trainer.cpu or not torch.cuda.is_available(), **process_group_kwargs(cfg))  # ddp.timeout_s
         stamp = [time.strftime("%Y%m%d-%H%M%S")]
         broadcast_object_list(stamp)  # every process must agree on the folder (a no-op for one process)
-        return Path(cfg.output.root) / f"{name}-{stamp[0]}"
-    run_dir = Path(out)
+        return check_path(Path(cfg.output.root) / f"{name}-{stamp[0]}", "output.root")
+    run_dir = check_path(out, "--out")
     if run_dir.exists() and not run_dir.is_dir():
         raise GankitError(f"--out: {run_dir} exists and is a file, not a folder. Choose another --out.")
     if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
