@@ -199,3 +199,13 @@ def test_the_module_rule(tmp_path, monkeypatch):
     assert "working directory" in plugin_trust.judge("gk_trust_here", replace(folder, trust=True))[1]
     inside = plugin_trust.Source(tmp_path / "code", plugin_trust.RUN, trust=True)
     assert "inside the run directory" in plugin_trust.judge("gk_trust_here", inside)[1]
+
+
+def test_a_hub_download_whose_files_are_links_into_the_cache_loads_its_own_file(own_registry, tmp_path):
+    marker = tmp_path / "own.txt"
+    folder = model_folder(tmp_path, "gk_trust_link", [{"component": "gk_trust_link", "file": "gk_trust_link.py"}])
+    (tmp_path / "blobs").mkdir()
+    blob = write_plugin(tmp_path / "blobs" / "3f2a9c", marker, "gk_trust_link")  # named by its hash, no suffix
+    (folder / "gk_trust_link.py").symlink_to(blob)
+    assert load_generator(folder, trust_plugins=True).z_dim == 3
+    assert marker.exists()
