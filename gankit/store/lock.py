@@ -8,9 +8,10 @@ writer ends. While it runs, the writer touches the file every ``HEARTBEAT_S`` se
 
 A lock whose writer is gone is taken over: on the same host when its pid no longer runs; from another
 host only when the file has not been touched for ``STALE_AFTER_S`` seconds (the writer's clock and
-this one agreeing to well within that). Taking over renames the stale file aside (one rename wins),
-checks that what it moved is the lock it judged stale (else puts it back) and creates its own, so two
-newcomers never both hold it. The heartbeat also checks that the file is still the writer's.
+this one agreeing to well within that). Taking over happens under a second lock file, the take-over
+guard, made the same way and held for a moment: its holder checks that the lock is still the one it
+judged stale and removes it; then each newcomer tries to create its own, and one succeeds. Nobody
+else removes a lock, so two newcomers never both hold it.
 """
 import contextlib
 import json
@@ -26,6 +27,8 @@ from gankit.errors import GankitError
 LOCK_FILE = ".writer.lock"
 HEARTBEAT_S = 60.0
 STALE_AFTER_S = 600.0  # ten missed heartbeats
+GUARD_STALE_S = 60.0  # the take-over guard is held for a moment; one older was left by a process that died
+ACQUIRE_S = 10.0  # how long a newcomer keeps trying while others take over a stale lock
 
 
 def _read(path: Path) -> dict | None:
@@ -79,17 +82,21 @@ def _create(path: Path, info: dict) -> bool:
 
 
 def _take_over(path: Path, judged: dict | None) -> None:
-    """Move the stale lock ``judged`` out of the way, unless another process did first or took it."""
-    aside = path.with_name(f"{path.name}.{uuid.uuid4().hex}.stale")
+    """Remove the stale lock ``judged``, under the take-over guard: one newcomer at a time checks that the
+    lock is still the one judged stale and removes it (then every newcomer tries to create its own)."""
+    guard = path.with_name(f"{path.name}.takeover")
+    if not _create(guard, {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}):
+        with contextlib.suppress(OSError):  # a guard left by a newcomer that died inside it
+            if time.time() - guard.stat().st_mtime > GUARD_STALE_S:
+                guard.unlink()
+        time.sleep(0.01)
+        return
     try:
-        os.rename(path, aside)
-    except FileNotFoundError:
-        return  # another newcomer moved it: the next try decides
-    moved = _read(aside)
-    if judged is not None and (moved or {}).get("token") != judged.get("token"):
-        with contextlib.suppress(FileExistsError):
-            os.link(aside, path)  # a live lock taken over in between: put it back
-    aside.unlink(missing_ok=True)
+        now = _read(path)
+        if (now or {}).get("token") == (judged or {}).get("token") and _stale(path, now):
+            path.unlink(missing_ok=True)
+    finally:
+        guard.unlink(missing_ok=True)
 
 
 class RunLock:
@@ -103,7 +110,8 @@ class RunLock:
         self._beat: threading.Thread | None = None
 
     def acquire(self) -> "RunLock":
-        for _ in range(10):  # each round either creates the lock, refuses, or removes a stale one
+        deadline = time.monotonic() + ACQUIRE_S
+        while time.monotonic() < deadline:  # each round creates the lock, refuses, or helps remove a stale one
             if _create(self.path, self.info):
                 self._beat = threading.Thread(target=self._heartbeat, name="gankit-run-lock", daemon=True)
                 self._beat.start()

@@ -52,6 +52,16 @@ def test_another_hosts_lock_is_taken_over_only_after_it_stopped_beating(tmp_path
         assert json.loads((tmp_path / LOCK_FILE).read_text())["pid"] == os.getpid()
 
 
+def test_a_take_over_guard_left_by_a_dead_newcomer_is_cleared(tmp_path):
+    write_lock(tmp_path, pid=dead_pid(), host=socket.gethostname())
+    guard = tmp_path / f"{LOCK_FILE}.takeover"
+    guard.write_text("{}")
+    old = time.time() - 2 * lock.GUARD_STALE_S
+    os.utime(guard, (old, old))
+    with RunLock(tmp_path):
+        assert not guard.exists()
+
+
 def test_the_writer_keeps_its_lock_fresh(tmp_path, monkeypatch):
     monkeypatch.setattr(lock, "HEARTBEAT_S", 0.05)
     with RunLock(tmp_path):
