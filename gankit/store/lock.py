@@ -63,7 +63,8 @@ def _stale(path: Path, info: dict | None) -> bool:
 def _holder(info: dict | None) -> str:
     if not info:
         return "an unknown process"
-    return f"process {info.get('pid')} on host {info.get('host')} (since {info.get('started')})"
+    what = f"{info.get('what', 'a writer')}, since {info.get('started')}"
+    return f"process {info.get('pid')} on host {info.get('host')} ({what})"
 
 
 def _create(path: Path, info: dict) -> bool:
