@@ -31,6 +31,12 @@ GUARD_STALE_S = 60.0  # the take-over guard is held for a moment; one older was 
 ACQUIRE_S = 10.0  # how long a newcomer keeps trying while others take over a stale lock
 
 
+def is_lock_file(name: str) -> bool:
+    """Whether a run directory's entry is the lock or one of its passing files (the others of a
+    multi-process run may see them while the main process holds the lock)."""
+    return name.startswith(LOCK_FILE)
+
+
 def _read(path: Path) -> dict | None:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))

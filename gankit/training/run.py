@@ -31,7 +31,7 @@ from gankit.errors import GankitError
 from gankit.store import intact
 from gankit.store.checkpoints import clean_temporaries
 from gankit.store.files import RECIPE_FILE, RUN_OUTPUTS, check_path, write_text_atomic
-from gankit.store.lock import RunLock
+from gankit.store.lock import RunLock, is_lock_file
 from gankit.training import trackers
 from gankit.training.accel import process_group_kwargs
 from gankit.training.preflight import preflight
@@ -97,7 +97,7 @@ def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
     run_dir = check_path(out, "--out")
     if run_dir.exists() and not run_dir.is_dir():
         raise GankitError(f"--out: {run_dir} exists and is a file, not a folder. Choose another --out.")
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+    if run_dir.exists() and any(not is_lock_file(p.name) for p in run_dir.iterdir()) and not overwrite:
         raise GankitError(
             f"--out: {run_dir} already exists and is not empty. Resume it with --resume {run_dir}, "
             f"choose another --out, or pass --overwrite to train into it anyway (what the old run wrote is "
@@ -114,7 +114,8 @@ def _is_main() -> bool:
 @contextlib.contextmanager
 def _writer(run_dir: Path, what: str):
     """Hold the run directory's writer lock (``gankit.store.lock``) on the main process; a folder made
-    here for a run that wrote nothing is removed again."""
+    here for a run that wrote nothing is removed again. The other processes do not wait for it: they
+    join the main one when the Trainer forms the process group."""
     if not _is_main():
         yield
         return
