@@ -6,15 +6,16 @@ arranges that). The functions below come from their modules on first use:
 
 - ``load_recipe(path, overrides=())``: load and check a recipe file (``gankit.config.recipe.load``); the
   config remembers the file's folder (``recipe.folder_of``), where relative plugin files are found;
-- ``train(recipe, out=None, *, resume=None, overwrite=False, recipe_dir=None)``: train it, validating it
-  once, then write its report (``gankit.commands.train``; ``gankit.config.validate``); ``recipe_dir``:
-  another folder for the recipe's relative plugin files;
-- ``load_generator(source, device="cpu")``: a trained generator (``gankit.runs.inference``);
+- ``train(recipe, out=None, *, resume=None, overwrite=False, recipe_dir=None, trust_plugins=False)``: train
+  it, validating it once, then write its report (``gankit.commands.train``; ``gankit.config.validate``);
+  ``recipe_dir``: another folder for the recipe's relative plugin files;
+- ``load_generator(source, device="cpu", *, trust_plugins=False)``: a trained generator (``gankit.runs.inference``);
 - ``sample(generator, n, seed=0, labels=None, truncation=1.0)``: images in [-1, 1] from it (``gankit.runs.inference``);
 - ``export_generator(run_dir_or_checkpoint, out)``: a portable model folder (``gankit.runs.export``);
 - ``push_to_hub(folder, repo_id)``: that folder on the Hugging Face Hub (``gankit.runs.hub``).
 
-``load_generator`` also takes an exported folder or a Hub repo id (``"user/repo"``).
+``load_generator`` also takes an exported folder or a Hub repo id (``"user/repo"``). A folder or run
+runs no plugin code it names unless ``trust_plugins=True`` (``gankit.config.plugin_trust``).
 """
 import importlib
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 from gankit.experiments import compare, page, runs
-from gankit.store.files import write_text_atomic
+from gankit.store.files import check_path, write_text_atomic
 
 
 def add_parser(sub) -> None:
@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    for path in args.paths:
+        check_path(path, "compare")
     found, sweeps = runs.find(args.paths)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     data = compare.table(found, sweeps, metrics)

@@ -6,7 +6,8 @@ from gankit.data.build import build_data
 from gankit.errors import GankitError, printable
 from gankit.models.base import is_conditional
 from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
-from gankit.runs.inference import DEVICE_HELP, load_generator, resolve_checkpoint, resolve_device, valid_run_recipe
+from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, load_generator, resolve_checkpoint, resolve_device,
+                                   valid_run_recipe)
 from gankit.training.accel import make_accelerator
 
 
@@ -26,6 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (default: the EMA "
                                                       "when the run kept one)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--trust-plugins", action="store_true", help=TRUST_PLUGINS_HELP)
     p.set_defaults(func=run)
 
 
@@ -39,10 +41,11 @@ def _overrides(args) -> list[str]:
 
 def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
-    valid = valid_run_recipe(run_dir, _overrides(args))  # validated once: plugins imported, every problem at once
+    # validated once: plugins imported (as plugin_trust allows), every problem at once
+    valid = valid_run_recipe(run_dir, _overrides(args), args.trust_plugins)
     cfg = valid.cfg
     acc = make_accelerator(cfg, cpu=resolve_device(args.device) == "cpu", training=False)  # as training evaluates
-    G = load_generator(ck, acc.device, ema=False if args.raw else None)
+    G = load_generator(ck, acc.device, ema=False if args.raw else None, trust_plugins=args.trust_plugins)
     conditional = is_conditional(G)
     nodes = None
     if args.metrics:

@@ -11,7 +11,7 @@ from gankit.errors import GankitError
 from gankit.runs import portable
 from gankit.runs.export import check_out, load_with_config, write_model_folder
 from gankit.runs.hub import push_to_hub
-from gankit.runs.inference import generate
+from gankit.runs.inference import TRUST_PLUGINS_HELP, generate
 from gankit.runs.model_folder import load_folder
 from gankit.runs.signature import CHECK_N, CHECK_SEED, example_inputs
 
@@ -24,12 +24,14 @@ def add_parser(sub) -> None:
                    help="safetensors model folder (default), torchscript or onnx file")
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (default: the EMA when "
                                                       "the run kept one)")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier export at OUT")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier export at OUT (only its files: other files there stay)")
     p.add_argument("--atol", type=float, default=1e-4,
                    help="largest accepted |exported − PyTorch| output difference (default 1e-4)")
     p.add_argument("--push", metavar="REPO_ID", help="also upload the folder to this Hugging Face Hub repo "
                                                      "(user/name; created when missing; safetensors only)")
     p.add_argument("--private", action="store_true", help="with --push: create the repo as private")
+    p.add_argument("--trust-plugins", action="store_true", help=TRUST_PLUGINS_HELP)
     p.set_defaults(func=run)
 
 
@@ -43,7 +45,7 @@ def run(args) -> int:
         check_out(Path(args.out), args.overwrite)  # before the (slower) loading
     else:
         _file_path(Path(args.out), args.format, args.overwrite)
-    G, config = load_with_config(args.checkpoint, ema=False if args.raw else None)
+    G, config = load_with_config(args.checkpoint, ema=False if args.raw else None, trust_plugins=args.trust_plugins)
     inputs = example_inputs(G, CHECK_N)
     if args.format == "safetensors":
         out = write_model_folder(G, config, args.out, overwrite=args.overwrite)

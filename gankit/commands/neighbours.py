@@ -11,8 +11,8 @@ from gankit.data.build import build_data
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
 from gankit.runs.explore import parse_seeds, seed_latents
-from gankit.runs.inference import (DEVICE_HELP, check_truncation, generate, load_generator, resolve_checkpoint,
-                                   resolve_device, sample, valid_run_recipe)
+from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator,
+                                   resolve_checkpoint, resolve_device, sample, valid_run_recipe)
 from gankit.runs.model_folder import is_model_folder
 from gankit.runs.neighbours import find_neighbours, sheet
 from gankit.store.grids import save_picture
@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--features", help="feature extractor (default: the one the run's metrics use)")
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--trust-plugins", action="store_true", help=TRUST_PLUGINS_HELP)
     p.set_defaults(func=run)
 
 
@@ -49,9 +50,10 @@ def run(args) -> int:
         raise GankitError(f"{args.checkpoint}: an exported generator holds no training images to compare with. Give "
                           f"the run directory it was exported from (config.json names it under \"trained\").")
     run_dir, ck = resolve_checkpoint(args.checkpoint)
-    valid = valid_run_recipe(run_dir, list(args.overrides) + ["eval.real_samples=null"])  # plugins first
+    # plugins first
+    valid = valid_run_recipe(run_dir, list(args.overrides) + ["eval.real_samples=null"], args.trust_plugins)
     cfg = valid.cfg
-    G = load_generator(ck, device, ema=False if args.raw else None)
+    G = load_generator(ck, device, ema=False if args.raw else None, trust_plugins=args.trust_plugins)
     if len(seeds) > 1:
         samples = generate(G, seed_latents(seeds, G.z_dim), draw_labels(G, len(seeds)), psi)
     else:

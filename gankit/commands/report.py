@@ -3,7 +3,7 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 from gankit.runs.report import write_report
-from gankit.store.files import REPORT_FILE
+from gankit.store.files import REPORT_FILE, check_path
 
 
 def add_parser(sub) -> None:
@@ -14,6 +14,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    check_path(args.run_dir, "RUN_DIR")
     if args.out and not Path(args.out).parent.is_dir():
         raise GankitError(f"--out: folder {Path(args.out).parent} does not exist. Create it or choose another path.")
     print(write_report(args.run_dir, args.out))

@@ -21,8 +21,8 @@ from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
 from gankit.runs.explore import interpolation_latents, parse_seeds, path_frames, seed_latents
 from gankit.runs.grids import can_write_mp4, columns, save_gif, save_mp4
-from gankit.runs.inference import (DEVICE_HELP, check_truncation, generate, load_generator, resolve_device, sample,
-                                   truncation_kind)
+from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator,
+                                   resolve_device, sample, truncation_kind)
 from gankit.runs.mixing import write_mixing_grid
 from gankit.store.files import replacing
 from gankit.store.grids import save_grid
@@ -53,6 +53,7 @@ def add_parser(sub) -> None:
                    help="a plugin to load first (an exported generator from a single-file plugin needs its file)")
     p.add_argument("--revision", help="Hub repo id: the branch, tag or commit (default: main)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--trust-plugins", action="store_true", help=TRUST_PLUGINS_HELP)
     p.set_defaults(func=run)
 
 
@@ -70,7 +71,8 @@ def run(args) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise GankitError(f"--out: folder {out.parent} does not exist. Create it or choose another path.")
-    G = load_generator(args.checkpoint, resolve_device(args.device), revision=args.revision, plugins=args.plugin)
+    G = load_generator(args.checkpoint, resolve_device(args.device), revision=args.revision, plugins=args.plugin,
+                       trust_plugins=args.trust_plugins)
     note = "" if psi == 1 else f", truncation ψ={psi:g} in {truncation_kind(G)}"
     if args.mix is not None:
         if args.label:

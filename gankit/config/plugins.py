@@ -5,6 +5,7 @@ Importing this module makes the registries fill themselves on their first read
 installed plugin package. ``import gankit`` imports this module but reads no registry.
 """
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import traceback
@@ -132,7 +133,9 @@ def _load_file(spec: str, base_dir) -> object:
     mod_name = f"gankit_plugin_{path.stem}_{abs(hash(str(path))) % 10**8}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
-    module_spec = importlib.util.spec_from_file_location(mod_name, path)
+    # the loader named: a file of any name loads (a Hub download's files are links to blobs named by hash)
+    loader = importlib.machinery.SourceFileLoader(mod_name, str(path))
+    module_spec = importlib.util.spec_from_file_location(mod_name, path, loader=loader)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[mod_name] = module
     try:

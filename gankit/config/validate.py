@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gankit.config import locations, plugins, recipe, recipe_files, run_keys
+from gankit.config import locations, plugin_trust, plugins, recipe, recipe_files, run_keys
 from gankit.config.registry import (AUGMENT_POLICIES, AUGMENTS, DATASETS, DISCRIMINATORS, FEATURES, GENERATORS,
                                     LOSSES, METRICS, OPTIMIZERS, PENALTIES, SIDE_JOBS)
 from gankit.config.run_keys import PenaltySpec, RunKeys
@@ -48,20 +48,27 @@ class ValidRecipe:
     for_training: bool = True  # whether this machine's settings were checked (False: for evaluation only)
 
 
-def load(path: str | Path, overrides=(), *, for_training: bool = True) -> ValidRecipe:
+def load(path: str | Path, overrides=(), *, for_training: bool = True,
+         source: plugin_trust.Source | None = None) -> ValidRecipe:
     """Load a recipe (plugin files made absolute) and raise one error listing every problem found.
 
-    ``for_training=False`` leaves out the settings only a training run needs this machine to honour."""
+    ``for_training=False`` leaves out the settings only a training run needs this machine to honour.
+    ``source``: the run directory whose stored recipe this is: its plugins are loaded only as
+    ``plugin_trust.vet`` allows (never found in the working directory)."""
     path = Path(path)
+
+    def absolute(cfg):
+        return plugins.absolute_plugins(cfg, path.parent) if source is None else plugin_trust.vetted(cfg, source)
+
     try:
         cfg = recipe.load(path, list(overrides))
     except GankitError as e:
         partial = recipe.load_partial(path, list(overrides))
-        more = [] if partial is None else _examine(plugins.absolute_plugins(partial, path.parent), path.parent,
+        more = [] if partial is None else _examine(absolute(partial), path.parent,
                                                    _inherited(path, overrides), for_training)[0]
         found = list(dict.fromkeys(e.problems + more))
         raise GankitError.collect(found, header(found)) from None
-    return _valid(plugins.absolute_plugins(cfg, path.parent), path.parent, _inherited(path, overrides), for_training)
+    return _valid(absolute(cfg), path.parent, _inherited(path, overrides), for_training)
 
 
 def validated(cfg: DictConfig | ValidRecipe, recipe_dir: str | Path | None = None, *,

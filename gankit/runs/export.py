@@ -4,7 +4,8 @@ The folder (``gankit.runs.model_folder``) holds the generator's weights (the EMA
 run kept one), config.json (what rebuilds it, the recipe, the final metrics), a sample grid and a
 model card; ``gankit.load_generator(out)`` and ``push_to_hub(out, "user/repo")`` take it as it is.
 It is written to a temporary folder beside ``out`` and renamed into place, so a crash leaves no
-half export.
+half export. Over an earlier export (``overwrite``) only the export's own files are replaced, each
+atomically and config.json last; every other file in ``out`` (a Hub clone's .git/, notes) stays.
 """
 import os
 import shutil
@@ -23,10 +24,11 @@ from gankit.runs.curves import is_number
 from gankit.runs.grids import columns
 from gankit.runs.inference import load_generator, resolve_checkpoint, sample, truncation_kind
 from gankit.runs.model_card import render_card
-from gankit.runs.model_folder import (CARD_FILE, FORMAT, FORMAT_VERSION, GRID_FILE, is_model_folder, write_config,
-                                      write_weights)
+from gankit.runs.model_folder import (CARD_FILE, CONFIG_FILE, FILES, FORMAT, FORMAT_VERSION, GRID_FILE, is_model_folder,
+                                      read_config, write_config, write_weights)
 from gankit.store import state as state_file
-from gankit.store.files import EMA_FILE, METRICS_FILE, RECIPE_FILE, disk_errors_of, size_of, swap_in
+from gankit.store.files import (EMA_FILE, METRICS_FILE, RECIPE_FILE, check_path, disk_errors_of, fsync_dir, fsync_tree,
+                                size_of, swap_in)
 from gankit.store.grids import save_grid
 from gankit.store.metrics import EVAL_PREFIX, read_metrics
 
@@ -34,17 +36,20 @@ GRID_SEED, GRID_SIZE = 0, 64
 NOT_METRICS = ("eval_s", "floor_n")
 
 
-def export_generator(source: str | Path, out: str | Path, *, ema: bool | None = None, overwrite: bool = False) -> Path:
-    """Write the generator of a run (latest checkpoint) or of one checkpoint as a model folder ``out``."""
+def export_generator(source: str | Path, out: str | Path, *, ema: bool | None = None, overwrite: bool = False,
+                     trust_plugins: bool = False) -> Path:
+    """Write the generator of a run (latest checkpoint) or of one checkpoint as a model folder ``out``
+    (``trust_plugins``: as for ``load_generator``)."""
     check_out(Path(out), overwrite)  # before the (slower) loading
-    G, config = load_with_config(source, ema)
+    G, config = load_with_config(source, ema, trust_plugins)
     return write_model_folder(G, config, out, overwrite=overwrite)
 
 
-def load_with_config(source: str | Path, ema: bool | None = None) -> tuple[nn.Module, dict]:
+def load_with_config(source: str | Path, ema: bool | None = None,
+                     trust_plugins: bool = False) -> tuple[nn.Module, dict]:
     """The generator of a run or checkpoint and the config.json that describes it."""
     run_dir, ck = resolve_checkpoint(source)
-    G = load_generator(ck, ema=ema)  # loads the recipe's plugins too
+    G = load_generator(ck, ema=ema, trust_plugins=trust_plugins)  # loads the recipe's plugins too
     stored = yaml_files.read(run_dir / RECIPE_FILE, "export")  # resolved and checked by now
     state = state_file.read(ck)
     node = stored["generator"]
@@ -99,15 +104,32 @@ def write_model_folder(G: nn.Module, config: dict, out: str | Path, *, overwrite
             write_weights(G, tmp)
             write_config(config, tmp)
             (tmp / CARD_FILE).write_text(render_card(config), encoding="utf-8")
-            swap_in(tmp, out)
+            if out.is_dir() and any(out.iterdir()):
+                replace_files(tmp, out)
+            else:
+                swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 
 
+def replace_files(tmp: Path, out: Path) -> None:
+    """Move the export's files (``FILES``) from ``tmp`` over those in ``out``, each atomically, config.json
+    last (until then ``out`` reads as the earlier export); nothing else in ``out`` is touched."""
+    fsync_tree(tmp)
+    for name in sorted(FILES, key=lambda n: n == CONFIG_FILE):
+        if (tmp / name).is_file():
+            os.replace(tmp / name, out / name)
+        else:
+            (out / name).unlink(missing_ok=True)
+    fsync_dir(out)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_out(out: Path, overwrite: bool) -> None:
     """Refuse an OUT that cannot take the folder (the error says why and what to do)."""
+    check_path(out, "OUT")
     if not out.parent.is_dir():
         raise GankitError(f"OUT: folder {out.parent} does not exist. Create it or choose another path.")
     if out.exists() and not out.is_dir():
@@ -115,7 +137,16 @@ def check_out(out: Path, overwrite: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise GankitError(f"OUT: {out} exists and is not empty. Choose a new folder, or pass --overwrite to "
-                              f"replace an earlier export there.")
-        if not is_model_folder(out):
-            raise GankitError(f"OUT: {out} holds files that are not an earlier export, so --overwrite does not "
-                              f"replace it. Choose a new folder.")
+                              f"replace an earlier export there (its other files stay).")
+        ours = [name for name in FILES if (out / name).exists()]
+        if ours and not _is_export(out):
+            raise GankitError(f"OUT: {out} holds {', '.join(ours)} but no earlier gankit export, so --overwrite "
+                              f"does not replace them. Choose a new folder, or move those files away.")
+
+
+def _is_export(folder: Path) -> bool:
+    try:
+        read_config(folder)
+    except GankitError:
+        return False
+    return is_model_folder(folder)

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from gankit.config import plugin_trust
 from gankit.config import plugins as plugins_module
 from gankit.config import recipe, validate
 from gankit.config.registry import GENERATORS
@@ -31,13 +32,13 @@ from gankit.runs import hub
 from gankit.runs.model_folder import is_model_folder, load_folder
 from gankit.store import intact
 from gankit.store import state as state_file
-from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE
+from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE, check_path
 from gankit.store.weights import check_weights
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """(run dir, checkpoint dir) for a run dir (its newest intact checkpoint) or a checkpoint dir."""
-    p = Path(path).expanduser()
+    p = check_path(Path(path).expanduser(), "RUN_DIR_OR_CHECKPOINT")
     if not p.exists():
         raise GankitError(f"{path}: no such run or checkpoint directory. Give a run directory (with {RECIPE_FILE}), "
                           f"one of its checkpoints/step-* folders, a folder written by `gankit export` or a Hugging "
@@ -82,19 +83,30 @@ def _recipe_file(run_dir: Path) -> Path:
     return recipe_path
 
 
-def load_run_recipe(run_dir: Path):
-    """The recipe stored in a run, with its plugins loaded (so its components can be built)."""
-    cfg = recipe.load(_recipe_file(run_dir))
-    plugins_module.load(list(cfg.plugins), base_dir=run_dir)
+def run_source(run_dir: Path, trust_plugins: bool = False) -> plugin_trust.Source:
+    """A run directory as the source of the plugins its recipe names (``gankit.config.plugin_trust.vet``)."""
+    return plugin_trust.Source(Path(run_dir), plugin_trust.RUN, trust_plugins)
+
+
+def load_run_recipe(run_dir: Path, trust_plugins: bool = False):
+    """The recipe stored in a run, with its plugins loaded as ``plugin_trust.vet`` allows (so its components can
+    be built)."""
+    cfg = plugin_trust.vetted(recipe.load(_recipe_file(run_dir)), run_source(run_dir, trust_plugins))
+    plugins_module.load(list(cfg.plugins))
     return cfg
 
 
-def valid_run_recipe(run_dir: Path, overrides=()) -> ValidRecipe:
+def valid_run_recipe(run_dir: Path, overrides=(), trust_plugins: bool = False) -> ValidRecipe:
     """The recipe stored in a run, with ``overrides``, validated once for evaluating the run (its plugins
-    imported; the settings only training needs this machine to honour are not checked)."""
-    return validate.load(_recipe_file(run_dir), overrides, for_training=False)
+    imported as ``plugin_trust.vet`` allows; the settings only training needs this machine to honour are not
+    checked)."""
+    return validate.load(_recipe_file(run_dir), overrides, for_training=False,
+                         source=run_source(run_dir, trust_plugins))
 
 
+TRUST_PLUGINS_HELP = ("run the plugin code the folder or run names: a plugin file inside it, a module of an "
+                      "installed package, a run's module from the working directory; never a file outside it "
+                      "(docs/sharing.md)")
 DEVICE_HELP = "auto (cuda when available, else cpu), cpu, cuda or cuda:N (default auto)"
 
 
@@ -113,22 +125,26 @@ def resolve_device(name: str = "auto", key: str = "--device") -> str:
 
 
 def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *, revision: str | None = None,
-                   plugins=()) -> nn.Module:
+                   plugins=(), trust_plugins: bool = False) -> nn.Module:
     """The trained generator of a run (latest checkpoint), a checkpoint, an exported folder or a Hub
     repo id (``user/repo``: downloaded into the Hub cache, or read from it offline), in eval mode.
 
     ``ema``: None = the EMA weights when the checkpoint has them, else the trained weights.
     ``revision``: a Hub branch, tag or commit. ``plugins``: plugin files or modules to load first
-    (a generator from a single-file plugin needs its file; the error says which).
+    (a generator from a single-file plugin needs its file; the error says which). ``trust_plugins``: also
+    run the plugin code the folder or run names, within ``gankit.config.plugin_trust.vet``'s rule (without it,
+    a folder runs none, and a run only its modules of installed packages and the absolute plugin paths
+    its training stored; docs/sharing.md).
     """
     path = Path(source).expanduser()
     if is_model_folder(path):
-        return load_folder(path, device, ema, plugins)
+        return load_folder(path, device, ema, plugins, trust_plugins=trust_plugins)
     if not path.exists() and hub.looks_like_repo_id(source):
-        return load_folder(hub.download(source, revision), device, ema, plugins, where=f"Hub repo '{source}'")
+        return load_folder(hub.download(source, revision), device, ema, plugins, where=f"Hub repo '{source}'",
+                           trust_plugins=trust_plugins)
     run_dir, ck = resolve_checkpoint(source)
     plugins_module.load(list(plugins or ()))
-    cfg = load_run_recipe(run_dir)
+    cfg = load_run_recipe(run_dir, trust_plugins)
     state = state_file.read(ck)
     if state.img_shape is not None:
         ctx = {"img_shape": tuple(state.img_shape), "num_classes": state.num_classes or 0}

@@ -82,8 +82,12 @@ def write_config(config: dict, folder: str | Path) -> Path:
     return path
 
 
-def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugins=(), where: str | None = None):
-    """The generator of an exported folder, in eval mode (``ema``: None or what the folder holds)."""
+def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugins=(), where: str | None = None, *,
+                trust_plugins: bool = False):
+    """The generator of an exported folder, in eval mode (``ema``: None or what the folder holds).
+
+    ``plugins``: what the caller loads first; ``trust_plugins``: also load the plugin code the folder
+    names (a file inside it, a module of an installed package: ``provenance.require``)."""
     folder = Path(folder)
     where = where or str(folder)
     config = read_config(folder)
@@ -92,7 +96,7 @@ def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugi
         raise GankitError(f"{where}: this export holds only its {held} weights, not the "
                           f"{'EMA' if ema else 'raw'} ones. Load it without ema=, or export the run again "
                           f"{'without' if ema else 'with'} --raw.")
-    provenance.require(config.get("plugins", []), where, plugins, base_dir=Path.cwd())
+    provenance.require(config.get("plugins", []), where, plugins, folder=folder, trust=trust_plugins)
     ctx = {"img_shape": tuple(config["img_shape"]), "num_classes": int(config["num_classes"] or 0)}
     G = GENERATORS.build(config["generator"], "generator", ctx)
     if getattr(G, "z_dim", None) != config["z_dim"]:

@@ -10,6 +10,7 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
+from gankit.config import plugin_trust
 from gankit.config import plugins as plugin_loader
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError, raise_if
@@ -56,18 +57,28 @@ def _distribution_of(module: str) -> dict:
         return {}
 
 
-def require(records: list[dict], where: str, extra_plugins=(), base_dir=None) -> None:
-    """Make every recorded component available (loading ``extra_plugins`` first, then importing
-    recorded modules); one GankitError naming what to install for all that are missing."""
-    plugin_loader.load(list(extra_plugins or ()), base_dir=base_dir)
+def require(records: list[dict], where: str, extra_plugins=(), *, folder=None, trust: bool = False) -> None:
+    """Make every recorded component available; one GankitError naming what is missing and what to do.
+
+    ``extra_plugins``: what the user names (``plugins=``, ``--plugin``), loaded first, as given. What
+    config.json names is loaded only as ``plugin_trust.vet`` allows for the model folder ``folder``: with the
+    user's opt-in (``trust``), a plugin file inside the folder or a module of an installed package."""
+    plugin_loader.load(list(extra_plugins or ()))
+    source = plugin_trust.Source(Path(folder), plugin_trust.MODEL_FOLDER, trust) if folder is not None else None
     missing = []
     for rec in records:
-        name = rec["component"]
-        if name not in GENERATORS and rec.get("module"):
-            try:  # an installed module registers its components when imported
-                plugin_loader.load([rec["module"]])
-            except (GankitError, ImportError):
-                pass
+        name, spec = rec["component"], rec.get("file") or rec.get("module")
+        absent = rec.get("file") and not (Path(folder) / str(rec["file"])).is_file()  # said by how_to_get
+        if name not in GENERATORS and spec and source is not None and not absent:
+            found, why = plugin_trust.judge(str(spec), source)
+            if why:
+                missing.append(f"'{name}' comes from the plugin '{spec}' that config.json names: {why}")
+                continue
+            try:
+                plugin_loader.load([found])
+            except GankitError:
+                if plugin_loader.is_file_spec(found):
+                    raise  # the folder's own file, trusted, failed: its error says where
         if name in GENERATORS:
             _warn_if_other_version(rec, where)
             _warn_if_other_file(rec, where)
@@ -80,8 +91,8 @@ def how_to_get(rec: dict) -> str:
     """What to install or load for a recorded component, as one sentence."""
     name = rec["component"]
     if rec.get("file"):
-        return (f"'{name}' comes from the plugin file {rec['file']}, which an export does not carry. Load that file "
-                f"first: gankit.load_generator(..., plugins=['path/to/{rec['file']}']), or "
+        return (f"'{name}' comes from the plugin file {rec['file']}. Load that file first: "
+                f"gankit.load_generator(..., plugins=['path/to/{rec['file']}']), or "
                 f"gankit sample ... --plugin path/to/{rec['file']}.")
     if rec.get("package"):
         pin = f"{rec['package']}=={rec['version']}" if rec.get("version") else rec["package"]

@@ -16,6 +16,7 @@ A run directory holds (the module that owns each part on the right)::
         damaged-step-0000123/     a damaged checkpoint a resume moved aside                intact
         .tmp-*, .old-*            being written or swapped; removed or put back after a crash
     curves.png, report.html       drawn when training ends (gankit.runs.curves, gankit.runs.report)
+    .writer.lock                  the writer's pid and host, while one trains or resumes it             lock
 
 Every write is atomic (``files``): a reader, or a crash, sees the old content or the new, never
 half. ``intact`` checks a checkpoint before anything of it is loaded and makes the one choice of the

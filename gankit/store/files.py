@@ -30,6 +30,24 @@ EMA_FILE = "ema.safetensors"
 MODEL_FILE = "model.safetensors"  # the generator: the first model accelerate saves
 BEST = "best"
 STEP_PREFIX = "step-"  # checkpoints/step-0000123 (and samples/step-0000123.png)
+# What a run writes that `gankit train --overwrite` removes (recipe.yaml is written again); anything
+# else in the folder (notes, a .git/, trackers' folders) is the user's and stays.
+RUN_OUTPUTS = (CHECKPOINTS_DIR, SAMPLES_DIR, METRICS_FILE, REPORT_FILE, CURVES_FILE)
+
+
+def check_path(path: str | Path, what: str) -> Path:
+    """``path``, refused (a GankitError naming ``what``) when it cannot be written as UTF-8 text: a name
+    of bytes that are not UTF-8, which Python holds as surrogate escapes. A run writes its paths into
+    UTF-8 files (recipe.yaml, metrics.jsonl, report.html, config.json), so such a path is refused at the start."""
+    text = str(Path(path).absolute())
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raw = os.fsencode(text)
+        raise GankitError(f"{what}: the path {raw!r} is not valid UTF-8 (byte {raw[e.start:e.start + 1]!r} of its "
+                          f"name). gankit writes a run's paths into UTF-8 files, so it does not use such a path; "
+                          f"rename the folder to a UTF-8 name (e.g. with mv) and try again.") from None
+    return Path(path)
 
 
 # -- a full disk -------------------------------------------------------------------------

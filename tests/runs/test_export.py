@@ -86,9 +86,10 @@ def test_export_refuses_to_write_over_other_folders(run_dir, exported, tmp_path)
     other = tmp_path / "notes"
     other.mkdir()
     (other / "todo.txt").write_text("keep me")
-    with pytest.raises(GankitError, match="not an earlier export"):
+    (other / CARD_FILE).write_text("# not an export's")
+    with pytest.raises(GankitError, match="no earlier gankit export"):
         export_generator(run_dir, other, overwrite=True)
-    assert (other / "todo.txt").read_text() == "keep me"
+    assert (other / "todo.txt").read_text() == "keep me" and (other / CARD_FILE).read_text() == "# not an export's"
     with pytest.raises(GankitError, match="does not exist"):
         export_generator(run_dir, tmp_path / "no" / "such")
     again = tmp_path / "again"
