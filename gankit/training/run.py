@@ -31,6 +31,7 @@ from gankit.store.checkpoints import clean_temporaries
 from gankit.store.files import CHECKPOINTS_DIR, METRICS_FILE, RECIPE_FILE, SAMPLES_DIR, write_text_atomic
 from gankit.training import trackers
 from gankit.training.accel import process_group_kwargs
+from gankit.training.opening import announce
 from gankit.training.preflight import preflight
 from gankit.training.trainer import Trainer
 
@@ -62,6 +63,7 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
         run_dir.mkdir(parents=True, exist_ok=True)
         clean_temporaries(run_dir)
         write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
+    announce(trainer, cfg.trackers, trainer.state.step if resume is not None else None)  # and machine.json
     if cfg.trackers:
         trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resume is not None else None)
     acc.wait_for_everyone()
