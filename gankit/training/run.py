@@ -62,7 +62,7 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         clean_temporaries(run_dir)
-        write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(cfg))
+        write_text_atomic(run_dir / RECIPE_FILE, stored_text(cfg))
     announce(trainer, cfg.trackers, trainer.state.step if resume is not None else None)  # and machine.json
     if cfg.trackers:
         trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resume is not None else None)
@@ -71,6 +71,11 @@ def train(recipe: ValidRecipe | DictConfig | None, out: str | Path | None = None
     # 130 = 128 + SIGINT, 143 = 128 + SIGTERM (the shell's convention for a run ended by a signal).
     code = {"SIGINT": 130, "SIGTERM": 143}.get(summary.get("interrupted"), 0)
     return {**summary, "run_dir": str(run_dir), "exit_code": code}
+
+
+def stored_text(cfg: DictConfig) -> str:
+    """The recipe as a run stores it (``recipe.yaml``), and as ``gankit check --print`` shows it."""
+    return OmegaConf.to_yaml(cfg)
 
 
 def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:
