@@ -12,6 +12,7 @@ its worker keeps two workers out of one run directory.
 import contextlib
 import ctypes
 import fcntl
+import functools
 import hashlib
 import json
 import math
@@ -25,12 +26,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
 from gankit.errors import printable
 from gankit.experiments import space as space_mod
-from gankit.store import intact
+from gankit.store import intact, machine
 from gankit.store.files import METRICS_FILE, RECIPE_FILE
 from gankit.store.metrics import read_metrics
 
@@ -58,6 +60,8 @@ class Context:
     base: object  # the recipe as swept (DictConfig), for overrides of list items
     launcher: list[str]
     study_name: str
+    say: Callable[[str], None] = functools.partial(print, flush=True)  # the worker's progress lines: a trial's start, its rows as they come
+    planned: int | None = None  # the runs the sweep plans (configurations × seeds)
 
 
 def run_name(values: dict, seed: int) -> str:
@@ -144,6 +148,8 @@ def run(trial, ctx: Context) -> float:
         cmd = command(ctx, values, seed, run_dir)
         trial.set_user_attr("command", shlex.join(cmd))
         log_path = ctx.sweep_dir / LOGS_DIR / f"{name}.log"
+        ctx.say(f"trial {trial.number} started: {name}, run {_run_count(trial.study)} of {ctx.planned or '?'} "
+                f"(log: {log_path})")
         code, pruned_at = _train(trial, cmd, run_dir, log_path, lock_fd, ctx)
     if pruned_at is not None:
         trial.set_user_attr("pruned_at_step", pruned_at)
@@ -157,6 +163,11 @@ def run(trial, ctx: Context) -> float:
     if not math.isfinite(value):
         _fail(trial, f"eval/{sp.metric} is {value} (the run diverged).")
     return value
+
+
+def _run_count(study) -> int:
+    """How many runs of the sweep have started (a run tried again counts once)."""
+    return len({t.user_attrs["run"] for t in study.get_trials(deepcopy=False) if "run" in t.user_attrs})
 
 
 def _fresh(trial, ctx: Context, values: dict) -> None:
@@ -202,6 +213,7 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
     """Run the training, reporting evaluations; returns (exit code, step it was pruned at or None)."""
     env = dict(os.environ, GANKIT_SWEEP=ctx.study_name, GANKIT_TRIAL=str(trial.number), GANKIT_RUN=run_dir.name)
     metric_key, reported, pruned_at = f"eval/{ctx.space.metric}", set(), None
+    said: set = set()  # (step, kind) of the metrics.jsonl rows said so far
     with open(log_path, "ab") as log:
         log.write(f"\n$ {shlex.join(cmd)}\n".encode())
         log.flush()
@@ -210,6 +222,7 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
         try:
             while True:
                 code = proc.poll()
+                _say_rows(trial.number, run_dir, said, ctx.say)
                 for step, value in _new_evals(run_dir, metric_key, reported):
                     trial.report(value, step)
                     budget = _max_steps(run_dir)
@@ -226,6 +239,28 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
                 proc.wait(timeout=120)
                 trial.set_user_attr("interrupted", True)
             raise
+
+
+def _say_rows(number: int, run_dir: Path, said: set, say) -> None:
+    """Say each metrics.jsonl row not said yet (``said``: their (step, kind)): a training row's step and
+    losses, an evaluation's numbers."""
+    log = read_metrics(run_dir / METRICS_FILE)
+    rows = [(r, "train") for r in log.train] + [(r, "eval") for r in log.evals]
+    new = sorted(((r, kind) for r, kind in rows if (r["step"], kind) not in said), key=lambda rk: rk[0]["step"])
+    if not new:
+        return
+    total = (machine.read(run_dir) or {}).get("steps")
+    for row, kind in new:
+        said.add((row["step"], kind))
+        where = f"trial {number}: step {row['step']}" + (f" of {total}" if total else "")
+        if kind == "eval":
+            numbers = [f"{k[5:]} {v:.4g}" for k, v in row.items() if k.startswith("eval/") and k != "eval/eval_s"
+                       and isinstance(v, (int, float))]
+            say(printable(f"{where}, eval " + ", ".join(numbers)))
+        else:
+            numbers = [f"{k} {row[k]:.4g}" for k in ("d_loss", "g_loss") if isinstance(row.get(k), (int, float))]
+            speed = [f"{row['images_per_s']:.0f} img/s"] if isinstance(row.get("images_per_s"), (int, float)) else []
+            say(printable(", ".join([where, *numbers, *speed])))
 
 
 def _max_steps(run_dir: Path) -> int | None:
