@@ -43,7 +43,7 @@ def lines(run_dir, run: dict, host: dict) -> list[str]:
     resumed = "" if run["resumed_at_step"] is None else f", resuming at step {run['resumed_at_step']}"
     data = run["dataset"] + (f" {run['split']}" if run["split"] else "")
     return [f"run: {run_dir}", f"device: {run['device']} ×{run['world_size']} ({where})", f"precision: {precision}",
-            f"steps: {steps} ({steps / per_epoch:.3g} epochs of {batches}){resumed}",
+            f"steps: {steps} ({steps / per_epoch:.3g} epoch{'' if steps == per_epoch else 's'} of {batches}){resumed}",
             f"data: {data}, {run['num_images']:,} images", f"trackers: {', '.join(run['trackers']) or 'none'}"]
 
 
