@@ -60,7 +60,8 @@ class Context:
     base: object  # the recipe as swept (DictConfig), for overrides of list items
     launcher: list[str]
     study_name: str
-    say: Callable[[str], None] = functools.partial(print, flush=True)  # the worker's progress lines: a trial's start, its rows as they come
+    # the worker's progress lines: a trial's start, its run's rows as they come
+    say: Callable[[str], None] = functools.partial(print, flush=True)
     planned: int | None = None  # the runs the sweep plans (configurations × seeds)
 
 

@@ -85,9 +85,11 @@ def time_steps(valid: ValidRecipe, steps: int = 3, *, time_budget_s: float = TIM
     for batch in _candidates(first.batch, full):  # the largest first: `why` ends as the next larger one's reason
         need, take = _predict(first, batch)
         if need > budget:
-            why = f"a batch of {batch} would need about {_bytes(need)} of memory, over this check's {_bytes(budget)} budget"
+            why = f"a batch of {batch} would need about {_bytes(need)} of memory, over this check's "
+            why += f"{_bytes(budget)} budget"
         elif spent + take > time_budget_s:
-            why = f"a batch of {batch} would take about {take:.1f} s to time, over this check's {time_budget_s:g} s budget"
+            why = f"a batch of {batch} would take about {take:.1f} s to time, over this check's "
+            why += f"{time_budget_s:g} s budget"
         else:
             fits = _probe(valid, batch, steps, deadline=start + time_budget_s)
             break
@@ -114,8 +116,8 @@ def _predict(p: _Probe, batch: int) -> tuple[int, float]:
 
 def _probe(valid: ValidRecipe, batch: int, steps: int, deadline: float) -> _Probe:
     """A throwaway run at ``batch`` (no gradient accumulation): one warm-up step, then up to ``steps`` timed
-    ones while the next is expected to end before ``deadline`` (a perf_counter time). None when the warm-up
-    step used up the time: the warm-up's time stands for a step then (an overestimate: one-time setup included)."""
+    ones while the next is expected to end before ``deadline`` (a perf_counter time). Where the warm-up used
+    up the time, its own time stands for a step (an overestimate: one-time setup included)."""
     cfg = OmegaConf.merge(valid.cfg, {"trainer": {"batch_size": batch, "grad_accum": 1}})
     gc.collect()
     gpu = torch.cuda.is_available() and not valid.cfg.trainer.cpu
@@ -140,6 +142,7 @@ def _probe(valid: ValidRecipe, batch: int, steps: int, deadline: float) -> _Prob
 
 def _memory_budget(device: str) -> int:
     if device.startswith("cuda"):
+        torch.cuda.empty_cache()  # the probe's freed blocks count as free
         return int(GPU_MEMORY_SHARE * torch.cuda.mem_get_info()[0])
     available = _meminfo("MemAvailable")
     return min(CPU_MEMORY_CAP, available // 2) if available else CPU_MEMORY_CAP

@@ -146,7 +146,8 @@ def test_check_of_the_paper_size_r3gan_answers_in_bounded_memory(tmp_path):
     argv = ["-m", "gankit", "check", "recipes/cifar10_r3gan.yaml", "data.name=synthetic", "data.root=null",
             "data.split=null", "trainer.eval_every=null"]
     probe = (f"import resource, subprocess, sys\n"
-             f"r = subprocess.run([sys.executable, *{argv!r}], capture_output=True, text=True, preexec_fn=lambda: {cap})\n"
+             f"r = subprocess.run([sys.executable, *{argv!r}], capture_output=True, text=True,\n"
+             f"                   preexec_fn=lambda: {cap})\n"
              f"print(r.stdout + r.stderr)\nprint('rc', r.returncode, 'peak_kib', "
              f"resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=540)

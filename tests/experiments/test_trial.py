@@ -131,7 +131,8 @@ def test_each_finished_trial_is_said_with_the_best_value_so_far():
     study.add_trial(create_trial(state=TrialState.PRUNED, user_attrs={"run": "d", "pruned_at_step": 4}))
     announce(study, study.trials[-1])
     assert said == ["trial 0 a: 30; best so far 30 (trial 0 a)", "trial 1 b: 20; best so far 20 (trial 1 b)",
-                    "trial 2 c: 25; best so far 20 (trial 1 b)", "trial 3 d: pruned at step 4; best so far 20 (trial 1 b)"]
+                    "trial 2 c: 25; best so far 20 (trial 1 b)",
+                    "trial 3 d: pruned at step 4; best so far 20 (trial 1 b)"]
     first = optuna.create_study()
     first.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"run": "e", "error": "boom"}))
     announce(first, first.trials[-1])
