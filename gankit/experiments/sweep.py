@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from gankit.errors import GankitError, printable
+from gankit.experiments import progress
 from gankit.experiments import space as space_mod
 from gankit.experiments import study as study_mod
 from gankit.experiments import trial as trial_mod
@@ -150,17 +151,8 @@ def _announce(say):
                 "PRUNED": f"pruned at step {t.user_attrs.get('pruned_at_step')}",
                 "FAIL": f"failed: {str(t.user_attrs.get('error', '')).splitlines()[0][:200] if t.user_attrs.get('error') else ''}"}
         say(printable(f"trial {t.number} {t.user_attrs.get('run', '')}: {what.get(t.state.name, t.state.name)}; "
-                      f"{_best(study)}"))
+                      f"{progress.best_so_far(study)}"))
     return callback
-
-
-def _best(study) -> str:
-    """The best completed trial so far, in words."""
-    try:
-        best = study.best_trial
-    except ValueError:  # none has completed
-        return "no trial has completed yet"
-    return f"best so far {best.value:.6g} (trial {best.number} {best.user_attrs.get('run', '')})"
 
 
 def _interrupt(signum, frame):

@@ -31,8 +31,9 @@ from typing import Callable
 import yaml
 
 from gankit.errors import printable
+from gankit.experiments import progress
 from gankit.experiments import space as space_mod
-from gankit.store import intact, machine
+from gankit.store import intact
 from gankit.store.files import METRICS_FILE, RECIPE_FILE
 from gankit.store.metrics import read_metrics
 
@@ -223,7 +224,7 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
         try:
             while True:
                 code = proc.poll()
-                _say_rows(trial.number, run_dir, said, ctx.say)
+                progress.say_rows(trial.number, run_dir, said, ctx.say)
                 for step, value in _new_evals(run_dir, metric_key, reported):
                     trial.report(value, step)
                     budget = _max_steps(run_dir)
@@ -240,28 +241,6 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
                 proc.wait(timeout=120)
                 trial.set_user_attr("interrupted", True)
             raise
-
-
-def _say_rows(number: int, run_dir: Path, said: set, say) -> None:
-    """Say each metrics.jsonl row not said yet (``said``: their (step, kind)): a training row's step and
-    losses, an evaluation's numbers."""
-    log = read_metrics(run_dir / METRICS_FILE)
-    rows = [(r, "train") for r in log.train] + [(r, "eval") for r in log.evals]
-    new = sorted(((r, kind) for r, kind in rows if (r["step"], kind) not in said), key=lambda rk: rk[0]["step"])
-    if not new:
-        return
-    total = (machine.read(run_dir) or {}).get("steps")
-    for row, kind in new:
-        said.add((row["step"], kind))
-        where = f"trial {number}: step {row['step']}" + (f" of {total}" if total else "")
-        if kind == "eval":
-            numbers = [f"{k[5:]} {v:.4g}" for k, v in row.items() if k.startswith("eval/") and k != "eval/eval_s"
-                       and isinstance(v, (int, float))]
-            say(printable(f"{where}, eval " + ", ".join(numbers)))
-        else:
-            numbers = [f"{k} {row[k]:.4g}" for k in ("d_loss", "g_loss") if isinstance(row.get(k), (int, float))]
-            speed = [f"{row['images_per_s']:.0f} img/s"] if isinstance(row.get("images_per_s"), (int, float)) else []
-            say(printable(", ".join([where, *numbers, *speed])))
 
 
 def _max_steps(run_dir: Path) -> int | None:
