@@ -5,12 +5,13 @@ import pkgutil
 import sys
 import warnings
 
-from gankit import commands
+from gankit import __version__, commands
 from gankit.errors import GankitError, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gankit", description="Pluggable GAN experiments from YAML recipes.")
+    p.add_argument("--version", action="version", version=f"gankit {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         importlib.import_module(f"{commands.__name__}.{info.name}").add_parser(sub)

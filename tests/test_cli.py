@@ -120,3 +120,16 @@ def test_other_exceptions_are_not_swallowed(monkeypatch):
     monkeypatch.setattr("gankit.commands.check.run", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["check", "r.yaml"])
+
+
+def test_version_prints_the_package_version(capsys):
+    import tomllib
+
+    import gankit
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"gankit {gankit.__version__}\n"
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert gankit.__version__ == pyproject["project"]["version"]

@@ -7,12 +7,14 @@ runs trials while any are queued (or, for random/TPE, while configurations are l
 then waits for trials other workers still run — a trial whose worker died is marked failed after
 three missed heartbeats and queued again, and this worker takes it.
 """
+import functools
 import signal
 import time
 import warnings
 from pathlib import Path
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, printable
+from gankit.experiments import progress
 from gankit.experiments import space as space_mod
 from gankit.experiments import study as study_mod
 from gankit.experiments import trial as trial_mod
@@ -84,7 +86,7 @@ def requeue(study, sp: space_mod.Space) -> list[tuple]:
     return queued
 
 
-def work(study, info: dict, say=print) -> dict:
+def work(study, info: dict, say=functools.partial(print, flush=True)) -> dict:
     """Run trials until the sweep is done; returns the count of trials per state."""
     import optuna
     from optuna.trial import TrialState
@@ -92,7 +94,7 @@ def work(study, info: dict, say=print) -> dict:
     sp = space_mod.parse(info["space"])
     base = space_mod.check_against(sp, info["recipe"], info["overrides"])
     ctx = trial_mod.Context(info["recipe"], list(info["overrides"]), sp, Path(info["sweep_dir"]), base,
-                            list(info.get("launcher") or []), study.study_name)
+                            list(info.get("launcher") or []), study.study_name, say=say, planned=planned(sp))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     old = signal.signal(signal.SIGTERM, _interrupt)  # a stopped worker stops its run cleanly (checkpoint)
@@ -126,6 +128,12 @@ def _work_left(trials, sp) -> bool:
     return sp.sampler != "grid" and sum(t.user_attrs.get("origin") == "sampled" for t in trials) < sp.trials
 
 
+def planned(sp) -> int | None:
+    """The runs a sweep plans: every grid configuration, or the sampler's ``trials``, times the seeds."""
+    configs = len(sp.grid()) if sp.sampler == "grid" else sp.trials
+    return configs * len(sp.seeds) if configs else None
+
+
 def counts(study) -> dict:
     out: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
@@ -142,7 +150,8 @@ def _announce(say):
         what = {"COMPLETE": f"{t.value:.6g}" if t.value is not None else "done",
                 "PRUNED": f"pruned at step {t.user_attrs.get('pruned_at_step')}",
                 "FAIL": f"failed: {str(t.user_attrs.get('error', '')).splitlines()[0][:200] if t.user_attrs.get('error') else ''}"}
-        say(f"trial {t.number} {t.user_attrs.get('run', '')}: {what.get(t.state.name, t.state.name)}")
+        say(printable(f"trial {t.number} {t.user_attrs.get('run', '')}: {what.get(t.state.name, t.state.name)}; "
+                      f"{progress.best_so_far(study)}"))
     return callback
 
 

@@ -12,6 +12,7 @@ its worker keeps two workers out of one run directory.
 import contextlib
 import ctypes
 import fcntl
+import functools
 import hashlib
 import json
 import math
@@ -25,11 +26,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
 from gankit.config import yaml_files
 from gankit.errors import GankitError, printable
+from gankit.experiments import progress
 from gankit.experiments import space as space_mod
 from gankit.store import intact
 from gankit.store.files import METRICS_FILE, RECIPE_FILE
@@ -59,6 +62,9 @@ class Context:
     base: object  # the recipe as swept (DictConfig), for overrides of list items
     launcher: list[str]
     study_name: str
+    # the worker's progress lines: a trial's start, its run's rows as they come
+    say: Callable[[str], None] = functools.partial(print, flush=True)
+    planned: int | None = None  # the runs the sweep plans (configurations × seeds)
 
 
 def run_name(values: dict, seed: int) -> str:
@@ -145,6 +151,8 @@ def run(trial, ctx: Context) -> float:
         cmd = command(ctx, values, seed, run_dir)
         trial.set_user_attr("command", shlex.join(cmd))
         log_path = ctx.sweep_dir / LOGS_DIR / f"{name}.log"
+        ctx.say(f"trial {trial.number} started: {name}, run {_run_count(trial.study)} of {ctx.planned or '?'} "
+                f"(log: {log_path})")
         code, pruned_at = _train(trial, cmd, run_dir, log_path, lock_fd, ctx)
     if pruned_at is not None:
         trial.set_user_attr("pruned_at_step", pruned_at)
@@ -158,6 +166,11 @@ def run(trial, ctx: Context) -> float:
     if not math.isfinite(value):
         _fail(trial, f"eval/{sp.metric} is {value} (the run diverged).")
     return value
+
+
+def _run_count(study) -> int:
+    """How many runs of the sweep have started (a run tried again counts once)."""
+    return len({t.user_attrs["run"] for t in study.get_trials(deepcopy=False) if "run" in t.user_attrs})
 
 
 def _fresh(trial, ctx: Context, values: dict) -> None:
@@ -203,6 +216,7 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
     """Run the training, reporting evaluations; returns (exit code, step it was pruned at or None)."""
     env = dict(os.environ, GANKIT_SWEEP=ctx.study_name, GANKIT_TRIAL=str(trial.number), GANKIT_RUN=run_dir.name)
     metric_key, reported, pruned_at = f"eval/{ctx.space.metric}", set(), None
+    said: set = set()  # (step, kind) of the metrics.jsonl rows said so far
     with open(log_path, "ab") as log:
         log.write(f"\n$ {shlex.join(cmd)}\n".encode())
         log.flush()
@@ -211,6 +225,7 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
         try:
             while True:
                 code = proc.poll()
+                progress.say_rows(trial.number, run_dir, said, ctx.say)
                 for step, value in _new_evals(run_dir, metric_key, reported):
                     trial.report(value, step)
                     budget = _max_steps(run_dir)

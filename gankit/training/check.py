@@ -6,27 +6,24 @@ settings this machine cannot honour, plugins, every component name and argument)
 data (built), G's output against the data's shape, D on it (one forward and backward on a
 tiny batch). The recipe is validated once: the parts and the timed steps take the
 ``ValidRecipe``. With no problem it returns a ``Report`` (parameter counts, data size, the code
-the run imports besides gankit, an estimated time per epoch from a few timed training steps);
-otherwise it raises one ``GankitError`` listing them all.
+the run imports besides gankit, an estimated time per epoch from a few timed training steps,
+on a micro-batch and scaled where the recipe's batch would not fit the time and memory budgets:
+``gankit.training.estimate``); otherwise it raises one ``GankitError`` listing them all.
 
 The cheap part that training runs before its first step is ``gankit.training.preflight``.
 """
-import statistics
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from gankit.config import plugins, validate
-from gankit.config.validate import ValidRecipe
 from gankit.data.build import build_data
 from gankit.errors import raise_if
 from gankit.training.accel import resolve_precision
-from gankit.training.bench import step_times
+from gankit.training.estimate import TIME_BUDGET_S, Timing, time_steps
 from gankit.training.parts import build_parts, run_length
 from gankit.training.preflight import shape_problems
-from gankit.training.trainer import Trainer
 
 @dataclass
 class Report:
@@ -39,9 +36,13 @@ class Report:
     d_params: int
     steps_per_epoch: int
     total_steps: int
-    step_s: float | None = None  # seconds per training step (median of the timed steps)
+    timing: Timing | None = None  # seconds per training step and how they were measured
     notes: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)  # what the run imports besides gankit (plugins)
+
+    @property
+    def step_s(self) -> float | None:
+        return None if self.timing is None else self.timing.step_s
 
     @property
     def epoch_s(self) -> float | None:
@@ -62,12 +63,15 @@ class Report:
         if self.step_s is not None:
             lines.append(f"  timing      {self.step_s * 1000:.1f} ms per step → about {_duration(self.epoch_s)} "
                          f"per epoch, {_duration(self.step_s * self.total_steps)} for the run")
+            lines.append(f"  timed       {self.timing.how}")
         lines += [f"  note        {n}" for n in self.notes]
         return "\n".join(lines)
 
 
-def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
-    """Validate a recipe file with overrides, build its parts and try them; see the module doc."""
+def check(path: str | Path, overrides=(), *, timed_steps: int = 3, time_budget_s: float = TIME_BUDGET_S,
+          memory_budget: int | None = None) -> Report:
+    """Validate a recipe file with overrides, build its parts and try them; see the module doc.
+    ``time_budget_s``, ``memory_budget``: what timing the steps may take (``gankit.training.estimate``)."""
     path = Path(path)
     valid = validate.load(path, overrides)  # schema, settings, plugins, names: one error listing them all
     cfg = valid.cfg
@@ -88,19 +92,14 @@ def check(path: str | Path, overrides=(), *, timed_steps: int = 3) -> Report:
         num_images=len(data), g_params=_count(parts.G), d_params=_count(parts.D),
         steps_per_epoch=steps_per_epoch, total_steps=total, code=plugins.imported_code(cfg.plugins),
     )
-    report.step_s, report.device = _time_steps(valid, timed_steps) if timed_steps > 0 else (None, _device(cfg))
+    if timed_steps > 0:
+        report.timing = time_steps(valid, timed_steps, time_budget_s=time_budget_s, memory_budget=memory_budget)
+    report.device = report.timing.device if report.timing else _device(cfg)
     if t.precision == "auto":
         report.notes.append(f"precision auto → {resolve_precision('auto', report.device == 'cpu')} on this machine.")
     if t.precision == "bf16" and report.device == "cpu":
         report.notes.append("bf16 on a CPU: Linear/Conv run in bf16, the rest in fp32.")
     return report
-
-
-def _time_steps(valid: ValidRecipe, n: int) -> tuple[float, str]:
-    """Median seconds per training step over ``n`` steps (after one warm-up) in a throwaway run."""
-    with tempfile.TemporaryDirectory(prefix="gankit-check-") as tmp:
-        tr = Trainer(valid, Path(tmp) / "run")
-        return statistics.median(step_times(tr, n, warmup=1)), str(tr.acc.device)
 
 
 def _device(cfg) -> str:

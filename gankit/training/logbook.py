@@ -2,8 +2,14 @@
 
 Numbers of each step are summed on the device; every ``log_every`` steps their window means
 over all processes (one host sync) become a row. Only the main process writes files.
+
+The bar moves every step (on a terminal; elsewhere, in a log file, it is drawn once per row). Its
+time left counts the evaluations still to come: remaining steps × the mean step time (evaluations
+left out) + remaining evaluations × the last evaluation's time (``eta_s``); before an evaluation
+has been timed it says how many are still to come ("eta 03:00 + 4 evals").
 """
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -16,20 +22,41 @@ from gankit.store.grids import real_grid_path, write_grid, write_real_grid
 from gankit.store.metrics import append_row, open_for_rows, trim_metrics
 
 
+def evals_left(step: int, total: int, every: int | None) -> int:
+    """Evaluations still to come after ``step``: one every ``every`` steps and one at the last step."""
+    if not every or step >= total:
+        return 0
+    return total // every - step // every + (total % every != 0)
+
+
+def eta_s(steps_left: int, step_s: float, evals_left: int, eval_s: float) -> float:
+    """Seconds left: the steps at their time, the evaluations at theirs."""
+    return steps_left * step_s + evals_left * eval_s
+
+
 class Logbook:
     def __init__(self, run_dir: Path, acc, *, every: int, sample_every: int, total_steps: int, start_step: int,
-                 images_per_step: int, steps_per_epoch: int, fields: dict):
+                 images_per_step: int, steps_per_epoch: int, fields: dict, eval_every: int | None = None):
         self.run_dir, self.acc, self.enabled = Path(run_dir), acc, acc.is_main_process
-        self.every, self.sample_every = every, sample_every
+        self.every, self.sample_every, self.eval_every, self.total = every, sample_every, eval_every, total_steps
         self.images_per_step, self.steps_per_epoch, self.fields = images_per_step, steps_per_epoch, fields
         self.start = time.time()
         self.window: dict[str, torch.Tensor] = {}
         self.n_window, self.t_window = 0, time.perf_counter()
+        self.step = start_step
+        self.timing: tuple[float, int] | None = None  # (clock, step) at the end of this session's first step
+        self.eval_s: float | None = None  # the last evaluation's seconds
+        self.eval_total_s = 0.0  # seconds of this session's evaluations after its first step
+        self.values = ""  # the last row's numbers, as the bar shows them
         if self.enabled:
             (self.run_dir / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
             trim_metrics(self.run_dir / METRICS_FILE, start_step)  # rows after the checkpoint come again
             self.file = open_for_rows(self.run_dir / METRICS_FILE)
-            self.bar = tqdm(total=total_steps, initial=start_step, desc="train", dynamic_ncols=True, mininterval=1.0)
+            # on a terminal the bar is redrawn at most once a second; elsewhere (a log file) only with each row
+            tty = sys.stderr.isatty()
+            self.bar = tqdm(total=total_steps, initial=start_step, desc="train", dynamic_ncols=True,
+                            mininterval=1.0 if tty else math.inf,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
 
     def __enter__(self):
         return self
@@ -63,15 +90,48 @@ class Logbook:
         self.window, self.n_window, self.t_window = {}, 0, time.perf_counter()
         if self.enabled:
             self._write(row)
-            self.bar.n = step
-            self.bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()} | {"img/s": f"{images_per_s:.0f}"},
-                                 refresh=False)
+            self.values = ", ".join([f"{k}={v:.3g}" for k, v in values.items()] + [f"img/s={images_per_s:.0f}"])
+            self._show(step)
             self.bar.refresh()
         self._track(row)
         return row
 
-    def record_eval(self, step: int, results: dict) -> dict:
-        """Evaluation numbers as their own metrics.jsonl row (same step)."""
+    def step_done(self, step: int) -> None:
+        """A counted step and its side jobs are done: the bar moves (the time left is measured from the end
+        of this session's first step, whose warm-up would skew it)."""
+        self.step = step
+        if self.timing is None:
+            self.timing = (time.perf_counter(), step)
+        if self.enabled:
+            self._show(step)
+
+    def remaining(self) -> tuple[float | None, int]:
+        """(seconds left, or None before two steps have been timed; evaluations to come not yet timed,
+        whose seconds are left out)."""
+        evals = evals_left(self.step, self.total, self.eval_every)
+        if self.timing is None or self.step <= self.timing[1]:
+            return None, evals
+        clock, first = self.timing
+        step_s = max(0.0, time.perf_counter() - clock - self.eval_total_s) / (self.step - first)
+        if self.eval_s is None:
+            return eta_s(self.total - self.step, step_s, 0, 0.0), evals
+        return eta_s(self.total - self.step, step_s, evals, self.eval_s), 0
+
+    def _show(self, step: int) -> None:
+        seconds, untimed = self.remaining()
+        eta = "eta ?" if seconds is None else f"eta {tqdm.format_interval(seconds)}"
+        if untimed:
+            eta += f" + {untimed} eval{'s' if untimed > 1 else ''}"
+        self.bar.set_postfix_str(", ".join(filter(None, (eta, self.values))), refresh=False)
+        self.bar.update(step - self.bar.n)  # drawn when due (at most once a second on a terminal)
+
+    def record_eval(self, step: int, results: dict, took_s: float | None = None) -> dict:
+        """Evaluation numbers as their own metrics.jsonl row (same step); ``took_s``: the evaluation's
+        seconds (the time left counts them for the evaluations still to come)."""
+        if took_s is not None:
+            self.eval_s = took_s
+            if self.timing is not None:
+                self.eval_total_s += took_s
         row = {"step": step, **{f"eval/{k}": v for k, v in results.items()}}
         if self.enabled:
             self._write(row)

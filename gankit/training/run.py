@@ -33,6 +33,7 @@ from gankit.store.files import RECIPE_FILE, RUN_OUTPUTS, check_path, write_text_
 from gankit.store.lock import RunLock, is_lock_file
 from gankit.training import trackers
 from gankit.training.accel import process_group_kwargs
+from gankit.training.opening import announce
 from gankit.training.preflight import preflight
 from gankit.training.trainer import Trainer
 
@@ -80,7 +81,8 @@ def _train(valid: ValidRecipe, run_dir: Path, stored: DictConfig | None) -> dict
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         clean_temporaries(run_dir)
-        write_text_atomic(run_dir / RECIPE_FILE, OmegaConf.to_yaml(keep))
+        write_text_atomic(run_dir / RECIPE_FILE, stored_text(keep))
+    announce(trainer, cfg.trackers, trainer.state.step if resuming else None)  # and machine.json
     if cfg.trackers:
         trackers.start(acc, cfg, run_dir, resumed_at=trainer.state.step if resuming else None)
     acc.wait_for_everyone()
@@ -88,6 +90,11 @@ def _train(valid: ValidRecipe, run_dir: Path, stored: DictConfig | None) -> dict
     # 130 = 128 + SIGINT, 143 = 128 + SIGTERM (the shell's convention for a run ended by a signal).
     code = {"SIGINT": 130, "SIGTERM": 143}.get(summary.get("interrupted"), 0)
     return {**summary, "run_dir": str(run_dir), "exit_code": code}
+
+
+def stored_text(cfg: DictConfig) -> str:
+    """The recipe as a run stores it (``recipe.yaml``), and as ``gankit check --print`` shows it."""
+    return OmegaConf.to_yaml(cfg)
 
 
 def _pick_run_dir(cfg, out, overwrite: bool, name: str) -> Path:

@@ -20,6 +20,7 @@ holds the state (``state_dict``) of a job that ran at its step. The list is resu
 run may add, drop or change side jobs; a stateful one gets its state back by its name, and one
 added on resume starts afresh.
 """
+import time
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
@@ -146,8 +147,10 @@ class Evaluation(SideJob):
         self.log = log
 
     def run(self, trainer, tick: Tick) -> None:
+        start = time.perf_counter()
         results = trainer.evaluate()
-        tick.summary, tick.best = self.log.record_eval(tick.step, results), trainer.improved(results)
+        tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start)
+        tick.best = trainer.improved(results)
 
 
 class Checkpoints(SideJob):

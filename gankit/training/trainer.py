@@ -148,6 +148,7 @@ class Trainer:
                 for job in jobs:
                     if job.due(tick):
                         job.run(self, tick)
+                log.step_done(st.step)
         return tick.summary
 
     def levels(self) -> dict[str, float]:
@@ -165,7 +166,8 @@ class Trainer:
         t = self.t
         return Logbook(self.run_dir, self.acc, every=t.log_every, sample_every=t.sample_every,
                        total_steps=self.max_steps, start_step=self.state.step, images_per_step=self.images_per_step,
-                       steps_per_epoch=self.stream.steps_per_epoch, fields={
+                       steps_per_epoch=self.stream.steps_per_epoch,
+                       eval_every=t.eval_every if self.evaluator is not None else None, fields={
                            "batch_global": t.batch_size, "batch_per_process": self.stream.local,
                            "precision": self.acc.mixed_precision})
 

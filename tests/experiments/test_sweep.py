@@ -161,6 +161,23 @@ def test_a_diverging_trial_is_failed_with_its_error_and_the_sweep_goes_on(pruned
     assert "1 complete, 1 fail, 1 pruned" in out, out
 
 
+@pytest.mark.xdist_group("pruned_sweep")  # one worker runs the fixture's sweep once
+def test_the_sweep_says_each_trial_as_it_starts_and_runs_and_the_best_so_far_after_each(pruned_sweep):
+    sweep, out = pruned_sweep
+    lines = out.splitlines()
+    trials = sorted(trials_of(sweep), key=lambda t: t.number)
+    good = next(t for t in trials if t.params["lr"] == 0.001)
+    best = f"best so far {good.value:.6g} (trial {good.number} {good.user_attrs['run']})"
+    for k, t in enumerate(trials, 1):
+        run = t.user_attrs["run"]
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"trial {t.number} started: {run}, "
+                                                                          f"run {k} of 3 (log: "))
+        end = next(i for i, line in enumerate(lines) if line.startswith(f"trial {t.number} {run}: "))
+        if t.state != TrialState.FAIL:  # the diverging run fails before its first row
+            assert any(line.startswith(f"trial {t.number}: step 2 of 8, d_loss ") for line in lines[start:end]), out
+        assert lines[end].endswith(best if t.number >= good.number else "no trial has completed yet"), lines[end]
+
+
 class _Imgs(HTMLParser):
     def __init__(self):
         super().__init__()

@@ -75,3 +75,65 @@ def test_the_command_starts_overwrites_or_resumes_the_run_directory(tmp_path):
     (run / "checkpoints" / "step-0000002" / "state.json").write_text('{"step": 2}')
     save_file({"w": torch.zeros(2)}, run / "checkpoints" / "step-0000002" / "model.safetensors")
     assert trial.command(ctx, {"penalties.0.gamma": 5.0}, 2, run)[-2:] == ["--resume", str(run)]
+
+
+def test_a_running_trial_says_each_row_of_its_run_as_it_comes(tmp_path):
+    """The worker reads the run's metrics.jsonl as it grows: a line per training row (step of the run's
+    steps, its losses) and per evaluation, while the run goes on."""
+    import os
+    import sys
+
+    run_dir = tmp_path / "runs" / "lr-0.001_seed-0"
+    rows = [{"step": 2, "d_loss": 1.5, "g_loss": 0.5, "images_per_s": 120.0}, {"step": 2, "eval/fd": 30.0},
+            {"step": 4, "d_loss": 1.25, "g_loss": 0.75, "images_per_s": 130.0}]
+    script = (f"import json, pathlib, time\nd = pathlib.Path({str(run_dir)!r}); d.mkdir(parents=True)\n"
+              f"(d / 'machine.json').write_text(json.dumps({{'steps': 4}}))\n"
+              f"for r in {rows!r}:\n    with open(d / 'metrics.jsonl', 'a') as f: f.write(json.dumps(r) + '\\n')\n"
+              f"    time.sleep(0.8)\n")
+    said, rows_then = [], []
+
+    class Trial:
+        number = 7
+
+        def report(self, value, step):
+            pass
+
+        def should_prune(self):
+            return False
+
+    sp = space.parse({"params": {"a.b": [1]}})
+    ctx = trial.Context("r.yaml", [], sp, tmp_path, None, [], "s",
+                        say=lambda text: (said.append(text), rows_then.append(
+                            len((run_dir / "metrics.jsonl").read_text().splitlines()))))
+    fd = os.open(tmp_path / "lock", os.O_RDWR | os.O_CREAT)
+    try:
+        code, pruned = trial._train(Trial(), [sys.executable, "-c", script], run_dir, tmp_path / "t.log", fd, ctx)
+    finally:
+        os.close(fd)
+    assert (code, pruned) == (0, None)
+    assert said == ["trial 7: step 2 of 4, d_loss 1.5, g_loss 0.5, 120 img/s", "trial 7: step 2 of 4, eval fd 30",
+                    "trial 7: step 4 of 4, d_loss 1.25, g_loss 0.75, 130 img/s"]
+    assert rows_then[0] < len(rows)  # said while the run was still writing
+
+
+def test_each_finished_trial_is_said_with_the_best_value_so_far():
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from gankit.experiments import sweep
+
+    study = optuna.create_study(direction="minimize")
+    said = []
+    announce = sweep._announce(said.append)
+    for value, run in ((30.0, "a"), (20.0, "b"), (25.0, "c")):
+        study.add_trial(create_trial(value=value, user_attrs={"run": run}))
+        announce(study, study.trials[-1])
+    study.add_trial(create_trial(state=TrialState.PRUNED, user_attrs={"run": "d", "pruned_at_step": 4}))
+    announce(study, study.trials[-1])
+    assert said == ["trial 0 a: 30; best so far 30 (trial 0 a)", "trial 1 b: 20; best so far 20 (trial 1 b)",
+                    "trial 2 c: 25; best so far 20 (trial 1 b)",
+                    "trial 3 d: pruned at step 4; best so far 20 (trial 1 b)"]
+    first = optuna.create_study()
+    first.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"run": "e", "error": "boom"}))
+    announce(first, first.trials[-1])
+    assert said[-1] == "trial 0 e: failed: boom; no trial has completed yet"

@@ -163,3 +163,24 @@ def test_relativistic_generator_loss_reads_the_updated_discriminator(tiny_recipe
         stale = tr.loss.g(D1(fake), D0(real))
     assert torch.allclose(g_loss, expected, atol=1e-6)
     assert not torch.allclose(g_loss, stale, atol=1e-4)
+
+
+def test_the_progress_bar_moves_on_every_step_of_fit(tiny_recipe, tmp_path, monkeypatch):
+    """log_every=4: metrics rows at step 4 only, yet the bar shows each step as it ends."""
+    import gankit.training.logbook as logbook_mod
+
+    bars = []
+
+    class Bar(logbook_mod.tqdm):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            bars.append(self)
+
+    monkeypatch.setattr(logbook_mod, "tqdm", Bar)
+    cfg = recipe.load(tiny_recipe, ["trainer.max_steps=4", "trainer.log_every=4", "trainer.sample_every=4",
+                                    "trainer.checkpoint_every=4"])
+    tr = Trainer(cfg, tmp_path / "run")
+    seen, real_step = [], tr.step
+    tr.step = lambda: (seen.append(bars[-1].n), real_step())[1]
+    tr.fit()
+    assert seen == [0, 1, 2, 3] and bars[-1].n == 4
