@@ -27,4 +27,4 @@ def test_single_values_missing_and_non_finite_ones():
     assert (one.n, one.mean, one.sd, one.low) == (1, 2.0, None, None)
     assert stats.summarise([None, float("inf")]) is None
     assert stats.fmt(None) == "—" and stats.fmt(one) == "2"
-    assert stats.fmt(stats.summarise([1.0, 3.0])).startswith("2 ± 1.414 [")
+    assert stats.fmt(stats.summarise([1.0, 3.0])).startswith("2.0 ± 1.4 [")
