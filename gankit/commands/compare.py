@@ -1,5 +1,6 @@
 """gankit compare RUN_OR_SWEEP ... [--metrics LIST] [--out PAGE.html] [--json | --markdown [--per-seed]]"""
 import json
+import time
 from pathlib import Path
 
 from gankit.errors import GankitError
@@ -10,8 +11,8 @@ from gankit.store.files import check_path, write_text_atomic
 def add_parser(sub) -> None:
     c = sub.add_parser("compare", help="compare runs and sweeps: numbers over seeds, curves, samples (HTML)")
     c.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP", help="run directories, sweep folders or folders of runs")
-    c.add_argument("--out", metavar="PAGE.html", help="where the page goes (default: compare.html; a sweep's own "
-                                                       "folder when one sweep is given)")
+    c.add_argument("--out", metavar="PAGE.html", help="where the page goes (default: runs/compare-<time>.html; a "
+                                                       "sweep's own folder when one sweep is given)")
     c.add_argument("--metrics", metavar="LIST", help="the metrics to show, in order, e.g. fd,raw_fd,modes "
                                                       "(default: every metric the runs logged)")
     c.add_argument("--per-seed", action="store_true", help="with --markdown: also each run's final values")
@@ -34,9 +35,10 @@ def run(args) -> int:
         print(compare.markdown(data, per_seed=args.per_seed))
         return 0
     out = Path(args.out) if args.out else (sweeps[0] / "compare.html" if len(args.paths) == 1 and sweeps
-                                           else Path("compare.html"))
+                                           else Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.html")
     if out.is_dir():
         raise GankitError(f"--out: {out} is a folder; give a file name such as {out / 'compare.html'}.")
+    out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, page.build_html(found, data))
     print(f"comparison page: {out}")
     return 0

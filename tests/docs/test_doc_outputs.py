@@ -4,7 +4,7 @@ do not write into each other's runs.
 Read from the fenced ``bash`` blocks of README.md and docs/*.md (docs/reference is generated).
 Outputs: ``train``/``sweep`` ``--out`` (required: the run is named, so other commands can find it),
 ``export``/``prepare-data`` OUT, ``sample``/``neighbours``/``compare``/``report``/``plot`` ``--out``
-(compare without ``--out`` writes compare.html here, or into the one sweep it is given).
+(compare without ``--out`` writes runs/compare-<time>.html, or into the one sweep it is given).
 """
 import re
 import shlex
@@ -55,7 +55,7 @@ def outputs(words: list[str]) -> list[str]:
         return [o] if (o := option(words, "--out")) else []
     if verb == "compare" and not {"--markdown", "--json"} & set(args):
         paths = [a for a in args if not a.startswith("-") and a != option(words, "--metrics")]
-        return [option(words, "--out") or (paths[0] if len(paths) == 1 else "compare.html")]
+        return [option(words, "--out") or (paths[0] if len(paths) == 1 else "runs/compare-<time>.html")]
     return []
 
 
@@ -76,7 +76,7 @@ def test_the_parser_reads_each_verbs_output():
     assert outputs(["train", "r.yaml"]) == ["(no --out)"]
     assert outputs(["train", "--resume", "runs/x"]) == []
     assert outputs(["export", "runs/x", "m", "--format", "onnx"]) == ["m"]
-    assert outputs(["compare", "runs/a", "runs/b"]) == ["compare.html"]
+    assert outputs(["compare", "runs/a", "runs/b"]) == ["runs/compare-<time>.html"]
     assert outputs(["compare", "sweeps/s", "--metrics", "fd"]) == ["sweeps/s"]
     assert outputs(["compare", "sweeps/s", "--markdown"]) == []
     assert ["train", "recipes/mnist_dcgan.yaml"] in [w[:2] for w in commands(ROOT / "docs" / "quickstart.md")]
