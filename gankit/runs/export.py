@@ -16,6 +16,7 @@ from torch import nn
 
 from gankit import __version__
 from gankit.config import yaml_files
+from gankit.config.locations import is_path_argument
 from gankit.errors import GankitError
 from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
@@ -63,9 +64,21 @@ def load_with_config(source: str | Path, ema: bool | None = None,
         "plugins": provenance.record(node),
         "trained": {"run": run_dir.resolve().name, "checkpoint": ck.name, "step": state.step},
         "metrics": final_metrics(run_dir / METRICS_FILE, state.step),
-        "recipe": stored,
+        "recipe": shareable(stored),
     }
     return G, config
+
+
+def shareable(recipe):
+    """The recipe as a model folder shows it to others: each absolute local path (a data root, a plugin
+    file) cut to its last part, so a folder pushed to the Hub names no one's home folder."""
+    if isinstance(recipe, dict):
+        return {k: (Path(v).name if isinstance(v, str) and (is_path_argument(k) or k == "plugins")
+                    and Path(v).is_absolute() else shareable(v)) for k, v in recipe.items()}
+    if isinstance(recipe, list):
+        return [Path(v).name if isinstance(v, str) and v.endswith(".py") and Path(v).is_absolute() else shareable(v)
+                for v in recipe]
+    return recipe
 
 
 def final_metrics(path: Path, step: int | None = None) -> dict:

@@ -108,3 +108,25 @@ def test_a_damaged_config_is_named(exported, tmp_path):
     (bad / CONFIG_FILE).write_text(json.dumps({"format": "gankit-generator", "format_version": 99}))
     with pytest.raises(GankitError, match="newer gankit"):
         load_generator(bad)
+
+
+def test_the_shared_recipe_names_no_local_folder(tmp_path):
+    """config.json's recipe (shown on the Hub) cuts each absolute local path to its last part; the run's own
+    recipe keeps them absolute, so the run still finds its data."""
+    from gankit.cli import main
+    from gankit.runs.export import shareable
+    from tests.conftest import ROOT
+
+    home = tmp_path / "home" / "someone"
+    (home / "faces").mkdir(parents=True)
+    for i in range(8):
+        Image.new("L", (28, 28), 30 * i).save(home / "faces" / f"{i}.png")
+    assert main(["train", str(ROOT / "tests/recipes/tiny.yaml"), "trainer.max_steps=2", "trainer.eval_every=null",
+                 "trainer.batch_size=4", f"data={{name: image_folder, root: {home / 'faces'}, image_size: 28, "
+                 "channels: 1, size: null, split: null}", "--out", str(tmp_path / "run")]) == 0
+    assert yaml.safe_load((tmp_path / "run" / "recipe.yaml").read_text())["data"]["root"] == str(home / "faces")
+    config = json.loads((export_generator(tmp_path / "run", tmp_path / "model") / CONFIG_FILE).read_text())
+    assert config["recipe"]["data"]["root"] == "faces"
+    assert str(home) not in json.dumps(config) + (tmp_path / "model" / CARD_FILE).read_text()
+    plugins = {"plugins": [str(home / "lab" / "my_loss.py"), "some_package.plugin"]}
+    assert shareable(plugins) == {"plugins": ["my_loss.py", "some_package.plugin"]}
