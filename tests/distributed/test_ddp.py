@@ -80,8 +80,8 @@ def test_only_the_main_process_writes(ref_2proc):
     runs = list((ref_2proc / "runs").iterdir())
     assert len(runs) == 1, runs  # one name, broadcast from the main process
     run = runs[0]
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "curves.png", "metrics.jsonl", "recipe.yaml",
-                                                     "report.html", "samples"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "curves.png", "machine.json", "metrics.jsonl",
+                                                     "recipe.yaml", "report.html", "samples"]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["real.png", "step-0000002.png", "step-0000004.png"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-0000002", "step-0000004"]
     assert [r["step"] for r in metrics(run)] == [1, 2, 3, 4]  # no row written twice
