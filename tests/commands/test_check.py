@@ -126,7 +126,7 @@ def test_a_batch_over_the_budget_is_timed_on_a_micro_batch_and_scaled(tiny_recip
                         r"take about [\d.]+ s to time, over this check's 0 s budget", timed), timed
     assert report.step_s > 0 and report.timing.batch == 4
     report = check(tiny_recipe, timed_steps=1, memory_budget=1)  # 1 byte: any larger batch would exceed it
-    assert re.search(r"on batch 4 of 32 .*, scaled ×8 .*: a batch of 8 would need about [\d.]+ [GM]iB of memory, "
+    assert re.search(r"on batch 4 of 32 .*, scaled ×8 .*: a batch of 8 would need about [\d.]+ (?:[KMG]i)?B of memory, "
                      r"over this check's 1 B budget", _timed(report.render())), report.render()
 
 

@@ -77,7 +77,32 @@ def diverged(tmp_path, capsys):
     return (ROOT / "gankit" / "training" / "guard.py").read_text()
 
 
+def disk_full(tmp_path, capsys):
+    """The store's one disk-full message (tests/reliability/test_disk_full.py fills a real tmpfs)."""
+    import errno
+
+    from gankit.store.files import disk_full as message
+
+    return str(message(tmp_path / "runs/x/checkpoints/step-0000400", OSError(errno.ENOSPC, "full"), needed=12_345))
+
+
+def weights_misfit(tmp_path, capsys):
+    """A checkpoint of another shape, checked against the model before loading."""
+    from safetensors.torch import save_file
+
+    from gankit.errors import GankitError
+    from gankit.store.weights import check_weights
+
+    expected = {f"net.{k}": v for k, v in torch.nn.Sequential(torch.nn.Linear(8, 32)).state_dict().items()}
+    save_file({"net.0.weight": torch.zeros(33, 8), "net.0.bias": torch.zeros(32)}, tmp_path / "model.safetensors")
+    with pytest.raises(GankitError) as e:
+        check_weights(expected, tmp_path / "model.safetensors", f"checkpoint {tmp_path}", "Use the run's own recipe.")
+    return str(e.value)
+
+
 CASES = {
+    "No space left on device": disk_full,
+    "does not fit the model": weights_misfit,
     "unrecognized arguments": stray_word,
     "already exists and is not empty": run_exists,
     "unknown generator": unknown_generator,
