@@ -190,6 +190,14 @@ def record_pages(root: Path = ROOT, results: Path = RESULTS) -> tuple[dict[Path,
     return out, stale_rows
 
 
+def record_problems(root: Path = ROOT, results: Path = RESULTS) -> list[str]:
+    """Pages whose record tables differ from their records, and rows whose recipe has changed since."""
+    fresh, stale_rows = record_pages(root, results)
+    return ([f"out of date: {p} (its tables differ from {results.name}/; run: python scripts/docsgen.py)"
+             for p, text in fresh.items() if p.read_text() != text]
+            + [f"stale: {row} (measure it again and write the record anew)" for row in stale_rows])
+
+
 def pages() -> dict[Path, str]:
     return {DOCS / "recipe.md": recipe_markdown(), DOCS / "components.md": components_markdown(),
             **record_pages()[0]}
@@ -202,16 +210,15 @@ def stale() -> list[Path]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python scripts/docsgen.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="only report out-of-date pages (exit 1 if any)")
+    ap.add_argument("--check", action="store_true", help="only report out-of-date pages and stale records (exit 1 "
+                                                         "if any)")
     args = ap.parse_args(argv)
     if args.check:
-        out = stale()
-        for p in out:
-            print(f"out of date: {p} (run: python scripts/docsgen.py)")
-        stale_rows = record_pages()[1]
-        for row in stale_rows:
-            print(f"stale: {row} (measure it again and write the record anew)")
-        return 1 if out or stale_rows else 0
+        problems = [f"out of date: {p} (run: python scripts/docsgen.py)" for p in stale()
+                    if p.parent == DOCS] + record_problems()
+        for line in problems:
+            print(line)
+        return 1 if problems else 0
     for p, text in pages().items():
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)

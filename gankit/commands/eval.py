@@ -51,6 +51,11 @@ def _overrides(args) -> list[str]:
 
 def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
+    if args.recipe and not args.record:
+        raise GankitError("--recipe names the recipe of a record: give --record NAME with it.")
+    if args.record:  # checked before any work: the name, and that the recipe is the run's
+        records.check_name(args.record)
+        ref = records.recipe_ref(args.recipe, records.recipe_fingerprint(runs_mod.load(run_dir).recipe))
     # validated once: plugins imported (as plugin_trust allows), every problem at once
     valid = valid_run_recipe(run_dir, _overrides(args), args.trust_plugins)
     cfg = valid.cfg
@@ -71,10 +76,9 @@ def run(args) -> int:
     if not acc.is_main_process:
         return 0
     labels = {k: d.label(k) for k, d in evaluator.described.items()}
-    if args.recipe and not args.record:
-        raise GankitError("--recipe names the recipe of a record: give --record NAME with it.")
     if args.record:
-        path = records.write(records.new(args.record, [_row(run_dir, ck, args, acc, results, evaluator)]))
+        path = records.write(records.new(args.record, [_row(run_dir, ck, args, acc, results, evaluator, ref)],
+                                             args.argv))
     if args.json:
         print(json.dumps({"checkpoint": str(ck), "weights": "raw" if args.raw else "default", "num_samples": evaluator.num_samples, **results,
                           **{f"floor/{k}": v for k, v in floor.items()}, "labels": labels,
@@ -107,7 +111,7 @@ def floor_text(values: list[float]) -> str:
     return "floor {} ± {}".format(*with_error(mean, sd))
 
 
-def _row(run_dir, ck, args, acc, results: dict, evaluator) -> records.Row:
+def _row(run_dir, ck, args, acc, results: dict, evaluator, ref: records.RecipeRef) -> records.Row:
     """The record row of one evaluated run: its values, the floor over splits (``floor/<metric>``)."""
     run = runs_mod.load(run_dir)
     values = {k: records.Value(v, None, [v], evaluator.described[k].label(k))
@@ -117,7 +121,6 @@ def _row(run_dir, ck, args, acc, results: dict, evaluator) -> records.Row:
         sd = (sum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) ** 0.5 if len(vs) > 1 else None
         d = evaluator.floor_described[k]
         values[f"floor/{k}"] = records.Value(mean, sd, vs, f"floor {d.label(k)}, {len(vs)} splits")
-    ref = records.recipe_ref(args.recipe, records.recipe_fingerprint(run.recipe))
     label = args.label or f"{run_dir.name} ({ck.name}, {'raw' if args.raw else 'default'} weights)"
     return records.Row(label=label, recipe=ref,
                        values=values, seeds=[run.seed], runs=[run_dir.name], machine=machine.read(run_dir),

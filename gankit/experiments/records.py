@@ -16,7 +16,6 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,14 +86,15 @@ def commit() -> dict:
         return {"sha": None, "dirty": None}
 
 
-def command_line() -> str:
-    """This process's command as one would type it again."""
-    return shlex.join(["gankit", *sys.argv[1:]])
+def command_line(argv: list[str]) -> str:
+    """A gankit command (its arguments ``argv``) as one would type it again."""
+    return shlex.join(["gankit", *argv])
 
 
-def new(name: str, rows: list[Row]) -> Record:
+def new(name: str, rows: list[Row], argv: list[str]) -> Record:
     check_name(name)
-    return Record(name=name, date=datetime.now(timezone.utc).isoformat(timespec="seconds"), commands=[command_line()],
+    return Record(name=name, date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  commands=[command_line(argv)],
                   commit=commit(), machine=machine_mod.describe(), rows=rows)
 
 
