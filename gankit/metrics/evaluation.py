@@ -216,6 +216,10 @@ class Evaluator:
         results["eval_s"] = round(time.perf_counter() - t0, 2)
         return results
 
+    def labels(self, prefix: str = "") -> dict[str, str]:
+        """{key: label} of the last evaluation's metrics (``prefix``: of keys logged as ``prefix + key``)."""
+        return {prefix + k: d.label(prefix + k) for k, d in self.described.items()}
+
     def floor(self, n: int | None = None, splits: int = FLOOR_SPLITS) -> dict[str, float]:
         """The metrics of real vs real, as the mean over ``splits`` random splits of the reference into two
         disjoint subsets of min(n, half the reference) each.

@@ -68,6 +68,18 @@ class MetricsLog(NamedTuple):
 
 TRAIN_KEYS = ("d_loss", "g_loss")
 EVAL_PREFIX = "eval/"
+# An eval row's {metric: what it is}, e.g. {"fd": "fd (lenet_mnist, 10k vs 10k)"}: the feature space and the
+# generated vs real counts. Rows written before runs logged it have none; the metric then reads as its name.
+LABELS_KEY = "labels"
+
+
+def metric_label(evals: list[dict], metric: str) -> str:
+    """What ``metric`` is, as the newest eval row that logged it says (its bare name when none does)."""
+    for row in reversed(evals):
+        labels = row.get(LABELS_KEY)
+        if isinstance(labels, dict) and isinstance(labels.get(metric), str) and EVAL_PREFIX + metric in row:
+            return labels[metric]
+    return metric
 
 
 def read_metrics(path: str | Path) -> MetricsLog:

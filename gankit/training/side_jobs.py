@@ -149,7 +149,9 @@ class Evaluation(SideJob):
     def run(self, trainer, tick: Tick) -> None:
         start = time.perf_counter()
         results = trainer.evaluate()
-        tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start)
+        ev = trainer.evaluator
+        labels = {k: v for k, v in {**ev.labels(), **ev.labels("raw_")}.items() if k in results}
+        tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start, labels=labels)
         tick.best = trainer.improved(results)
 
 
