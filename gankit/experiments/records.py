@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import yaml
 from omegaconf import OmegaConf
 
 from gankit.config import recipe as recipe_mod
@@ -148,6 +149,37 @@ def recipe_ref(given: list[str] | None, measured: str) -> RecipeRef:
                               f"{measured}: they were not trained from this recipe (or it has changed since). Give "
                               f"the recipe file (and overrides) they were trained with, or leave --recipe out.")
     return RecipeRef(str(path) if path is not None else None, list(overrides), measured)
+
+
+def override(key: str, value) -> str:
+    """A compared configuration's dotted key (list items by index) as a command-line override."""
+    parts = key.split(".")
+    dotted = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
+    return f"{dotted}={yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix('...').strip()}"
+
+
+def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
+    """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
+    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json.
+    ``given``: the recipe file (and overrides) the runs were trained from; each configuration adds its keys."""
+    by_path = {str(r.path): r for r in found}
+    rows = []
+    for c in data["configs"]:
+        members = [by_path[p] for p in c["paths"] if by_path[p].name not in c["excluded"]]
+        prints = {recipe_fingerprint(r.recipe) for r in members}
+        if len(prints) > 1:
+            raise GankitError(f"--record: the runs of configuration '{c['label']}' were trained from "
+                              f"{len(prints)} different recipes; compare them apart.")
+        ref = recipe_ref([given[0], *given[1:], *(override(k, v) for k, v in c["config"].items())] if given else None,
+                         prints.pop() if prints else "")
+        values = {m: Value(s["mean"], s["sd"], s["values"], data["labels"][m])
+                  for m, entry in c["metrics"].items() if (s := entry["final"])}
+        machines = [machine_mod.read(r.path) for r in members]
+        first = next((m for m in machines if m), None)
+        rows.append(Row(label=c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
+                        runs=[r.name for r in members], machine=first,
+                        precision=first.get("precision") if first else None))
+    return rows
 
 
 # -- reading --------------------------------------------------------------------------------------------

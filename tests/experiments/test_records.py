@@ -5,6 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gankit.errors import GankitError
 from gankit.experiments import records
@@ -110,3 +111,48 @@ def test_a_row_whose_recipe_changed_is_marked_stale_and_the_check_reports_it(tmp
 
 def test_the_docs_tables_match_their_records():
     assert docsgen.record_problems() == []
+
+
+def _trained_like(root: Path, name: str, seed: int, lr: float, fd: float, label: str) -> Path:
+    """A run directory as `gankit train tiny.yaml optim.g.lr=LR optim.d.lr=LR` leaves it (one eval row)."""
+    from gankit.config import recipe, validate
+
+    run = root / name
+    run.mkdir(parents=True)
+    cfg = validate.load(TINY, [f"trainer.seed={seed}", f"optim.g.lr={lr}", f"optim.d.lr={lr}"], for_training=False).cfg
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(cfg)))
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 4, "eval/fd": fd, "labels": {"fd": label}}) + "\n")
+    (run / "machine.json").write_text(json.dumps({"cpu": "AMD EPYC", "precision": "bf16"}))
+    return run
+
+
+def test_compare_record_keeps_each_configuration_s_mean_and_sd_over_seeds(tmp_path, monkeypatch, capsys):
+    from gankit.cli import main
+
+    runs = tmp_path / "runs"
+    fds = {(0, 1e-3): 10.0, (1, 1e-3): 14.0, (0, 2e-3): 30.0}
+    for (seed, lr), fd in fds.items():
+        _trained_like(runs, f"lr{lr}-s{seed}", seed, lr, fd, "fd (lenet_mnist, 1k vs 256)")
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(runs), "--markdown", "--record", "lr_seeds", "--recipe", str(TINY)]) == 0
+    out, err = capsys.readouterr()
+    assert "| final fd (lenet_mnist, 1k vs 256) | best fd (lenet_mnist, 1k vs 256) |" in out
+    assert "record: results/lr_seeds.json" in err
+    rec = records.read(tmp_path / "results" / "lr_seeds.json")
+    first, second = rec.rows
+    assert (first.values["fd"].mean, first.values["fd"].values, first.seeds) == (12.0, [10.0, 14.0], [0, 1])
+    assert first.values["fd"].sd == pytest.approx(2 ** 1.5) and second.values["fd"].sd is None
+    assert first.values["fd"].label == "fd (lenet_mnist, 1k vs 256)" and first.machine["precision"] == "bf16"
+    assert first.recipe.overrides == ["optim.d.lr=0.001", "optim.g.lr=0.001"] and records.stale(first, "/") is None
+    assert first.recipe.fingerprint != second.recipe.fingerprint
+    assert rec.commands[0].startswith("gankit compare ")
+
+
+def test_compare_names_every_feature_space_its_runs_measured_a_metric_in(tmp_path, capsys):
+    from gankit.cli import main
+
+    _trained_like(tmp_path / "runs", "a", 0, 1e-3, 10.0, "fd (lenet_mnist, 10k vs 10k)")
+    _trained_like(tmp_path / "runs", "b", 0, 2e-3, 12.0, "fd (inception_v3, 10k vs 10k)")
+    assert main(["compare", str(tmp_path / "runs"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["labels"] == {
+        "fd": "fd (lenet_mnist, 10k vs 10k) / fd (inception_v3, 10k vs 10k)"}
