@@ -31,7 +31,7 @@ from gankit.store import state as state_file
 from gankit.store.files import (EMA_FILE, METRICS_FILE, RECIPE_FILE, check_path, disk_errors_of, fsync_dir, fsync_tree,
                                 size_of, swap_in)
 from gankit.store.grids import save_grid
-from gankit.store.metrics import EVAL_PREFIX, read_metrics
+from gankit.store.metrics import EVAL_PREFIX, metric_label, read_metrics
 
 GRID_SEED, GRID_SIZE = 0, 64
 NOT_METRICS = ("eval_s", "floor_n")
@@ -82,15 +82,17 @@ def shareable(recipe):
 
 
 def final_metrics(path: Path, step: int | None = None) -> dict:
-    """{metric: {"value", "step"}}: the last evaluation of each metric at or before ``step``."""
+    """{metric: {"value", "step", "label"}}: the last evaluation of each metric at or before ``step``, and what it
+    is (``fd (lenet_mnist, 10k vs 10k)``; its name for a run that did not log it)."""
     out = {}
-    for row in read_metrics(path).evals:
+    evals = read_metrics(path).evals
+    for i, row in enumerate(evals):
         if step is not None and is_number(row.get("step")) and row["step"] > step:
             continue
         for k, v in row.items():
             name = k[len(EVAL_PREFIX):]
             if k.startswith(EVAL_PREFIX) and is_number(v) and name not in NOT_METRICS:
-                out[name] = {"value": v, "step": row["step"]}
+                out[name] = {"value": v, "step": row["step"], "label": metric_label(evals[:i + 1], name)}
     return out
 
 
