@@ -25,7 +25,7 @@ from pathlib import Path
 
 from gankit.config import recipe as recipe_mod
 from gankit.config.listing import render
-from gankit.experiments import records
+from gankit.experiments import record_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "reference"
@@ -184,8 +184,8 @@ def record_pages(root: Path = ROOT, results: Path = RESULTS) -> tuple[dict[Path,
     out, stale_rows = {}, []
     for page in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
         text = page.read_text() if page.is_file() else ""
-        if records.MARKER.search(text):
-            out[page], bad = records.render_page(text, results, root)
+        if record_tables.MARKER.search(text):
+            out[page], bad = record_tables.render_page(text, results, root)
             stale_rows += [f"{page.relative_to(root)}: {b}" for b in bad]
     return out, stale_rows
 

@@ -8,10 +8,10 @@ from gankit.errors import GankitError, printable
 from gankit.experiments import records
 from gankit.experiments import runs as runs_mod
 from gankit.models.base import is_conditional
-from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
+from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator, spread
 from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, load_generator, resolve_checkpoint, resolve_device,
                                    valid_run_recipe)
-from gankit.runs.pages import with_error
+from gankit.runs.pages import floor_text
 from gankit.store import machine
 from gankit.training.accel import make_accelerator
 
@@ -94,7 +94,7 @@ def run(args) -> int:
     print(head)
     print("-" * len(head))
     for k, text in shown.items():
-        print(f"{text:<{width}}{results[k]:>12.4f}" + (f"   {floor_text(evaluator.floor_values[k])}"
+        print(f"{text:<{width}}{results[k]:>12.4f}" + (f"   {_floor(evaluator.floor_values[k])}"
                                                        if k in evaluator.floor_values else ""))
     print(f"elapsed: {results['eval_s']:.1f} s")
     if args.record:
@@ -102,13 +102,9 @@ def run(args) -> int:
     return 0
 
 
-def floor_text(values: list[float]) -> str:
-    """``floor 7.2 ± 1.8``: the mean and sd over the splits."""
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return f"floor {mean:.4g}"
-    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return "floor {} ± {}".format(*with_error(mean, sd))
+def _floor(values: list[float]) -> str:
+    s = spread(values)
+    return floor_text(s["mean"], s["sd"])
 
 
 def _row(run_dir, ck, args, acc, results: dict, evaluator, ref: records.RecipeRef) -> records.Row:
@@ -117,10 +113,9 @@ def _row(run_dir, ck, args, acc, results: dict, evaluator, ref: records.RecipeRe
     values = {k: records.Value(v, None, [v], evaluator.described[k].label(k))
               for k, v in results.items() if k in evaluator.described}
     for k, vs in evaluator.floor_values.items():
-        mean = sum(vs) / len(vs)
-        sd = (sum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) ** 0.5 if len(vs) > 1 else None
+        s = spread(vs)
         d = evaluator.floor_described[k]
-        values[f"floor/{k}"] = records.Value(mean, sd, vs, f"floor {d.label(k)}, {len(vs)} splits")
+        values[f"floor/{k}"] = records.Value(s["mean"], s["sd"], vs, f"floor {d.label(k)}, {len(vs)} splits")
     label = args.label or f"{run_dir.name} ({ck.name}, {'raw' if args.raw else 'default'} weights)"
     return records.Row(label=label, recipe=ref,
                        values=values, seeds=[run.seed], runs=[run_dir.name], machine=machine.read(run_dir),

@@ -12,8 +12,8 @@ from gankit.experiments import runs as runs_mod
 from gankit.experiments import stats
 from gankit.experiments import study as study_mod
 from gankit.runs.curves import SKIP_EVAL, is_number
-from gankit.runs.pages import number
-from gankit.store.metrics import EVAL_PREFIX, metric_label
+from gankit.runs.pages import metric_name, number
+from gankit.store.metrics import EVAL_PREFIX
 
 HIGHER_BETTER = ("classifier_score", "modes", "precision", "recall", "density", "coverage", "label_agreement",
                  "inception_score")
@@ -82,7 +82,7 @@ def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None 
 def labels(all_runs: list, metric: str) -> str:
     """What a metric is in these runs (``fd (lenet_mnist, 10k vs 10k)``, as their eval rows say); runs that
     measured it differently are all named, so two feature spaces never read as one number."""
-    said = list(dict.fromkeys(metric_label(r.evals, metric) for r in all_runs if any(EVAL_PREFIX + metric in row
+    said = list(dict.fromkeys(metric_name(r.evals, metric) for r in all_runs if any(EVAL_PREFIX + metric in row
                                                                                       for row in r.evals)))
     return " / ".join(said) or metric
 

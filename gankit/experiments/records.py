@@ -13,7 +13,6 @@ the same on every machine and for every seed. ``stale`` resolves the row's recip
 changed since the measurement makes the row stale.
 """
 import json
-import re
 import shlex
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -28,7 +27,6 @@ from gankit.config import validate
 from gankit.errors import GankitError
 from gankit.experiments.runs import IGNORED
 from gankit.runs.export import shareable
-from gankit.runs.pages import number, with_error
 from gankit.store import machine as machine_mod
 from gankit.store.files import write_json_atomic
 
@@ -263,53 +261,3 @@ def stale(row: Row, root: str | Path = ".") -> str | None:
     if now != row.recipe.fingerprint:
         return f"{row.recipe.path} now has fingerprint {now}, measured with {row.recipe.fingerprint}"
     return None
-
-
-# -- tables in pages ------------------------------------------------------------------------------------
-MARKER = re.compile(r"(<!-- record-table: *(?P<args>[^>]*?) *-->\n)(?P<body>.*?)(<!-- /record-table -->)", re.S)
-
-
-def cell(v: Value | None) -> str:
-    if v is None:
-        return "—"
-    if v.sd is None:
-        return number(v.mean)
-    mean, sd = with_error(v.mean, v.sd)
-    return f"{mean} ± {sd}"
-
-
-def markdown_table(record: Record, columns: list[str] | None = None, root: str | Path = ".",
-                   source: str = "") -> tuple[str, list[str]]:
-    """The Markdown table of a record (its metrics ``columns``, default all) and the rows found stale."""
-    columns = columns or list(dict.fromkeys(k for r in record.rows for k in r.values))
-    heads = [next((r.values[c].label for r in record.rows if c in r.values), c) for c in columns]
-    lines = ["| configuration | " + " | ".join(heads) + " | seeds | recipe |",
-             "|---|" + "---:|" * len(columns) + "---:|---|"]
-    stale_rows = []
-    for r in record.rows:
-        why = stale(r, root)
-        recipe = f"`{r.recipe.path}`" if r.recipe.path else "—"
-        if why:
-            stale_rows.append(f"{record.name}: row '{r.label}' is stale: {why}")
-            recipe += f" **stale**: {why}"
-        lines.append(f"| {r.label} | " + " | ".join(cell(r.values.get(c)) for c in columns)
-                     + f" | {len(r.seeds) or 1} | {recipe} |")
-    sha = (record.commit.get("sha") or "no commit")[:10] + (" (dirty)" if record.commit.get("dirty") else "")
-    where = ", ".join(record.machine.get("gpus") or []) or record.machine.get("cpu", "?")
-    lines += ["", f"<sub>From `{source or record.name}`: mean ± sd over seeds (a floor: over its splits), measured {record.date[:10]} on "
-                  f"{where} ({record.machine.get('threads', '?')} threads), commit {sha}.</sub>"]
-    return "\n".join(lines) + "\n", stale_rows
-
-
-def render_page(text: str, results: str | Path, root: str | Path = ".") -> tuple[str, list[str]]:
-    """``text`` with every record table between its markers rewritten from ``results``; and the stale rows."""
-    found: list[str] = []
-
-    def table(m):
-        name, *columns = m.group("args").split()
-        rel = Path(results) / f"{name}.json"
-        body, bad = markdown_table(read(rel), columns, root, source=f"results/{name}.json")
-        found.extend(bad)
-        return m.group(1) + body + m.group(4)
-
-    return MARKER.sub(table, text), found

@@ -22,6 +22,7 @@ from gankit.data.holdout import heldout_images
 from gankit.errors import GankitError
 from gankit.metrics import cache
 from gankit.metrics.draws import draw_labels, latents
+from gankit.metrics.labels import Described, spread
 
 # Data no extractor declares itself trained on (``trained_on``) is matched by image size.
 SMALL_IMAGE_FEATURES, LARGE_IMAGE_FEATURES, SMALL_SIDE = "lenet_mnist", "inception_v3", 32
@@ -39,22 +40,6 @@ def default_features(data_name: str | None, img_shape) -> str:
             return entry.name
     c, h, w = img_shape
     return SMALL_IMAGE_FEATURES if max(h, w) <= SMALL_SIDE else LARGE_IMAGE_FEATURES
-
-
-def _count(n: int) -> str:
-    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
-
-
-@dataclass(frozen=True)
-class Described:
-    """What a metric's value was computed on: the feature space and the generated and real sample counts."""
-    features: str
-    generated: int
-    real: int
-
-    def label(self, key: str) -> str:
-        """``fd (lenet_mnist, 10k vs 60k)``: a Fréchet distance in LeNet space never reads as an Inception FID."""
-        return f"{key} ({self.features}, {_count(self.generated)} vs {_count(self.real)})"
 
 
 @dataclass
@@ -99,7 +84,8 @@ class Evaluator:
                 self._heldout[p.metric.source] = heldout_images(data, self.data_node, p.metric.source, p.key)
         self.described: dict[str, Described] = {}
         self.floor_values: dict[str, list[float]] = {}
-        self.floor_described: dict[str, Described] = {}  # metric key → what its last value was computed on
+        self.floor_described: dict[str, Described] = {}
+        self._floor_summary: dict | None = None  # metric key → what its last value was computed on
         self._extractors: dict = {}
         self._reference: dict = {}
         self._loaders: dict = {}
@@ -219,6 +205,15 @@ class Evaluator:
     def labels(self, prefix: str = "") -> dict[str, str]:
         """{key: label} of the last evaluation's metrics (``prefix``: of keys logged as ``prefix + key``)."""
         return {prefix + k: d.label(prefix + k) for k, d in self.described.items()}
+
+    def floor_summary(self) -> dict[str, dict]:
+        """{key: {"mean", "sd", "n", "splits"}}: the real-vs-real floor at ``eval.num_samples``, computed once
+        (what a training run's eval rows name beside each metric)."""
+        if self._floor_summary is None:
+            self.floor(self.ecfg.num_samples)
+            self._floor_summary = {k: spread(v) | {"n": self.floor_described[k].generated, "splits": len(v)}
+                                   for k, v in self.floor_values.items()}
+        return self._floor_summary
 
     def floor(self, n: int | None = None, splits: int = FLOOR_SPLITS) -> dict[str, float]:
         """The metrics of real vs real, as the mean over ``splits`` random splits of the reference into two

@@ -22,6 +22,7 @@ from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
 from gankit.runs import provenance
 from gankit.runs.curves import is_number
+from gankit.runs.pages import metric_name
 from gankit.runs.grids import columns
 from gankit.runs.inference import load_generator, resolve_checkpoint, sample, truncation_kind
 from gankit.runs.model_card import render_card
@@ -31,7 +32,7 @@ from gankit.store import state as state_file
 from gankit.store.files import (EMA_FILE, METRICS_FILE, RECIPE_FILE, check_path, disk_errors_of, fsync_dir, fsync_tree,
                                 size_of, swap_in)
 from gankit.store.grids import save_grid
-from gankit.store.metrics import EVAL_PREFIX, metric_label, read_metrics
+from gankit.store.metrics import EVAL_PREFIX, read_metrics
 
 GRID_SEED, GRID_SIZE = 0, 64
 NOT_METRICS = ("eval_s", "floor_n")
@@ -92,7 +93,7 @@ def final_metrics(path: Path, step: int | None = None) -> dict:
         for k, v in row.items():
             name = k[len(EVAL_PREFIX):]
             if k.startswith(EVAL_PREFIX) and is_number(v) and name not in NOT_METRICS:
-                out[name] = {"value": v, "step": row["step"], "label": metric_label(evals[:i + 1], name)}
+                out[name] = {"value": v, "step": row["step"], "label": metric_name(evals[:i + 1], name)}
     return out
 
 

@@ -151,7 +151,9 @@ class Evaluation(SideJob):
         results = trainer.evaluate()
         ev = trainer.evaluator
         labels = {k: v for k, v in {**ev.labels(), **ev.labels("raw_")}.items() if k in results}
-        tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start, labels=labels)
+        floors = {k: f for base, f in ev.floor_summary().items() for k in (base, "raw_" + base) if k in results}
+        tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start, labels=labels,
+                                            floors=floors)
         tick.best = trainer.improved(results)
 
 

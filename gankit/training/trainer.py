@@ -204,6 +204,7 @@ class Trainer:
         self.guard.verify(self.state.step)
         with untouched_rng(self.acc.device):
             results = self.evaluator(self.sampler_model(), self.acc)
+            self.evaluator.floor_summary()  # once a run: the real-vs-real floor its eval rows name
             if self.cfg.eval.raw and self.ema is not None:  # the same draws, scored on the raw generator
                 raw = self.evaluator(self.acc.unwrap_model(self.G), self.acc)
                 results |= {f"raw_{k}": v for k, v in raw.items()}

@@ -24,3 +24,19 @@ def test_a_training_run_s_eval_rows_name_the_feature_space_and_counts(tiny_recip
                  "eval.raw=true", "ema.enabled=true", "metrics=[{name: fd}]", "--out", str(tmp_path / "run")]) == 0
     (row,) = read_metrics(tmp_path / "run" / METRICS_FILE).evals
     assert row["labels"] == {"fd": "fd (lenet_mnist, 200 vs 256)", "raw_fd": "raw_fd (lenet_mnist, 200 vs 256)"}
+    floor = row["floor"]["fd"]  # the real-vs-real floor: 5 splits of the 256 real images into 128 vs 128
+    assert (floor["n"], floor["splits"]) == (128, 5) and 0 < floor["mean"] < row["eval/fd"] and floor["sd"] > 0
+    assert row["floor"]["raw_fd"] == floor
+
+
+def test_floors_in_rows_are_named_with_the_metric_and_old_rows_have_none(tmp_path):
+    from gankit.runs.pages import metric_name
+
+    rows = [{"step": 2, "eval/fd": 9.0},
+            {"step": 4, "eval/fd": 8.0, "labels": {"fd": "fd (lenet_mnist, 1k vs 256)"},
+             "floor": {"fd": {"mean": 7.21, "sd": 1.83, "n": 128, "splits": 5}}}]
+    path = tmp_path / METRICS_FILE
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    evals = read_metrics(path).evals
+    assert metric_name(evals, "fd") == "fd (lenet_mnist, 1k vs 256), floor 7.2 ± 1.8"
+    assert metric_name(evals[:1], "fd") == "fd"
