@@ -149,9 +149,7 @@ class Evaluation(SideJob):
     def run(self, trainer, tick: Tick) -> None:
         start = time.perf_counter()
         results = trainer.evaluate()
-        ev = trainer.evaluator
-        labels = {k: v for k, v in {**ev.labels(), **ev.labels("raw_")}.items() if k in results}
-        floors = {k: f for base, f in ev.floor_summary().items() for k in (base, "raw_" + base) if k in results}
+        labels, floors = trainer.eval_notes  # what each metric is, and its real-vs-real floor
         tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start, labels=labels,
                                             floors=floors)
         tick.best = trainer.improved(results)
