@@ -184,7 +184,7 @@ def record_pages(root: Path = ROOT, results: Path = RESULTS) -> tuple[dict[Path,
     out, stale_rows = {}, []
     for page in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
         text = page.read_text() if page.is_file() else ""
-        if record_tables.MARKER.search(text):
+        if record_tables.has_tables(text):
             out[page], bad = record_tables.render_page(text, results, root)
             stale_rows += [f"{page.relative_to(root)}: {b}" for b in bad]
     return out, stale_rows

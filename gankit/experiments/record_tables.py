@@ -10,6 +10,7 @@ from pathlib import Path
 from gankit.experiments.records import Record, Value, read, stale
 from gankit.runs.pages import number, with_error
 
+FENCE = re.compile(r"(^```.*?^```[^\n]*$)", re.S | re.M)
 MARKER = re.compile(r"(<!-- record-table: *(?P<args>[^>]*?) *-->\n)(?P<body>.*?)(<!-- /record-table -->)", re.S)
 
 
@@ -56,4 +57,9 @@ def render_page(text: str, results: str | Path, root: str | Path = ".") -> tuple
         found.extend(bad)
         return m.group(1) + body + m.group(4)
 
-    return MARKER.sub(table, text), found
+    parts = FENCE.split(text)  # a marker shown in a code block (as in the docs that describe them) stays as it is
+    return "".join(p if i % 2 else MARKER.sub(table, p) for i, p in enumerate(parts)), found
+
+
+def has_tables(text: str) -> bool:
+    return any(MARKER.search(p) for i, p in enumerate(FENCE.split(text)) if not i % 2)

@@ -156,3 +156,13 @@ def test_compare_names_every_feature_space_its_runs_measured_a_metric_in(tmp_pat
     assert main(["compare", str(tmp_path / "runs"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["labels"] == {
         "fd": "fd (lenet_mnist, 10k vs 10k) / fd (inception_v3, 10k vs 10k)"}
+
+
+def test_a_marker_shown_in_a_code_block_is_left_alone(tmp_path):
+    root = _site(tmp_path)
+    shown = "```markdown\n<!-- record-table: floor -->\n<!-- /record-table -->\n```\n"
+    (root / "README.md").write_text(shown)
+    assert docsgen.record_pages(root, root / "results") == ({}, [])
+    (root / "README.md").write_text(shown + "<!-- record-table: floor modes -->\n<!-- /record-table -->\n")
+    page = docsgen.record_pages(root, root / "results")[0][root / "README.md"]
+    assert page.startswith(shown) and "| real vs real | 10 | 1 |" in page
