@@ -113,14 +113,7 @@ def write(record: Record, folder: str | Path = RESULTS_DIR) -> Path:
 def recipe_fingerprint(recipe: dict) -> str:
     """The fingerprint of a resolved recipe (a plain dict) as a record keeps it: shareable, seed and logging
     keys left out (see the module's text)."""
-    plain = shareable(json.loads(json.dumps(recipe, default=str)))
-    for key in IGNORED:
-        *parents, last = key.split(".")
-        node = plain
-        for k in parents:
-            node = node.get(k) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(last, None)
+    plain = recipe_mod.without_keys(shareable(json.loads(json.dumps(recipe, default=str))), IGNORED)
     return recipe_mod.fingerprint(OmegaConf.create(plain))
 
 
