@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given (a record keeps it)
     # key=value overrides may also come after --options (argparse stops collecting them there)
     if hasattr(args, "overrides"):
         args.overrides += [e for e in extra if "=" in e and not e.startswith("-")]

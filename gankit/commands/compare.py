@@ -1,10 +1,12 @@
-"""gankit compare RUN_OR_SWEEP ... [--metrics LIST] [--out PAGE.html] [--json | --markdown [--per-seed]]"""
+"""gankit compare RUN_OR_SWEEP ... [--metrics LIST] [--out PAGE.html] [--json | --markdown [--per-seed]]
+[--record NAME [--recipe PATH [KEY=VALUE ...]]]"""
 import json
+import sys
 import time
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.experiments import compare, page, runs
+from gankit.experiments import compare, page, records, runs
 from gankit.store.files import check_path, write_text_atomic
 
 
@@ -16,6 +18,9 @@ def add_parser(sub) -> None:
     c.add_argument("--metrics", metavar="LIST", help="the metrics to show, in order, e.g. fd,raw_fd,modes "
                                                       "(default: every metric the runs logged)")
     c.add_argument("--per-seed", action="store_true", help="with --markdown: also each run's final values")
+    c.add_argument("--record", metavar="NAME", help="also write each configuration's final values (mean ± sd over "
+                                                     "seeds) as the record results/NAME.json")
+    c.add_argument("--recipe", nargs="+", metavar="PATH [KEY=VALUE]", help=records.RECIPE_HELP)
     fmt = c.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the tables as JSON instead of writing the page")
     fmt.add_argument("--markdown", action="store_true", help="print the tables as Markdown instead")
@@ -28,6 +33,12 @@ def run(args) -> int:
     found, sweeps = runs.find(args.paths)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     data = compare.table(found, sweeps, metrics)
+    if args.recipe and not args.record:
+        raise GankitError("--recipe names the recipe of a record: give --record NAME with it.")
+    if args.record:
+        records.check_name(args.record)
+        path = records.write(records.new(args.record, records.compared_rows(data, found, args.recipe), args.argv))
+        print(f"record: {path}", file=sys.stderr if args.json or args.markdown else sys.stdout)
     if args.json:
         print(json.dumps(data, indent=1, default=str))
         return 0

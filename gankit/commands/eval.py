@@ -1,13 +1,18 @@
-"""gankit eval RUN_DIR_OR_CHECKPOINT [key=value ...] [--metrics fd,kid] [--num-samples N] [--floor] [--json]"""
+"""gankit eval RUN_DIR_OR_CHECKPOINT [key=value ...] [--metrics fd,kid] [--num-samples N] [--floor] [--json]
+[--record NAME [--recipe PATH]]"""
 import json
 
 from gankit.config import recipe
 from gankit.data.build import build_data
 from gankit.errors import GankitError, printable
+from gankit.experiments import records
+from gankit.experiments import runs as runs_mod
 from gankit.models.base import is_conditional
-from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator
+from gankit.metrics.evaluation import CONDITIONAL_METRICS, DEFAULT_METRICS, Evaluator, spread
 from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, load_generator, resolve_checkpoint, resolve_device,
                                    valid_run_recipe)
+from gankit.runs.pages import floor_text
+from gankit.store import machine
 from gankit.training.accel import make_accelerator
 
 
@@ -22,10 +27,15 @@ def add_parser(sub) -> None:
     p.add_argument("--num-samples", type=int, help="generated samples (default: the recipe's eval.num_samples)")
     p.add_argument("--real-samples", type=int, help="real images for the reference (default: all)")
     p.add_argument("--seed", type=int, help="sample seed (default: the recipe's eval.seed)")
-    p.add_argument("--floor", action="store_true", help="also the real-vs-real value at the same sample count")
+    p.add_argument("--floor", action="store_true", help="also the real-vs-real value at the same sample count "
+                                                        "(mean ± sd over 5 random splits of the real images)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (default: the EMA "
                                                       "when the run kept one)")
+    p.add_argument("--record", metavar="NAME", help="also write the values as the record results/NAME.json (with the "
+                                                     "command, commit, recipe fingerprint and machine)")
+    p.add_argument("--label", help="with --record: the row's name in tables (default: the run, checkpoint and weights)")
+    p.add_argument("--recipe", nargs="+", metavar="PATH [KEY=VALUE]", help=records.RECIPE_HELP)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--trust-plugins", action="store_true", help=TRUST_PLUGINS_HELP)
     p.set_defaults(func=run)
@@ -41,6 +51,11 @@ def _overrides(args) -> list[str]:
 
 def run(args) -> int:
     run_dir, ck = resolve_checkpoint(args.checkpoint)
+    if args.recipe and not args.record:
+        raise GankitError("--recipe names the recipe of a record: give --record NAME with it.")
+    if args.record:  # checked before any work: the name, and that the recipe is the run's
+        records.check_name(args.record)
+        ref = records.recipe_ref(args.recipe, records.recipe_fingerprint(runs_mod.load(run_dir).recipe))
     # validated once: plugins imported (as plugin_trust allows), every problem at once
     valid = valid_run_recipe(run_dir, _overrides(args), args.trust_plugins)
     cfg = valid.cfg
@@ -60,20 +75,51 @@ def run(args) -> int:
     floor = evaluator.floor(cfg.eval.num_samples) if args.floor else {}
     if not acc.is_main_process:
         return 0
+    labels = {k: d.label(k) for k, d in evaluator.described.items()}
+    if args.record:
+        path = records.write(records.new(args.record, [_row(run_dir, ck, args, acc, results, evaluator, ref)],
+                                             args.argv))
     if args.json:
         print(json.dumps({"checkpoint": str(ck), "weights": "raw" if args.raw else "default", "num_samples": evaluator.num_samples, **results,
-                          **{f"floor/{k}": v for k, v in floor.items()}}))
+                          **{f"floor/{k}": v for k, v in floor.items()}, "labels": labels,
+                          **({"floor_values": evaluator.floor_values} if floor else {})}))
         return 0
     print(f"checkpoint: {ck}\ngenerated samples: {evaluator.num_samples}, real reference: "
           f"{len(evaluator.real_indices())} images of '{cfg.data.name}'")
-    head = f"{'metric':<18}{'value':>12}" + (f"{'real floor (n=' + str(floor.get('floor_n')) + ')':>22}" if floor else "")
+    shown = {k: printable(labels.get(k, k)) for k in results if k != "eval_s"}  # names from plugins
+    width = max([18, *(len(t) + 2 for t in shown.values())])
+    head = f"{'metric':<{width}}{'value':>12}" + (
+        f"   real-vs-real floor ({floor['floor_splits']} splits of {floor['floor_n']} vs {floor['floor_n']})"
+        if floor else "")
     print(head)
     print("-" * len(head))
-    for k, v in results.items():
-        if k != "eval_s":
-            print(f"{printable(k):<18}{v:>12.4f}" + (f"{floor[k]:>22.4f}" if k in floor else ""))  # names from plugins
+    for k, text in shown.items():
+        print(f"{text:<{width}}{results[k]:>12.4f}" + (f"   {_floor(evaluator.floor_values[k])}"
+                                                       if k in evaluator.floor_values else ""))
     print(f"elapsed: {results['eval_s']:.1f} s")
+    if args.record:
+        print(f"record: {path}")
     return 0
+
+
+def _floor(values: list[float]) -> str:
+    s = spread(values)
+    return floor_text(s["mean"], s["sd"])
+
+
+def _row(run_dir, ck, args, acc, results: dict, evaluator, ref: records.RecipeRef) -> records.Row:
+    """The record row of one evaluated run: its values, the floor over splits (``floor/<metric>``)."""
+    run = runs_mod.load(run_dir)
+    values = {k: records.Value(v, None, [v], evaluator.described[k].label(k))
+              for k, v in results.items() if k in evaluator.described}
+    for k, vs in evaluator.floor_values.items():
+        s = spread(vs)
+        d = evaluator.floor_described[k]
+        values[f"floor/{k}"] = records.Value(s["mean"], s["sd"], vs, f"floor {d.label(k)}, {len(vs)} splits")
+    label = args.label or f"{run_dir.name} ({ck.name}, {'raw' if args.raw else 'default'} weights)"
+    return records.Row(label=label, recipe=ref,
+                       values=values, seeds=[run.seed], runs=[run_dir.name], machine=machine.read(run_dir),
+                       precision=str(acc.mixed_precision))
 
 
 def _default_metrics(conditional: bool):

@@ -263,20 +263,25 @@ def diff_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
     return keys
 
 
-def fingerprint(cfg: DictConfig) -> str:
-    """A short hash of what a run's checkpoints depend on: the resolved recipe without the
-    ``RESUME_SAFE_KEYS`` (a checkpoint whose fingerprint differs was written by another recipe).
-
-    A run's is its stored recipe's, as stored: paths absolute (``gankit.config.locations``), or as given in
-    a run written before they were; so neither the working folder nor moving the run changes it."""
-    plain = to_dict(cfg)
-    for key in RESUME_SAFE_KEYS:
+def without_keys(plain: dict, keys) -> dict:
+    """``plain`` (a recipe as a dict, changed in place) without the dotted ``keys``."""
+    for key in keys:
         *parents, last = key.split(".")
         node = plain
         for k in parents:
             node = node.get(k) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(last, None)
+    return plain
+
+
+def fingerprint(cfg: DictConfig) -> str:
+    """A short hash of what a run's checkpoints depend on: the resolved recipe without the
+    ``RESUME_SAFE_KEYS`` (a checkpoint whose fingerprint differs was written by another recipe).
+
+    A run's is its stored recipe's, as stored: paths absolute (``gankit.config.locations``), or as given in
+    a run written before they were; so neither the working folder nor moving the run changes it."""
+    plain = without_keys(to_dict(cfg), RESUME_SAFE_KEYS)
     text = json.dumps(plain, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -12,7 +12,7 @@ from gankit.experiments import runs as runs_mod
 from gankit.experiments import stats
 from gankit.experiments import study as study_mod
 from gankit.runs.curves import SKIP_EVAL, is_number
-from gankit.runs.pages import number
+from gankit.runs.pages import metric_name, number
 from gankit.store.metrics import EVAL_PREFIX
 
 HIGHER_BETTER = ("classifier_score", "modes", "precision", "recall", "density", "coverage", "label_agreement",
@@ -67,7 +67,7 @@ def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None 
         configs.append(entry)
     objective = (sweep_data[0]["metric"], sweep_data[0]["direction"]) if len(sweep_data) == 1 else None
     out = {"differing_keys": runs_mod.differing_keys(all_runs), "incidental_keys": runs_mod.incidental_keys(all_runs),
-           "metrics": metrics, "configs": configs, "best": best_config(configs, metrics, objective),
+           "metrics": metrics, "labels": {m: labels(all_runs, m) for m in metrics}, "configs": configs, "best": best_config(configs, metrics, objective),
            "runs": [{"name": r.name, "path": str(r.path), "seed": r.seed, "sweep": r.sweep,
                      "description": r.recipe.get("description") if isinstance(r.recipe.get("description"), str) else None,
                      "state": r.trial.get("state"),
@@ -77,6 +77,14 @@ def table(all_runs: list, sweeps: list | None = None, metrics: list[str] | None 
     if sweep_data:
         out["sweeps"] = sweep_data
     return out
+
+
+def labels(all_runs: list, metric: str) -> str:
+    """What a metric is in these runs (``fd (lenet_mnist, 10k vs 10k)``, as their eval rows say); runs that
+    measured it differently are all named, so two feature spaces never read as one number."""
+    said = list(dict.fromkeys(metric_name(r.evals, metric) for r in all_runs if any(EVAL_PREFIX + metric in row
+                                                                                      for row in r.evals)))
+    return " / ".join(said) or metric
 
 
 def best_config(configs: list[dict], metrics: list[str], objective: tuple[str, str] | None = None) -> dict | None:
@@ -140,7 +148,8 @@ def markdown(data: dict, per_seed: bool = False) -> str:
     keys = data["differing_keys"]
     lines.append("Recipe keys that differ: " + (", ".join(f"`{k}`" for k in keys) if keys else "none") + ".")
     lines.append("")
-    head = ["configuration", "seeds"] + [f"{w} {m}" for m in data["metrics"] for w in ("final", "best")]
+    named = data.get("labels", {})
+    head = ["configuration", "seeds"] + [f"{w} {_md(named.get(m, m))}" for m in data["metrics"] for w in ("final", "best")]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in data["configs"]:
         cells = [_md(c["label"]), str(len(c["runs"]))]
@@ -159,7 +168,7 @@ def markdown(data: dict, per_seed: bool = False) -> str:
                   f"{best['metric']}).", ""]
     if per_seed:
         finals = {r["path"]: r for r in data["runs"]}
-        head = ["configuration", "seed", "run"] + [f"final {m}" for m in data["metrics"]]
+        head = ["configuration", "seed", "run"] + [f"final {_md(named.get(m, m))}" for m in data["metrics"]]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for c in data["configs"]:
             for path, name, seed in sorted(zip(c["paths"], c["runs"], c["seeds"]), key=lambda t: str(t[2])):

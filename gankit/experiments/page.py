@@ -78,7 +78,8 @@ def _number_cell(i: int, best: dict | None):
 def _summary_table(data: dict) -> str:
     if not data["metrics"]:
         return "<p>No run logged an evaluation (set trainer.eval_every).</p>"
-    head_row = ["#"] + [f"{w} {m}" for m in data["metrics"] for w in ("final", "best")]
+    named = data.get("labels", {})
+    head_row = ["#"] + [f"{w} {named.get(m, m)}" for m in data["metrics"] for w in ("final", "best")]
     rows = []
     for i, c in enumerate(data["configs"]):
         row = [_number_cell(i, data.get("best"))]

@@ -22,12 +22,14 @@ from gankit.data.holdout import heldout_images
 from gankit.errors import GankitError
 from gankit.metrics import cache
 from gankit.metrics.draws import draw_labels, latents
+from gankit.metrics.labels import Described, spread
 
 # Data no extractor declares itself trained on (``trained_on``) is matched by image size.
 SMALL_IMAGE_FEATURES, LARGE_IMAGE_FEATURES, SMALL_SIDE = "lenet_mnist", "inception_v3", 32
 DEFAULT_METRICS = ("fd", "classifier_score", "mode_coverage")
 CONDITIONAL_METRICS = ("label_agreement", "intra_fd")  # added to the defaults for class-conditional generators
 GEN_BATCH = 500
+FLOOR_SPLITS = 5  # random half/half splits of the real reference the real-vs-real floor is averaged over
 
 
 def default_features(data_name: str | None, img_shape) -> str:
@@ -80,6 +82,10 @@ class Evaluator:
                 self._check_labels(p, conditional)
             if p.metric.heldout and p.metric.source not in self._heldout:
                 self._heldout[p.metric.source] = heldout_images(data, self.data_node, p.metric.source, p.key)
+        self.described: dict[str, Described] = {}
+        self.floor_values: dict[str, list[float]] = {}
+        self.floor_described: dict[str, Described] = {}
+        self._floor_summary: dict | None = None  # metric key → what its last value was computed on
         self._extractors: dict = {}
         self._reference: dict = {}
         self._loaders: dict = {}
@@ -187,27 +193,56 @@ class Evaluator:
             if p.metric.labels:
                 self._check_labels(p, y_fake is not None)
             n = p.num_samples
-            results.update(self._run(p, refs[p.features][inp], fake[p.features][inp][:n], y_real,
-                                     None if y_fake is None else y_fake[:n], self._heldout_input(p)))
+            out = self._run(p, refs[p.features][inp], fake[p.features][inp][:n], y_real,
+                            None if y_fake is None else y_fake[:n], self._heldout_input(p))
+            results.update(out)
+            for k in out:
+                self.described[k] = Described(p.features, min(n, fake[p.features][inp].shape[0]),
+                                              refs[p.features][inp].shape[0])
         results["eval_s"] = round(time.perf_counter() - t0, 2)
         return results
 
-    def floor(self, n: int | None = None) -> dict[str, float]:
-        """The metrics of real vs real: two disjoint real subsets of min(n, half the reference) each.
+    def labels(self, prefix: str = "") -> dict[str, str]:
+        """{key: label} of the last evaluation's metrics (``prefix``: of keys logged as ``prefix + key``)."""
+        return {prefix + k: d.label(prefix + k) for k, d in self.described.items()}
+
+    def floor_summary(self) -> dict[str, dict]:
+        """{key: {"mean", "sd", "n", "splits"}}: the real-vs-real floor at ``eval.num_samples``, computed once
+        (what a training run's eval rows name beside each metric)."""
+        if self._floor_summary is None:
+            self.floor(self.ecfg.num_samples)
+            self._floor_summary = {k: spread(v) | {"n": self.floor_described[k].generated, "splits": len(v)}
+                                   for k, v in self.floor_values.items()}
+        return self._floor_summary
+
+    def floor(self, n: int | None = None, splits: int = FLOOR_SPLITS) -> dict[str, float]:
+        """The metrics of real vs real, as the mean over ``splits`` random splits of the reference into two
+        disjoint subsets of min(n, half the reference) each.
 
         What a perfect generator would score at this sample count (FD and KID are biased upwards
-        at small N); ``floor_n`` is the subset size used."""
+        at small N); ``floor_n`` is the subset size used, ``floor_splits`` the number of splits, and
+        ``floor_values`` keeps each metric's value on every split (its spread is the floor's sd)."""
         n = n or self.ecfg.num_samples
         y = self.real_labels()
-        results = {}
+        values: dict[str, list[float]] = {}
+        sizes = {}
         for p in self.plan:
             ref = self.reference(p.features)[p.metric.input]
             m = min(p.metric.num_samples or n, ref.shape[0] // 2)
-            perm = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(self.ecfg.seed + 1))
-            a, b = perm[:m], perm[m:2 * m]
-            results.update(self._run(p, ref[a], ref[b], *((y[a], y[b]) if y is not None else (None, None)),
-                                     self._heldout_input(p)))
-            results["floor_n"] = m
+            for s in range(splits):
+                gen = torch.Generator().manual_seed(self.ecfg.seed + 1 + s)
+                perm = torch.randperm(ref.shape[0], generator=gen)
+                a, b = perm[:m], perm[m:2 * m]
+                out = self._run(p, ref[a], ref[b], *((y[a], y[b]) if y is not None else (None, None)),
+                                self._heldout_input(p))
+                for k, v in out.items():
+                    values.setdefault(k, []).append(v)
+                    sizes[k] = (p.features, m)
+        self.floor_values = values
+        self.floor_described = {k: Described(f, m, m) for k, (f, m) in sizes.items()}
+        results = {k: sum(v) / len(v) for k, v in values.items()}
+        results["floor_n"] = min(m for _, m in sizes.values()) if sizes else 0
+        results["floor_splits"] = splits
         return results
 
     def real_labels(self) -> torch.Tensor | None:

@@ -22,6 +22,7 @@ from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
 from gankit.runs import provenance
 from gankit.runs.curves import is_number
+from gankit.runs.pages import metric_name
 from gankit.runs.grids import columns
 from gankit.runs.inference import load_generator, resolve_checkpoint, sample, truncation_kind
 from gankit.runs.model_card import render_card
@@ -82,15 +83,17 @@ def shareable(recipe):
 
 
 def final_metrics(path: Path, step: int | None = None) -> dict:
-    """{metric: {"value", "step"}}: the last evaluation of each metric at or before ``step``."""
+    """{metric: {"value", "step", "label"}}: the last evaluation of each metric at or before ``step``, and what it
+    is (``fd (lenet_mnist, 10k vs 10k)``; its name for a run that did not log it)."""
     out = {}
-    for row in read_metrics(path).evals:
+    evals = read_metrics(path).evals
+    for i, row in enumerate(evals):
         if step is not None and is_number(row.get("step")) and row["step"] > step:
             continue
         for k, v in row.items():
             name = k[len(EVAL_PREFIX):]
             if k.startswith(EVAL_PREFIX) and is_number(v) and name not in NOT_METRICS:
-                out[name] = {"value": v, "step": row["step"]}
+                out[name] = {"value": v, "step": row["step"], "label": metric_name(evals[:i + 1], name)}
     return out
 
 

@@ -89,7 +89,8 @@ def render_card(config: dict, repo_id: str | None = None) -> str:
     lines += ["## Metrics", ""]
     if metrics:
         lines += ["| metric | value | step |", "|---|---|---|"]
-        lines += [f"| {_text(k)} | {_fmt(m['value'])} | {_text(m['step'])} |" for k, m in sorted(metrics.items())]
+        lines += [f"| {_text(m.get('label') or k)} | {_fmt(m['value'])} | {_text(m['step'])} |"
+                  for k, m in sorted(metrics.items())]
         lines += ["", "The last evaluation logged during training at or before the exported step "
                       "(see the recipe's `metrics:` and `eval:` for how).", ""]
     else:

@@ -9,6 +9,8 @@ import base64
 import html
 import math
 
+from gankit.store.metrics import metric_floor, metric_label
+
 STYLE = """
 *,*::before,*::after{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -80,3 +82,15 @@ def with_error(mean: float, sd: float, *more: float) -> list[str]:
         return [number(v) for v in (mean, sd, *more)]
     decimals = max(0, 1 - math.floor(math.log10(abs(sd))))
     return [f"{v:.{decimals}f}" for v in (mean, sd, *more)]
+
+
+def floor_text(mean: float, sd: float | None) -> str:
+    """``floor 7.2 ± 1.8``: a real-vs-real floor, mean and sd over its splits."""
+    return f"floor {number(mean)}" if sd is None else "floor {} ± {}".format(*with_error(mean, sd))
+
+
+def metric_name(evals: list[dict], metric: str) -> str:
+    """What a logged metric is, as its eval rows say: ``fd (lenet_mnist, 10k vs 10k), floor 7.2 ± 1.8`` (the bare
+    name for rows written before they said it)."""
+    label, floor = metric_label(evals, metric), metric_floor(evals, metric)
+    return label if floor is None else f"{label}, {floor_text(floor['mean'], floor.get('sd'))}"

@@ -17,13 +17,13 @@ import yaml
 
 from gankit.errors import GankitError
 from gankit.runs.curves import is_number, panel_pngs, write_curves
-from gankit.runs.pages import esc, head, number, png_data_uri, table
+from gankit.runs.pages import esc, head, metric_name, number, png_data_uri, table
 from gankit.store import machine
 from gankit.store import state as state_file
 from gankit.store.checkpoints import BEST_INFO, best, latest
 from gankit.store.files import CURVES_FILE, METRICS_FILE, RECIPE_FILE, REPORT_FILE, SAMPLES_DIR, write_text_atomic
 from gankit.store.grids import REAL_GRID, grid_step, grids, real_grid_path
-from gankit.store.metrics import read_metrics
+from gankit.store.metrics import EVAL_PREFIX, read_metrics
 
 MAX_GRIDS = 8  # sample grids shown (evenly spaced over training, always the last one)
 FINAL_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "images_per_s", "epoch", "time_s")
@@ -180,7 +180,8 @@ def build_html(run_dir: str | Path, curves: list[bytes] | None = None) -> str:
             for k, v in r.items():
                 if k.startswith("eval/"):
                     latest_eval[k] = (r["step"], v)
-        final += [(f"{k} (step {s})", _fmt(v)) for k, (s, v) in sorted(latest_eval.items())]
+        final += [(f"eval/{metric_name(evals, k.removeprefix(EVAL_PREFIX))} (step {s})", _fmt(v))
+                  for k, (s, v) in sorted(latest_eval.items())]
         parts.append(table(final, ["metric", "value"]))
     else:
         parts.append(f"<p>No rows in {METRICS_FILE} yet.</p>")

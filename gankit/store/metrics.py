@@ -68,6 +68,20 @@ class MetricsLog(NamedTuple):
 
 TRAIN_KEYS = ("d_loss", "g_loss")
 EVAL_PREFIX = "eval/"
+# An eval row's {metric: what it is}, e.g. {"fd": "fd (lenet_mnist, 10k vs 10k)"}: the feature space and the
+# generated vs real counts. Rows written before runs logged it have none; the metric then reads as its name.
+LABELS_KEY = "labels"
+# An eval row's {metric: {"mean", "sd", "n", "splits"}}: the real-vs-real floor (n vs n real images, over splits).
+FLOOR_KEY = "floor"
+
+
+def metric_label(evals: list[dict], metric: str) -> str:
+    """What ``metric`` is, as the newest eval row that logged it says (its bare name when none does)."""
+    for row in reversed(evals):
+        labels = row.get(LABELS_KEY)
+        if isinstance(labels, dict) and isinstance(labels.get(metric), str) and EVAL_PREFIX + metric in row:
+            return labels[metric]
+    return metric
 
 
 def read_metrics(path: str | Path) -> MetricsLog:
@@ -101,3 +115,14 @@ def read_metrics(path: str | Path) -> MetricsLog:
         warnings.warn(f"{path}: skipped {len(wrong)} row(s) whose \"step\" is not a whole number from 0 to "
                       f"{MAX_COUNT} (first: {wrong[0]!r}); the file was edited or damaged.", RuntimeWarning, stacklevel=2)
     return MetricsLog(train, evals, bad)
+
+
+def metric_floor(evals: list[dict], metric: str) -> dict | None:
+    """The real-vs-real floor of ``metric`` the newest eval row that logged both gives (None when none does)."""
+    for row in reversed(evals):
+        floors = row.get(FLOOR_KEY)
+        if isinstance(floors, dict) and isinstance(floors.get(metric), dict) and EVAL_PREFIX + metric in row:
+            f = floors[metric]
+            if isinstance(f.get("mean"), (int, float)) and isinstance(f.get("sd"), (int, float, type(None))):
+                return f
+    return None

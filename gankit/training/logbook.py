@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from gankit.errors import printable
 from gankit.store.files import METRICS_FILE, SAMPLES_DIR
 from gankit.store.grids import real_grid_path, write_grid, write_real_grid
-from gankit.store.metrics import append_row, open_for_rows, trim_metrics
+from gankit.store.metrics import FLOOR_KEY, LABELS_KEY, append_row, open_for_rows, trim_metrics
 
 
 def evals_left(step: int, total: int, every: int | None) -> int:
@@ -125,14 +125,18 @@ class Logbook:
         self.bar.set_postfix_str(", ".join(filter(None, (eta, self.values))), refresh=False)
         self.bar.update(step - self.bar.n)  # drawn when due (at most once a second on a terminal)
 
-    def record_eval(self, step: int, results: dict, took_s: float | None = None) -> dict:
+    def record_eval(self, step: int, results: dict, took_s: float | None = None, labels: dict | None = None,
+                    floors: dict | None = None) -> dict:
         """Evaluation numbers as their own metrics.jsonl row (same step); ``took_s``: the evaluation's
-        seconds (the time left counts them for the evaluations still to come)."""
+        seconds (the time left counts them for the evaluations still to come); ``labels``: what each metric
+        is (feature space, sample counts), kept under ``labels``; ``floors``: each metric's real-vs-real floor
+        ({"mean", "sd", "n", "splits"}), kept under ``floor``."""
         if took_s is not None:
             self.eval_s = took_s
             if self.timing is not None:
                 self.eval_total_s += took_s
-        row = {"step": step, **{f"eval/{k}": v for k, v in results.items()}}
+        row = {"step": step, **{f"eval/{k}": v for k, v in results.items()}, **({LABELS_KEY: labels} if labels else {}),
+               **({FLOOR_KEY: floors} if floors else {})}
         if self.enabled:
             self._write(row)
             self.bar.write(printable("eval @ step {}: {}".format(step, ", ".join(  # metric names come from plugins

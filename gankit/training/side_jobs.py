@@ -149,7 +149,9 @@ class Evaluation(SideJob):
     def run(self, trainer, tick: Tick) -> None:
         start = time.perf_counter()
         results = trainer.evaluate()
-        tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start)
+        labels, floors = trainer.eval_notes  # what each metric is, and its real-vs-real floor
+        tick.summary = self.log.record_eval(tick.step, results, took_s=time.perf_counter() - start, labels=labels,
+                                            floors=floors)
         tick.best = trainer.improved(results)
 
 

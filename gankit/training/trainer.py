@@ -67,6 +67,7 @@ class Trainer:
         # built now when evaluations are planned: a metric that cannot run fails before training
         self.evaluator = (Evaluator(cfg, self.parts.data, self.acc.device, conditional=is_conditional(self.parts.G))
                           if self.t.eval_every else None)
+        self.eval_notes: tuple[dict, dict] = ({}, {})  # the last evaluation's metric labels and floors
         self.fingerprint = fingerprint or recipe_fingerprint(cfg)  # in each checkpoint: another recipe's is never resumed
         if resume:
             self.load(self.checkpoints.resume_point(self.fingerprint))
@@ -204,9 +205,15 @@ class Trainer:
         self.guard.verify(self.state.step)
         with untouched_rng(self.acc.device):
             results = self.evaluator(self.sampler_model(), self.acc)
+            floors = self.evaluator.floor_summary()  # once a run: the real-vs-real floor its eval rows name
+            labels = self.evaluator.labels()
             if self.cfg.eval.raw and self.ema is not None:  # the same draws, scored on the raw generator
                 raw = self.evaluator(self.acc.unwrap_model(self.G), self.acc)
                 results |= {f"raw_{k}": v for k, v in raw.items()}
+                labels |= self.evaluator.labels("raw_")
+                floors = floors | {f"raw_{k}": f for k, f in floors.items()}
+            self.eval_notes = ({k: v for k, v in labels.items() if k in results},
+                               {k: v for k, v in floors.items() if k in results})
             return results
 
     # -- sampling ------------------------------------------------------------------

@@ -158,3 +158,15 @@ def test_default_features_come_from_what_extractors_declare():
     finally:
         FEATURES._entries.pop("scan_features")
     assert "scan_features" not in FEATURES
+
+
+def test_floor_is_the_mean_over_five_random_splits_and_names_its_counts(stats_dir, acc):
+    ev = Evaluator(_cfg(), synthetic(size=300), "cpu")
+    fl = ev.floor(1000)
+    fds = ev.floor_values["fd"]
+    assert fl["floor_splits"] == 5 and len(fds) == 5 and len(set(fds)) == 5  # five different splits
+    assert fl["fd"] == pytest.approx(sum(fds) / 5)
+    assert ev.floor_described["fd"].label("fd") == "fd (lenet_mnist, 150 vs 150)"
+    ev(TinyG(), acc)
+    assert ev.described["fd"].label("fd") == "fd (lenet_mnist, 700 vs 300)"
+    assert ev.described["kid"].features == "lenet_mnist"

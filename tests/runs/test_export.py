@@ -32,7 +32,8 @@ def exported(run_dir, tmp_path_factory):
     run = base / "run"
     shutil.copytree(run_dir, run)
     with open(run / "metrics.jsonl", "a") as f:
-        for row in ({"step": 2, "eval/fd": 10.5, "eval/eval_s": 1.0}, {"step": 4, "eval/fd": 8.25, "eval/kid": 0.125},
+        for row in ({"step": 2, "eval/fd": 10.5, "eval/eval_s": 1.0}, {"step": 4, "eval/fd": 8.25, "eval/kid": 0.125,
+                     "labels": {"fd": "fd (lenet_mnist, 1k vs 256)"}},
                     {"step": 6, "eval/fd": 1.0}):  # step 6 is after the exported checkpoint
             f.write(json.dumps(row) + "\n")
     out = export_generator(run, base / "model")
@@ -61,7 +62,8 @@ def test_config_holds_what_rebuilds_the_generator_and_the_final_metrics(exported
     assert config["img_shape"] == [1, 28, 28] and config["z_dim"] == 96 and config["weights"] == "ema"
     assert config["recipe"]["data"]["name"] == "synthetic" and config["gankit_version"]
     assert config["trained"]["step"] == 4 and config["plugins"] == []
-    assert config["metrics"] == {"fd": {"value": 8.25, "step": 4}, "kid": {"value": 0.125, "step": 4}}
+    assert config["metrics"] == {"fd": {"value": 8.25, "step": 4, "label": "fd (lenet_mnist, 1k vs 256)"},
+                                 "kid": {"value": 0.125, "step": 4, "label": "kid"}}  # a row that named it / did not
 
 
 def test_the_model_card_is_markdown_with_the_grid_and_the_metrics(exported):

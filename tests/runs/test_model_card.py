@@ -35,3 +35,11 @@ def test_a_run_name_cannot_add_headings_or_break_the_tables():
     html = card_html(config_with("a | b\n# heading\n| x |"))
     assert html.count("<h1>") == 1 and "<h1>heading" not in html
     assert html.count("<table>") == 2  # the model's facts and the metrics, each whole
+
+
+def test_the_metrics_table_names_each_metric_s_feature_space_and_counts():
+    config = config_with("x")
+    config["metrics"] = {"fd": {"value": 7.5, "step": 4, "label": "fd (lenet_mnist, 10k vs 10k)"},
+                         "kid": {"value": 0.5, "step": 4}}  # a folder exported before metrics were named
+    html = card_html(config)
+    assert "<td>fd (lenet_mnist, 10k vs 10k)</td>\n<td>7.5</td>" in html and "<td>kid</td>\n<td>0.5</td>" in html

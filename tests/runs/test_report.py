@@ -307,3 +307,11 @@ def test_training_writes_a_grid_of_real_images_once(run_dir):
     real, first = run_dir / "samples" / "real.png", run_dir / "samples" / "step-0000002.png"
     assert Image.open(real).size == Image.open(first).size  # as many images as a sample grid, laid out alike
     assert real.read_bytes() != first.read_bytes()  # training images, not generated ones
+
+
+def test_report_names_what_each_metric_is_as_the_eval_rows_say(tmp_path):
+    run = _fake_run(tmp_path)
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write("\n" + json.dumps({"step": 40, "eval/fd": 12.5, "labels": {"fd": "fd (lenet_mnist, 10k vs 10k)"}}) + "\n")
+    text = " ".join(_parse(write_report(run)).text)
+    assert "eval/fd (lenet_mnist, 10k vs 10k) (step 40)" in text and "eval/kid (step" in text

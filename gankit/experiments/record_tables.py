@@ -1,0 +1,65 @@
+"""Tables of numbers in pages, generated from records (``gankit.experiments.records``).
+
+A page holds ``<!-- record-table: NAME [metric ...] -->`` … ``<!-- /record-table -->``; ``render_page`` rewrites
+what lies between from ``results/NAME.json`` and marks each row whose recipe has changed since it was measured
+"stale" (``scripts/docsgen.py --check`` fails on it).
+"""
+import re
+from pathlib import Path
+
+from gankit.experiments.records import Record, Value, read, stale
+from gankit.runs.pages import number, with_error
+
+FENCE = re.compile(r"(^```.*?^```[^\n]*$)", re.S | re.M)
+MARKER = re.compile(r"(<!-- record-table: *(?P<args>[^>]*?) *-->\n)(?P<body>.*?)(<!-- /record-table -->)", re.S)
+
+
+def cell(v: Value | None) -> str:
+    if v is None:
+        return "—"
+    if v.sd is None:
+        return number(v.mean)
+    mean, sd = with_error(v.mean, v.sd)
+    return f"{mean} ± {sd}"
+
+
+def markdown_table(record: Record, columns: list[str] | None = None, root: str | Path = ".",
+                   source: str = "") -> tuple[str, list[str]]:
+    """The Markdown table of a record (its metrics ``columns``, default all) and the rows found stale."""
+    columns = columns or list(dict.fromkeys(k for r in record.rows for k in r.values))
+    heads = [next((r.values[c].label for r in record.rows if c in r.values), c) for c in columns]
+    lines = ["| configuration | " + " | ".join(heads) + " | seeds | recipe |",
+             "|---|" + "---:|" * len(columns) + "---:|---|"]
+    stale_rows = []
+    for r in record.rows:
+        why = stale(r, root)
+        recipe = f"`{r.recipe.path}`" if r.recipe.path else "—"
+        if why:
+            stale_rows.append(f"{record.name}: row '{r.label}' is stale: {why}")
+            recipe += f" **stale**: {why}"
+        lines.append(f"| {r.label} | " + " | ".join(cell(r.values.get(c)) for c in columns)
+                     + f" | {len(r.seeds) or 1} | {recipe} |")
+    sha = (record.commit.get("sha") or "no commit")[:10] + (" (dirty)" if record.commit.get("dirty") else "")
+    where = ", ".join(record.machine.get("gpus") or []) or record.machine.get("cpu", "?")
+    lines += ["", f"<sub>From `{source or record.name}`: mean ± sd over seeds (a floor: over its splits), measured {record.date[:10]} on "
+                  f"{where} ({record.machine.get('threads', '?')} threads), commit {sha}.</sub>"]
+    return "\n".join(lines) + "\n", stale_rows
+
+
+def render_page(text: str, results: str | Path, root: str | Path = ".") -> tuple[str, list[str]]:
+    """``text`` with every record table between its markers rewritten from ``results``; and the stale rows."""
+    found: list[str] = []
+
+    def table(m):
+        name, *columns = m.group("args").split()
+        rel = Path(results) / f"{name}.json"
+        body, bad = markdown_table(read(rel), columns, root, source=f"results/{name}.json")
+        found.extend(bad)
+        return m.group(1) + body + m.group(4)
+
+    parts = FENCE.split(text)  # a marker shown in a code block (as in the docs that describe them) stays as it is
+    return "".join(p if i % 2 else MARKER.sub(table, p) for i, p in enumerate(parts)), found
+
+
+def has_tables(text: str) -> bool:
+    return any(MARKER.search(p) for i, p in enumerate(FENCE.split(text)) if not i % 2)

@@ -1,0 +1,256 @@
+"""Measured results as records: ``results/<name>.json``, the one source of every table of numbers in the docs.
+
+A record is written by gankit itself (``gankit eval RUN --record NAME``, ``gankit compare ... --record NAME``)
+and holds, per row (a configuration, or one run), each metric's mean, sd and values over seeds, with its
+label (``fd (lenet_mnist, 10k vs 10k)``); the recipe it was measured with (path, overrides and fingerprint);
+the machine and precision; and for the whole record the commands, the commit (and whether the tree was
+dirty) and the date. ``read`` checks every key and names the file and key of the first one that is wrong.
+
+A row's recipe fingerprint is ``gankit.config.recipe.fingerprint`` of the resolved recipe as a model folder
+shares it (absolute paths cut to their last part, ``gankit.runs.export.shareable``) without the keys that do
+not make another configuration (the seed, logging and saving: ``gankit.experiments.runs.IGNORED``), so it is
+the same on every machine and for every seed. ``stale`` resolves the row's recipe file again: a recipe that
+changed since the measurement makes the row stale.
+"""
+import json
+import shlex
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from omegaconf import OmegaConf
+
+from gankit.config import recipe as recipe_mod
+from gankit.config import validate
+from gankit.errors import GankitError
+from gankit.experiments.runs import IGNORED
+from gankit.runs.export import shareable
+from gankit.store import machine as machine_mod
+from gankit.store.files import write_json_atomic
+
+SCHEMA = 1
+RESULTS_DIR = Path("results")
+
+
+@dataclass(frozen=True)
+class Value:
+    """One metric of one row over its seeds (``sd`` None for a single value)."""
+    mean: float
+    sd: float | None
+    values: list[float]
+    label: str  # what the number is, e.g. "fd (lenet_mnist, 10k vs 10k)"
+
+
+@dataclass(frozen=True)
+class RecipeRef:
+    """The recipe a row was measured with: a file of this repository (None: not given) and its overrides."""
+    path: str | None
+    overrides: list[str]
+    fingerprint: str
+
+
+@dataclass
+class Row:
+    label: str
+    recipe: RecipeRef
+    values: dict[str, Value]
+    seeds: list = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+    machine: dict | None = None  # the machine the runs trained on (their machine.json), when they have one
+    precision: str | None = None
+
+
+@dataclass
+class Record:
+    name: str
+    date: str
+    commands: list[str]
+    commit: dict  # {"sha": str | None, "dirty": bool | None}
+    machine: dict  # gankit.store.machine.describe() where the numbers were measured
+    rows: list[Row]
+    schema: int = SCHEMA
+
+
+# -- writing --------------------------------------------------------------------------------------------
+def commit() -> dict:
+    """git rev-parse HEAD and whether the working tree differs from it (None where there is no git)."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                    text=True, check=True).stdout.strip())
+        return {"sha": sha, "dirty": dirty}
+    except (OSError, subprocess.CalledProcessError):
+        return {"sha": None, "dirty": None}
+
+
+def command_line(argv: list[str]) -> str:
+    """A gankit command (its arguments ``argv``) as one would type it again."""
+    return shlex.join(["gankit", *argv])
+
+
+def new(name: str, rows: list[Row], argv: list[str]) -> Record:
+    check_name(name)
+    return Record(name=name, date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  commands=[command_line(argv)],
+                  commit=commit(), machine=machine_mod.describe(), rows=rows)
+
+
+def check_name(name: str) -> None:
+    if not name or not all(c.isalnum() or c in "_-." for c in name) or name.startswith("."):
+        raise GankitError(f"--record: '{name}' is not a record name; use letters, digits, '_', '-' and '.', "
+                          f"e.g. --record mnist_dcgan_seeds (it is written to {RESULTS_DIR}/<name>.json).")
+
+
+def write(record: Record, folder: str | Path = RESULTS_DIR) -> Path:
+    path = Path(folder) / f"{record.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, asdict(record))
+    return path
+
+
+def recipe_fingerprint(recipe: dict) -> str:
+    """The fingerprint of a resolved recipe (a plain dict) as a record keeps it: shareable, seed and logging
+    keys left out (see the module's text)."""
+    plain = recipe_mod.without_keys(shareable(json.loads(json.dumps(recipe, default=str))), IGNORED)
+    return recipe_mod.fingerprint(OmegaConf.create(plain))
+
+
+def file_fingerprint(path: str | Path, overrides=()) -> str:
+    """The fingerprint of a recipe file of this repository with ``overrides``, resolved now."""
+    valid = validate.load(path, list(overrides), for_training=False)
+    return recipe_fingerprint(recipe_mod.to_dict(valid.cfg))
+
+
+RECIPE_HELP = ("with --record: the recipe file of this repository the runs were trained from, and the overrides "
+               "they were trained with (checked against the runs; a docs table marks the row stale once the file "
+               "resolves to another recipe)")
+
+
+def recipe_ref(given: list[str] | None, measured: str) -> RecipeRef:
+    """The reference to the recipe file (``given``: path, then overrides) the runs of fingerprint ``measured``
+    were trained with; refused when it does not resolve to what they ran."""
+    path, overrides = (given[0], list(given[1:])) if given else (None, [])
+    if path is not None:
+        now = file_fingerprint(path, overrides)
+        if now != measured:
+            shown = " ".join([str(path), *overrides])
+            raise GankitError(f"--recipe: {shown} resolves to fingerprint {now}, and the runs were trained with "
+                              f"{measured}: they were not trained from this recipe (or it has changed since). Give "
+                              f"the recipe file (and overrides) they were trained with, or leave --recipe out.")
+    return RecipeRef(str(path) if path is not None else None, list(overrides), measured)
+
+
+def override(key: str, value) -> str:
+    """A compared configuration's dotted key (list items by index) as a command-line override."""
+    parts = key.split(".")
+    dotted = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
+    return f"{dotted}={yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix('...').strip()}"
+
+
+def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
+    """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
+    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json.
+    ``given``: the recipe file (and overrides) the runs were trained from; each configuration adds its keys."""
+    by_path = {str(r.path): r for r in found}
+    rows = []
+    for c in data["configs"]:
+        members = [by_path[p] for p in c["paths"] if by_path[p].name not in c["excluded"]]
+        prints = {recipe_fingerprint(r.recipe) for r in members}
+        if len(prints) > 1:
+            raise GankitError(f"--record: the runs of configuration '{c['label']}' were trained from "
+                              f"{len(prints)} different recipes; compare them apart.")
+        ref = recipe_ref([given[0], *given[1:], *(override(k, v) for k, v in c["config"].items())] if given else None,
+                         prints.pop() if prints else "")
+        values = {m: Value(s["mean"], s["sd"], s["values"], data["labels"][m])
+                  for m, entry in c["metrics"].items() if (s := entry["final"])}
+        machines = [machine_mod.read(r.path) for r in members]
+        first = next((m for m in machines if m), None)
+        rows.append(Row(label=c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
+                        runs=[r.name for r in members], machine=first,
+                        precision=first.get("precision") if first else None))
+    return rows
+
+
+# -- reading --------------------------------------------------------------------------------------------
+def _need(d, key: str, types, where: str, src, optional: bool = False):
+    if not isinstance(d, dict) or key not in d:
+        if optional:
+            return None
+        raise GankitError(f"{src}: key '{where}{key}' is missing. A record is written by `gankit eval --record` "
+                          f"or `gankit compare --record`; write it again rather than by hand.")
+    v = d[key]
+    if v is None and optional:
+        return None
+    if not isinstance(v, types) or isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        names = "/".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise GankitError(f"{src}: key '{where}{key}' should be {names}, and it is {json.dumps(v)[:60]}. "
+                          f"Write the record again with gankit (eval or compare --record).")
+    return v
+
+
+def _value(d, where, src) -> Value:
+    values = _need(d, "values", list, where, src)
+    for i, x in enumerate(values):
+        _need({"v": x}, "v", (int, float), f"{where}values[{i}] ", src)
+    return Value(float(_need(d, "mean", (int, float), where, src)),
+                 _none_or_float(_need(d, "sd", (int, float), where, src, optional=True)), [float(x) for x in values],
+                 _need(d, "label", str, where, src))
+
+
+def _none_or_float(x):
+    return None if x is None else float(x)
+
+
+def from_dict(data, src) -> Record:
+    if not isinstance(data, dict):
+        raise GankitError(f"{src}: a record is a JSON object; this file holds {type(data).__name__}.")
+    schema = _need(data, "schema", int, "", src)
+    if schema != SCHEMA:
+        raise GankitError(f"{src}: key 'schema' is {schema}; this gankit reads records of schema {SCHEMA}.")
+    rows = []
+    for i, r in enumerate(_need(data, "rows", list, "", src)):
+        w = f"rows[{i}]."
+        ref = _need(r, "recipe", dict, w, src)
+        rows.append(Row(
+            label=_need(r, "label", str, w, src),
+            recipe=RecipeRef(_need(ref, "path", str, w + "recipe.", src, optional=True),
+                             [str(o) for o in _need(ref, "overrides", list, w + "recipe.", src)],
+                             _need(ref, "fingerprint", str, w + "recipe.", src)),
+            values={str(k): _value(v, f"{w}values.{k}.", src) for k, v in _need(r, "values", dict, w, src).items()},
+            seeds=_need(r, "seeds", list, w, src), runs=_need(r, "runs", list, w, src),
+            machine=_need(r, "machine", dict, w, src, optional=True),
+            precision=_need(r, "precision", str, w, src, optional=True)))
+    return Record(name=_need(data, "name", str, "", src), date=_need(data, "date", str, "", src),
+                  commands=_need(data, "commands", list, "", src), commit=_need(data, "commit", dict, "", src),
+                  machine=_need(data, "machine", dict, "", src), rows=rows, schema=schema)
+
+
+def read(path: str | Path) -> Record:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GankitError(f"{path}: no such record. Write it with `gankit eval RUN --record {path.stem}` or "
+                          f"`gankit compare ... --record {path.stem}`.") from None
+    except (OSError, ValueError) as e:
+        raise GankitError(f"{path}: not a readable JSON record ({e}). Write it again with gankit.") from None
+    return from_dict(data, path)
+
+
+def stale(row: Row, root: str | Path = ".") -> str | None:
+    """Why a row no longer describes its recipe (its file gone, or now of another fingerprint); None when it
+    still does, or when the row names no recipe file."""
+    if row.recipe.path is None:
+        return None
+    path = Path(root) / row.recipe.path
+    if not path.is_file():
+        return f"{row.recipe.path} no longer exists"
+    try:
+        now = file_fingerprint(path, row.recipe.overrides)
+    except GankitError as e:
+        return f"{row.recipe.path} no longer loads ({str(e).splitlines()[0][:80]})"
+    if now != row.recipe.fingerprint:
+        return f"{row.recipe.path} now has fingerprint {now}, measured with {row.recipe.fingerprint}"
+    return None
