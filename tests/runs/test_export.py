@@ -72,7 +72,7 @@ def test_the_model_card_is_markdown_with_the_grid_and_the_metrics(exported):
     assert yaml.safe_load(front)["library_name"] == "gankit"
     page = markdown.markdown(body, extensions=["tables", "fenced_code"])
     assert f'src="{GRID_FILE}"' in page and "<table>" in page
-    assert "<td>fd</td>\n<td>8.25</td>\n<td>4</td>" in page
+    assert "<td>fd (lenet_mnist, 1k vs 256)</td>\n<td>8.25</td>\n<td>4</td>" in page  # the label says what fd it is
     assert Image.open(exported / GRID_FILE).size == (8 * 30 + 2, 8 * 30 + 2)  # 64 samples of seed 0
 
 
