@@ -16,6 +16,7 @@ from torch import nn
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError, first_line
 from gankit.runs import provenance
+from gankit.store.files import read_json
 from gankit.store.state import SHAPE_RULE, is_image_shape, whole
 from gankit.store.weights import check_weights
 
@@ -38,7 +39,7 @@ def read_config(folder: str | Path) -> dict:
     """The folder's config.json, checked: a gankit export of a format this gankit reads."""
     path = Path(folder) / CONFIG_FILE
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = read_json(path)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise GankitError(f"{path}: cannot read it ({first_line(e)}). Export the generator again "
                           f"(gankit export RUN_DIR OUT).") from None
