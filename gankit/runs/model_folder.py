@@ -10,6 +10,7 @@ metrics and the gankit version it came from.
 import json
 from pathlib import Path
 
+import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 
@@ -99,14 +100,17 @@ def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugi
                           f"{'without' if ema else 'with'} --raw.")
     provenance.require(config.get("plugins", []), where, plugins, folder=folder, trust=trust_plugins)
     ctx = {"img_shape": tuple(config["img_shape"]), "num_classes": int(config["num_classes"] or 0)}
+    fix = (f"The file is damaged, or the plugin that provides generator '{config['generator']['name']}' has "
+           f"changed; export again or install the version the export names.")
+    with torch.device("meta"):  # shapes only: arguments asking for a giant model cost no memory
+        shapes = GENERATORS.build(config["generator"], "generator", ctx).state_dict()
+    check_weights(shapes, folder / WEIGHTS_FILE, where, fix, present_only=True)
     G = GENERATORS.build(config["generator"], "generator", ctx)
     if getattr(G, "z_dim", None) != config["z_dim"]:
         raise GankitError(f"{where}: the rebuilt generator has z_dim {getattr(G, 'z_dim', None)}, config.json says "
                           f"{config['z_dim']}. The plugin that provides '{config['generator']['name']}' has changed; "
                           f"install the version the export names.")
-    check_weights(G.state_dict(), folder / WEIGHTS_FILE, where,
-                  f"The file is damaged, or the plugin that provides generator '{config['generator']['name']}' has "
-                  f"changed; export again or install the version the export names.")
+    check_weights(G.state_dict(), folder / WEIGHTS_FILE, where, fix)
     try:
         load_model(G, str(folder / WEIGHTS_FILE))
     except Exception as e:  # safetensors and load_state_dict raise several types

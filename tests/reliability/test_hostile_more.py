@@ -187,14 +187,23 @@ def test_a_model_folder_asking_for_a_giant_generator_is_refused_before_building(
 
 # -- --overwrite of a single-file export -------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
-def test_overwrite_does_not_replace_a_file_gankit_did_not_write(trained, tmp_path, fmt):
+def test_overwrite_does_not_replace_a_file_gankit_did_not_write(trained, tmp_path, fmt, capsys):
     pytest.importorskip("onnx") if fmt == "onnx" else None
     out = tmp_path / ("g.pt" if fmt == "torchscript" else "g.onnx")
     out.write_text("the user's own file\n")
-    with pytest.raises(GankitError) as e:
-        main(["export", str(trained / "run"), str(out), "--format", fmt, "--overwrite"])
-    assert str(out) in str(e.value) and "--overwrite" in str(e.value)
+    assert main(["export", str(trained / "run"), str(out), "--format", fmt, "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "--overwrite" in err
     assert out.read_text() == "the user's own file\n"
     out.unlink()
     assert main(["export", str(trained / "run"), str(out), "--format", fmt]) == 0
     assert main(["export", str(trained / "run"), str(out), "--format", fmt, "--overwrite"]) == 0  # its own: replaced
+
+
+@pytest.mark.parametrize("inside", ["", "checkpoints/step-0000004"])
+def test_an_export_into_the_run_it_reads_is_refused(trained, tmp_path, inside, capsys):
+    run = _copy(trained, tmp_path)
+    before = sorted(p.name for p in (run / inside).iterdir())
+    assert main(["export", str(run), str(run / inside), "--overwrite"]) == 2
+    assert "run directory" in capsys.readouterr().err
+    assert sorted(p.name for p in (run / inside).iterdir()) == before
