@@ -107,10 +107,10 @@ def write_model_folder(G: nn.Module, config: dict, out: str | Path, *, overwrite
     check_out(out, overwrite)
     tmp = out.parent / f".tmp-{out.name}.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     weight_bytes = sum(t.numel() * t.element_size() for t in G.state_dict().values())
     try:
         with disk_errors_of(out, lambda: max(weight_bytes, size_of(tmp))):  # a full disk: DiskFull, no half folder
+            tmp.mkdir()
             n, labels = grid_draw(G)
             save_grid(sample(G, n, GRID_SEED, labels), tmp / GRID_FILE, columns(n, labels))
             config = {**config, "grid": {"seed": GRID_SEED, "num": n}}

@@ -10,7 +10,6 @@ metrics and the gankit version it came from.
 import json
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 
@@ -19,7 +18,7 @@ from gankit.errors import GankitError, first_line
 from gankit.runs import provenance
 from gankit.store.files import read_json
 from gankit.store.state import SHAPE_RULE, is_image_shape, whole
-from gankit.store.weights import check_weights
+from gankit.store.weights import check_before_building, check_weights
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -102,9 +101,8 @@ def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugi
     ctx = {"img_shape": tuple(config["img_shape"]), "num_classes": int(config["num_classes"] or 0)}
     fix = (f"The file is damaged, or the plugin that provides generator '{config['generator']['name']}' has "
            f"changed; export again or install the version the export names.")
-    with torch.device("meta"):  # shapes only: arguments asking for a giant model cost no memory
-        shapes = GENERATORS.build(config["generator"], "generator", ctx).state_dict()
-    check_weights(shapes, folder / WEIGHTS_FILE, where, fix, present_only=True)
+    check_before_building(lambda: GENERATORS.build(config["generator"], "generator", ctx), folder / WEIGHTS_FILE,
+                          where, fix)
     G = GENERATORS.build(config["generator"], "generator", ctx)
     if getattr(G, "z_dim", None) != config["z_dim"]:
         raise GankitError(f"{where}: the rebuilt generator has z_dim {getattr(G, 'z_dim', None)}, config.json says "

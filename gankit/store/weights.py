@@ -89,3 +89,11 @@ def check_weights(expected: Mapping[str, torch.Tensor], path: str | Path, where:
         more = f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
         raise GankitError(f"{where}: {Path(path).name} does not fit the model it is loaded into: "
                           f"{'; '.join(problems[:SHOWN])}{more}. Nothing was loaded. {fix}")
+
+
+def check_before_building(build, path: str | Path, where: str, fix: str) -> None:
+    """``check_weights`` of the model ``build()`` makes, built on the meta device (shapes, no memory), so
+    arguments that ask for a giant model are refused by the file's shapes before anything is allocated."""
+    with torch.device("meta"):
+        shapes = build().state_dict()
+    check_weights(shapes, path, where, fix, present_only=True)

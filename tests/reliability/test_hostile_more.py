@@ -207,3 +207,17 @@ def test_an_export_into_the_run_it_reads_is_refused(trained, tmp_path, inside, c
     assert main(["export", str(run), str(run / inside), "--overwrite"]) == 2
     assert "run directory" in capsys.readouterr().err
     assert sorted(p.name for p in (run / inside).iterdir()) == before
+
+
+def test_a_run_whose_recipe_asks_for_a_giant_generator_is_refused_before_building(trained, tmp_path):
+    run = _copy(trained, tmp_path)
+    text = (run / "recipe.yaml").read_text()
+    assert "hidden:\n  - 32" in text
+    (run / "recipe.yaml").write_text(text.replace("hidden:\n  - 32", f"hidden:\n  - {2**40}", 1))
+    for ck in (run / "checkpoints").iterdir():  # the run's author rewrites the fingerprints too
+        state = json.loads((ck / "state.json").read_text())
+        state["recipe_sha256"] = None
+        (ck / "state.json").write_text(json.dumps(state))
+    with pytest.raises(GankitError) as e:
+        load_generator(run)
+    assert "does not fit" in str(e.value), str(e.value)
