@@ -56,6 +56,25 @@ def check_path(path: str | Path, what: str) -> Path:
     return Path(path)
 
 
+REPLACEABLE = (REPORT_FILE, CURVES_FILE)  # what a verb may write again into a run directory
+
+
+def check_out_file(path: str | Path, what: str = "--out") -> Path:
+    """An output file ``path`` that a verb (sample, plot, report, neighbours, compare) may write: UTF-8
+    (``check_path``), in an existing folder, not a folder itself, and never a run's own file (its recipe,
+    metrics, a checkpoint's files), which the output would replace; report.html and curves.png may be."""
+    path = check_path(path, what)
+    if not path.parent.is_dir():
+        raise GankitError(f"{what}: folder {path.parent} does not exist. Create it or choose another path.")
+    if path.is_dir():
+        raise GankitError(f"{what}: {path} is a folder; give a file name in it.")
+    held = [n for n in (RECIPE_FILE, STATE_FILE) if (path.parent / n).is_file()]
+    if path.exists() and held and path.name not in REPLACEABLE:
+        raise GankitError(f"{what}: {path} is a file of a run directory or checkpoint (beside its {held[0]}); writing "
+                          f"there would replace it. Give a path outside the run, e.g. {path.stem}-out{path.suffix}.")
+    return path
+
+
 # -- bounded reads -----------------------------------------------------------------------
 MAX_JSON_BYTES = 16 * 2**20  # a run's JSON files are a few KiB (config.json holds a recipe)
 

@@ -221,3 +221,18 @@ def test_a_run_whose_recipe_asks_for_a_giant_generator_is_refused_before_buildin
     with pytest.raises(GankitError) as e:
         load_generator(run)
     assert "does not fit" in str(e.value), str(e.value)
+
+
+# -- an --out that names a file of the run being read ------------------------------------------------
+@pytest.mark.parametrize("verb,target", [("report", "recipe.yaml"), ("plot", "metrics.jsonl"),
+                                         ("sample", "checkpoints/step-0000004/state.json"),
+                                         ("compare", "metrics.jsonl")])
+def test_an_out_naming_a_file_of_the_run_is_refused(trained, tmp_path, verb, target, capsys):
+    run = _copy(trained, tmp_path)
+    out = run / target
+    before = out.read_bytes()
+    args = [verb, str(run), "--out", str(out)] + (["--num", "4"] if verb == "sample" else [])
+    assert main(args) == 2
+    assert "run directory" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert main(["report", str(run), "--out", str(run / "report.html")]) == 0  # its own page may be written again
