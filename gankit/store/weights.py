@@ -83,7 +83,7 @@ def check_weights(expected: Mapping[str, torch.Tensor], path: str | Path, where:
         found = file_tensors(path)
     except Exception as e:  # noqa: BLE001 - safetensors raises its own error type, and OSError
         raise GankitError(f"{where}: cannot read the tensors of {Path(path).name} ({first_line(e)}). The file is "
-                          f"damaged; {fix}") from None
+                          f"damaged or not a safetensors file. {fix}") from None
     problems = weight_problems(expected, found, present_only)
     if problems:
         more = f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
