@@ -10,7 +10,7 @@ from pathlib import Path
 from gankit.data.build import build_data
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
-from gankit.runs.explore import parse_seeds, seed_latents
+from gankit.runs.explore import check_draw, parse_seeds, seed_latents
 from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator,
                                    resolve_checkpoint, resolve_device, sample, valid_run_recipe)
 from gankit.runs.model_folder import is_model_folder
@@ -56,6 +56,7 @@ def run(args) -> int:
     if len(seeds) > 1:
         samples = generate(G, seed_latents(seeds, G.z_dim), draw_labels(G, len(seeds)), psi)
     else:
+        check_draw(args.num or 8, G.img_shape)
         samples = sample(G, args.num or 8, seeds[0], truncation=psi)
     data = build_data(valid)
     result = find_neighbours(samples, cfg, data, args.k, args.features, device)

@@ -19,7 +19,7 @@ from gankit.data.base import to_uint8
 from gankit.errors import GankitError
 from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
-from gankit.runs.explore import interpolation_latents, parse_seeds, path_frames, seed_latents
+from gankit.runs.explore import check_draw, interpolation_latents, parse_seeds, path_frames, seed_latents
 from gankit.runs.grids import can_write_mp4, columns, save_gif, save_mp4
 from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator,
                                    resolve_device, sample, truncation_kind)
@@ -80,6 +80,7 @@ def run(args) -> int:
     if args.interpolate is not None:
         return _interpolate(G, seeds, args, out, fmt, psi, note)
     n = len(seeds) if len(seeds) > 1 else (args.num or DEFAULT_NUM)
+    check_draw(n, G.img_shape)
     labels = _labels(G, n, args.label)
     if len(seeds) > 1:
         images = generate(G, seed_latents(seeds, G.z_dim), labels, psi)

@@ -236,3 +236,9 @@ def test_an_out_naming_a_file_of_the_run_is_refused(trained, tmp_path, verb, tar
     assert "run directory" in capsys.readouterr().err
     assert out.read_bytes() == before
     assert main(["report", str(run), "--out", str(run / "report.html")]) == 0  # its own page may be written again
+
+
+@pytest.mark.parametrize("verb", ["sample", "neighbours"])
+def test_a_draw_too_large_to_hold_is_refused(trained, tmp_path, verb, capsys):
+    assert main([verb, str(trained / "run"), "--out", str(tmp_path / "o.png"), "--num", str(10**9)]) == 2
+    assert "--num" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
