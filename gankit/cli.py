@@ -7,6 +7,7 @@ import warnings
 
 from gankit import __version__, commands
 from gankit.errors import GankitError, printable
+from gankit.store.files import CANNOT_WRITE_ERRNOS, cannot_write
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,11 @@ def main(argv=None) -> int:
         return args.func(args)
     except GankitError as e:
         print(f"gankit: error: {printable(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a folder that cannot be made or written (read-only, no permission, a file in the way)
+        if e.errno not in CANNOT_WRITE_ERRNOS or e.filename is None:
+            raise
+        print(f"gankit: error: {printable(cannot_write(e.filename, e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gankit: interrupted.", file=sys.stderr)

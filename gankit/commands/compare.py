@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 from gankit.experiments import compare, page, records, runs
-from gankit.store.files import check_path, write_text_atomic
+from gankit.store.files import check_out_file, check_path, write_text_atomic
 
 
 def add_parser(sub) -> None:
@@ -50,6 +50,7 @@ def run(args) -> int:
     if out.is_dir():
         raise GankitError(f"--out: {out} is a folder; give a file name such as {out / 'compare.html'}.")
     out.parent.mkdir(parents=True, exist_ok=True)
+    check_out_file(out)
     write_text_atomic(out, page.build_html(found, data))
     print(f"comparison page: {out}")
     return 0

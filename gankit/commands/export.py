@@ -80,4 +80,7 @@ def _file_path(out: Path, fmt: str, overwrite: bool) -> Path:
                           f"{out / ('generator' + portable.SUFFIX[fmt])}.")
     if out.exists() and not overwrite:
         raise GankitError(f"OUT: {out} exists. Choose another name, or pass --overwrite to replace it.")
+    if out.exists() and not portable.is_export_file(out, fmt):
+        raise GankitError(f"OUT: {out} is not an earlier gankit {fmt} export, so --overwrite does not replace it. "
+                          f"Choose another name, or move that file away.")
     return out

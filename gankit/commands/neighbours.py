@@ -10,11 +10,12 @@ from pathlib import Path
 from gankit.data.build import build_data
 from gankit.errors import GankitError
 from gankit.metrics.draws import draw_labels
-from gankit.runs.explore import parse_seeds, seed_latents
+from gankit.runs.explore import check_draw, parse_seeds, seed_latents
 from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator,
                                    resolve_checkpoint, resolve_device, sample, valid_run_recipe)
 from gankit.runs.model_folder import is_model_folder
 from gankit.runs.neighbours import find_neighbours, sheet
+from gankit.store.files import check_out_file
 from gankit.store.grids import save_picture
 
 
@@ -43,9 +44,7 @@ def run(args) -> int:
     if args.num is not None and (args.num < 1 or len(seeds) > 1):
         raise GankitError(f"--num: give a number ≥ 1 with a single --seed (a seed list gives one sample per seed), "
                           f"got --num {args.num} --seed {args.seed}.")
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise GankitError(f"--out: folder {out.parent} does not exist. Create it or choose another path.")
+    out = check_out_file(args.out)
     if is_model_folder(Path(args.checkpoint)):
         raise GankitError(f"{args.checkpoint}: an exported generator holds no training images to compare with. Give "
                           f"the run directory it was exported from (config.json names it under \"trained\").")
@@ -57,6 +56,7 @@ def run(args) -> int:
     if len(seeds) > 1:
         samples = generate(G, seed_latents(seeds, G.z_dim), draw_labels(G, len(seeds)), psi)
     else:
+        check_draw(args.num or 8, G.img_shape)
         samples = sample(G, args.num or 8, seeds[0], truncation=psi)
     data = build_data(valid)
     result = find_neighbours(samples, cfg, data, args.k, args.features, device)

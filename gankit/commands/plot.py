@@ -1,6 +1,6 @@
 """gankit plot RUN_DIR [--out FILE]: training curves (losses, eval metrics) as a PNG."""
 from gankit.runs.curves import plot_curves
-from gankit.store.files import CURVES_FILE
+from gankit.store.files import CURVES_FILE, check_out_file
 
 
 def add_parser(sub) -> None:
@@ -11,5 +11,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    if args.out:
+        check_out_file(args.out)
     print(f"wrote {plot_curves(args.run_dir, args.out)}")
     return 0

@@ -1,9 +1,6 @@
 """gankit report RUN_DIR [--out FILE]: one self-contained HTML page about a run."""
-from pathlib import Path
-
-from gankit.errors import GankitError
 from gankit.runs.report import write_report
-from gankit.store.files import REPORT_FILE, check_path
+from gankit.store.files import REPORT_FILE, check_out_file, check_path
 
 
 def add_parser(sub) -> None:
@@ -15,7 +12,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     check_path(args.run_dir, "RUN_DIR")
-    if args.out and not Path(args.out).parent.is_dir():
-        raise GankitError(f"--out: folder {Path(args.out).parent} does not exist. Create it or choose another path.")
+    if args.out:
+        check_out_file(args.out)
     print(write_report(args.run_dir, args.out))
     return 0

@@ -19,12 +19,12 @@ from gankit.data.base import to_uint8
 from gankit.errors import GankitError
 from gankit.metrics.draws import class_count, draw_labels
 from gankit.models.base import is_conditional
-from gankit.runs.explore import interpolation_latents, parse_seeds, path_frames, seed_latents
+from gankit.runs.explore import check_draw, interpolation_latents, parse_seeds, path_frames, seed_latents
 from gankit.runs.grids import can_write_mp4, columns, save_gif, save_mp4
 from gankit.runs.inference import (DEVICE_HELP, TRUST_PLUGINS_HELP, check_truncation, generate, load_generator,
                                    resolve_device, sample, truncation_kind)
 from gankit.runs.mixing import write_mixing_grid
-from gankit.store.files import replacing
+from gankit.store.files import check_out_file, replacing
 from gankit.store.grids import save_grid
 
 DEFAULT_NUM = 64
@@ -68,9 +68,7 @@ def run(args) -> int:
                           f"does not apply. Drop --num, or give one seed.")
     if args.interpolate is not None:
         interpolation_latents(seeds, args.interpolate, 1)  # refuse a bad --interpolate before loading anything
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise GankitError(f"--out: folder {out.parent} does not exist. Create it or choose another path.")
+    out = check_out_file(args.out)
     G = load_generator(args.checkpoint, resolve_device(args.device), revision=args.revision, plugins=args.plugin,
                        trust_plugins=args.trust_plugins)
     note = "" if psi == 1 else f", truncation ψ={psi:g} in {truncation_kind(G)}"
@@ -82,6 +80,7 @@ def run(args) -> int:
     if args.interpolate is not None:
         return _interpolate(G, seeds, args, out, fmt, psi, note)
     n = len(seeds) if len(seeds) > 1 else (args.num or DEFAULT_NUM)
+    check_draw(n, G.img_shape)
     labels = _labels(G, n, args.label)
     if len(seeds) > 1:
         images = generate(G, seed_latents(seeds, G.z_dim), labels, psi)

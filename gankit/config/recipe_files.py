@@ -28,6 +28,9 @@ def load_chain(path: Path, seen: list[Path] | None = None) -> dict:
     return merged
 
 
+MAX_BASES = 32  # recipes in one base: chain (the zoo's are two or three deep)
+
+
 def recipe_layers(path: str | Path, seen: list[Path] | None = None) -> list[tuple[Path, dict]]:
     """The files of a recipe's ``base:`` chain with their own keys (``base`` removed), the recipe first."""
     path, seen = Path(path).expanduser(), list(seen or [])
@@ -35,6 +38,10 @@ def recipe_layers(path: str | Path, seen: list[Path] | None = None) -> list[tupl
     if rpath in seen:
         chain = " → ".join(str(p.name) for p in seen + [rpath])
         raise GankitError(f"base: recipes extend each other in a cycle ({chain}). Remove one `base:`.")
+    if len(seen) >= MAX_BASES:
+        raise GankitError(f"base: {seen[0]} extends a chain of more than {MAX_BASES} recipes (`base:` after `base:`), "
+                          f"far more than any real recipe; it was not followed further than {rpath.name}. Check the "
+                          f"`base:` keys of those files.")
     data = _read_recipe_file(path)
     base = data.pop("base", None)
     if base is None:

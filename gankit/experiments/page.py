@@ -14,6 +14,7 @@ from gankit.experiments import compare as compare_mod
 from gankit.experiments import stats
 from gankit.runs.curves import is_number
 from gankit.runs.pages import Html, esc, head, number, png_data_uri, table
+from gankit.store.grids import read_grid
 from gankit.store.metrics import EVAL_PREFIX
 
 LOSSES = ("d_loss", "g_loss")
@@ -189,11 +190,12 @@ def _grids(all_runs: list, data: dict) -> str:
     figs = []
     for r in all_runs:
         g = r.last_grid()
-        if g is None:
+        png = read_grid(g) if g is not None else None
+        if png is None:
             figs.append(f"<figure><figcaption>{e(r.name)}: no sample grid</figcaption></figure>")
             continue
         figs.append(f"<figure><img class=\"grid\" alt=\"last samples of {e(r.name)}\" "
-                    f"src=\"{png_data_uri(g.read_bytes())}\"><figcaption>{e(r.name)} (config "
+                    f"src=\"{png_data_uri(png)}\"><figcaption>{e(r.name)} (config "
                     f"{index.get(r.name, '?')}, {e(g.stem)})</figcaption></figure>")
     return "<div class=\"grids\">" + "".join(figs) + "</div>"
 

@@ -9,6 +9,7 @@ Interpolation is spherical (slerp): a latent drawn from N(0, I) lies near the sp
 √z_dim, and the straight line between two such points passes well inside it, where the generator
 saw no training latents; the great-circle arc stays at their radius.
 """
+import math
 import re
 
 import torch
@@ -36,6 +37,19 @@ def parse_seeds(text: str, flag: str = "--seed") -> list[int]:
             raise GankitError(f"{flag}: '{text}' names more than {MAX_SEEDS} seeds. Give fewer (one image each).")
         seeds.extend(range(a, b + 1))
     return seeds
+
+
+MAX_DRAW_BYTES = 16 * 2**30  # the float images of one draw, held at once
+
+
+def check_draw(num: int, img_shape, flag: str = "--num") -> None:
+    """Refuse a draw of ``num`` images of ``img_shape`` whose float images would take more than
+    ``MAX_DRAW_BYTES`` at once (``--num 1000000000`` would fail allocating, or be killed by the system)."""
+    need = num * math.prod(img_shape) * 4
+    if need > MAX_DRAW_BYTES:
+        raise GankitError(f"{flag}: {num:,} images of {'×'.join(map(str, img_shape))} take {need / 2**30:,.0f} GiB "
+                          f"at once, more than the {MAX_DRAW_BYTES // 2**30} GiB gankit draws in one call. Give a "
+                          f"smaller {flag}, or draw several files with different --seed.")
 
 
 def seed_latents(seeds: list[int], z_dim: int) -> torch.Tensor:

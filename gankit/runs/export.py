@@ -29,7 +29,7 @@ from gankit.runs.model_card import render_card
 from gankit.runs.model_folder import (CARD_FILE, CONFIG_FILE, FILES, FORMAT, FORMAT_VERSION, GRID_FILE, is_model_folder,
                                       read_config, write_config, write_weights)
 from gankit.store import state as state_file
-from gankit.store.files import (EMA_FILE, METRICS_FILE, RECIPE_FILE, check_path, disk_errors_of, fsync_dir, fsync_tree,
+from gankit.store.files import (EMA_FILE, METRICS_FILE, RECIPE_FILE, STATE_FILE, check_path, disk_errors_of, fsync_dir, fsync_tree,
                                 size_of, swap_in)
 from gankit.store.grids import save_grid
 from gankit.store.metrics import EVAL_PREFIX, read_metrics
@@ -110,10 +110,10 @@ def write_model_folder(G: nn.Module, config: dict, out: str | Path, *, overwrite
     check_out(out, overwrite)
     tmp = out.parent / f".tmp-{out.name}.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     weight_bytes = sum(t.numel() * t.element_size() for t in G.state_dict().values())
     try:
         with disk_errors_of(out, lambda: max(weight_bytes, size_of(tmp))):  # a full disk: DiskFull, no half folder
+            tmp.mkdir()
             n, labels = grid_draw(G)
             save_grid(sample(G, n, GRID_SEED, labels), tmp / GRID_FILE, columns(n, labels))
             config = {**config, "grid": {"seed": GRID_SEED, "num": n}}
@@ -150,6 +150,10 @@ def check_out(out: Path, overwrite: bool) -> None:
         raise GankitError(f"OUT: folder {out.parent} does not exist. Create it or choose another path.")
     if out.exists() and not out.is_dir():
         raise GankitError(f"OUT: {out} is a file. The safetensors export is a folder; give a new folder name.")
+    held = [name for name in (RECIPE_FILE, STATE_FILE) if (out / name).is_file()]
+    if out.is_dir() and held:
+        raise GankitError(f"OUT: {out} is a run directory or a checkpoint (it holds {held[0]}); an export there would "
+                          f"mix its files with the run's. Give a folder of its own, e.g. {out.name}-export.")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise GankitError(f"OUT: {out} exists and is not empty. Choose a new folder, or pass --overwrite to "

@@ -33,7 +33,7 @@ from gankit.runs.model_folder import is_model_folder, load_folder
 from gankit.store import intact
 from gankit.store import state as state_file
 from gankit.store.files import CHECKPOINTS_DIR, EMA_FILE, MODEL_FILE, RECIPE_FILE, STATE_FILE, check_path
-from gankit.store.weights import check_weights
+from gankit.store.weights import check_before_building, check_weights
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
@@ -151,13 +151,14 @@ def load_generator(source: str | Path, device="cpu", ema: bool | None = None, *,
     else:  # checkpoints from before img_shape was stored: read the shape from the recipe's data
         data = build_data(validated(cfg, run_dir, for_training=False))
         ctx = {"img_shape": tuple(data.img_shape), "num_classes": data.num_classes}
-    G = GENERATORS.build(cfg.generator, "generator", ctx)
     use_ema = (ck / EMA_FILE).is_file() if ema is None else ema
     weights = ck / (EMA_FILE if use_ema else MODEL_FILE)
     if not weights.is_file():
         raise GankitError(f"checkpoint {ck}: {weights.name} is missing. The checkpoint is incomplete; use another one.")
-    check_weights(G.state_dict(), weights, f"checkpoint {ck}",
-                  "The file is damaged or belongs to another generator; use another checkpoint.")
+    fix = "The file is damaged or belongs to another generator; use another checkpoint."
+    check_before_building(lambda: GENERATORS.build(cfg.generator, "generator", ctx), weights, f"checkpoint {ck}", fix)
+    G = GENERATORS.build(cfg.generator, "generator", ctx)
+    check_weights(G.state_dict(), weights, f"checkpoint {ck}", fix)
     try:
         G.load_state_dict(load_file(str(weights)))
     except Exception as e:  # safetensors and load_state_dict raise several types

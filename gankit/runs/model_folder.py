@@ -16,8 +16,9 @@ from torch import nn
 from gankit.config.registry import GENERATORS
 from gankit.errors import GankitError, first_line
 from gankit.runs import provenance
+from gankit.store.files import read_json
 from gankit.store.state import SHAPE_RULE, is_image_shape, whole
-from gankit.store.weights import check_weights
+from gankit.store.weights import check_before_building, check_weights
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -38,7 +39,7 @@ def read_config(folder: str | Path) -> dict:
     """The folder's config.json, checked: a gankit export of a format this gankit reads."""
     path = Path(folder) / CONFIG_FILE
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = read_json(path)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise GankitError(f"{path}: cannot read it ({first_line(e)}). Export the generator again "
                           f"(gankit export RUN_DIR OUT).") from None
@@ -98,14 +99,16 @@ def load_folder(folder: str | Path, device="cpu", ema: bool | None = None, plugi
                           f"{'without' if ema else 'with'} --raw.")
     provenance.require(config.get("plugins", []), where, plugins, folder=folder, trust=trust_plugins)
     ctx = {"img_shape": tuple(config["img_shape"]), "num_classes": int(config["num_classes"] or 0)}
+    fix = (f"The file is damaged, or the plugin that provides generator '{config['generator']['name']}' has "
+           f"changed; export again or install the version the export names.")
+    check_before_building(lambda: GENERATORS.build(config["generator"], "generator", ctx), folder / WEIGHTS_FILE,
+                          where, fix)
     G = GENERATORS.build(config["generator"], "generator", ctx)
     if getattr(G, "z_dim", None) != config["z_dim"]:
         raise GankitError(f"{where}: the rebuilt generator has z_dim {getattr(G, 'z_dim', None)}, config.json says "
                           f"{config['z_dim']}. The plugin that provides '{config['generator']['name']}' has changed; "
                           f"install the version the export names.")
-    check_weights(G.state_dict(), folder / WEIGHTS_FILE, where,
-                  f"The file is damaged, or the plugin that provides generator '{config['generator']['name']}' has "
-                  f"changed; export again or install the version the export names.")
+    check_weights(G.state_dict(), folder / WEIGHTS_FILE, where, fix)
     try:
         load_model(G, str(folder / WEIGHTS_FILE))
     except Exception as e:  # safetensors and load_state_dict raise several types

@@ -5,15 +5,18 @@
 written file and the PyTorch generator on the same seeded latents and returns the largest absolute
 difference of their outputs — the number ``gankit export`` prints.
 """
+import zipfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.runs.model_folder import FORMAT
 from gankit.runs.onnx_file import export_onnx, read_onnx_config, run_onnx
 from gankit.runs.signature import CHECK_N, CHECK_SEED, example_inputs, wrapped
-from gankit.runs.torchscript_file import export_torchscript, load_torchscript, run_torchscript
+from gankit.runs.torchscript_file import CONFIG_EXTRA, export_torchscript, load_torchscript, run_torchscript
+from gankit.store.files import MAX_JSON_BYTES, loads_json
 
 FORMATS = ("safetensors", "torchscript", "onnx")
 SUFFIX = {"torchscript": ".pt", "onnx": ".onnx"}
@@ -35,6 +38,21 @@ def run_file(path: str | Path, fmt: str, inputs: tuple[torch.Tensor, ...]) -> to
     if fmt == "onnx":
         return run_onnx(path, inputs)
     raise GankitError(f"--format: no runner for '{fmt}'.")
+
+
+def is_export_file(path: str | Path, fmt: str) -> bool:
+    """Whether ``path`` is a ``fmt`` file gankit exported (what ``--overwrite`` may replace), read without
+    running or unpickling it: TorchScript's zip member ``extra/config.json``, ONNX's metadata."""
+    try:
+        if fmt == "torchscript":
+            with zipfile.ZipFile(path) as z:
+                member = next(i for i in z.infolist() if i.filename.endswith(f"/extra/{CONFIG_EXTRA}"))
+                config = loads_json(z.read(member)) if member.file_size <= MAX_JSON_BYTES else None
+        else:
+            config = read_onnx_config(path)
+    except Exception:  # noqa: BLE001 - not a zip, no member, not protobuf, not JSON: not an export
+        return False
+    return isinstance(config, dict) and config.get("format") == FORMAT
 
 
 def read_file_config(path: str | Path, fmt: str) -> dict:

@@ -6,7 +6,6 @@ metric curves drawn from ``metrics.jsonl``, the final numbers, the sample grids 
 resolved recipe, and the machine that trained the run (``machine.json``). Every image is embedded
 as base64 PNG, so the file can be mailed or archived alone. Every text from the run is escaped.
 """
-import json
 import math
 import time
 import warnings
@@ -21,8 +20,9 @@ from gankit.runs.pages import esc, head, metric_name, number, png_data_uri, tabl
 from gankit.store import machine
 from gankit.store import state as state_file
 from gankit.store.checkpoints import BEST_INFO, best, latest
-from gankit.store.files import CURVES_FILE, METRICS_FILE, RECIPE_FILE, REPORT_FILE, SAMPLES_DIR, write_text_atomic
-from gankit.store.grids import REAL_GRID, grid_step, grids, real_grid_path
+from gankit.store.files import (CURVES_FILE, METRICS_FILE, RECIPE_FILE, REPORT_FILE, SAMPLES_DIR, read_json,
+                                write_text_atomic)
+from gankit.store.grids import REAL_GRID, grid_step, grids, read_grid, real_grid_path
 from gankit.store.metrics import EVAL_PREFIX, read_metrics
 
 MAX_GRIDS = 8  # sample grids shown (evenly spaced over training, always the last one)
@@ -94,7 +94,7 @@ def _best(run: Path, recipe: dict, state: dict) -> str:
     published, record = best(run), None
     if published is not None:
         try:
-            record = json.loads((published / BEST_INFO).read_text())
+            record = read_json(published / BEST_INFO)
         except (OSError, ValueError):
             record = None
     if not isinstance(record, dict):
@@ -122,7 +122,10 @@ def training_machine(ran_on: dict) -> list[tuple[str, str]]:
     return [(k, str(values[k])) for k in MACHINE_KEYS if k in values]
 
 
-def _figure(cls: str, alt: str, png: bytes, caption: str) -> str:
+def _figure(cls: str, alt: str, path: Path, caption: str) -> str:
+    png = read_grid(path)  # bounded; None for a file gankit did not write (a symlink, a device, a pipe)
+    if png is None:
+        return f"<figure><figcaption>{esc(caption)}: {esc(path.name)} is not a readable PNG file</figcaption></figure>"
     return (f"<figure><img class=\"{cls}\" alt=\"{esc(alt)}\" src=\"{png_data_uri(png)}\">"
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
@@ -131,11 +134,11 @@ def _last_and_real(run: Path, found: list[Path]) -> str:
     """The last sample grid, large, beside the grid of real training images."""
     figs = []
     if found:
-        figs.append(_figure("last", f"samples at step {grid_step(found[-1])}", found[-1].read_bytes(),
+        figs.append(_figure("last", f"samples at step {grid_step(found[-1])}", found[-1],
                             f"generated, step {grid_step(found[-1])}"))
     real = real_grid_path(run)
     if real.is_file():
-        figs.append(_figure("real", "real images", real.read_bytes(), "real training images"))
+        figs.append(_figure("real", "real images", real, "real training images"))
     note = "" if real.is_file() else f"<p class=\"muted\">No real images to compare: no {SAMPLES_DIR}/{REAL_GRID} in this run.</p>"
     if not figs:
         return note + f"<p>No sample grids in {SAMPLES_DIR}/.</p>"
@@ -205,7 +208,7 @@ def build_html(run_dir: str | Path, curves: list[bytes] | None = None) -> str:
         if len(shown) < len(found):
             parts.append(f"<p class=\"muted\">{len(shown)} of {len(found)} grids, evenly spaced.</p>")
         parts.append("<div class=\"grids\">" + "".join(
-            _figure("grid", f"samples at step {grid_step(p)}", p.read_bytes(), f"step {grid_step(p)}")
+            _figure("grid", f"samples at step {grid_step(p)}", p, f"step {grid_step(p)}")
             for p in shown) + "</div>")
     else:
         parts.append(f"<p>No sample grids in {SAMPLES_DIR}/.</p>")

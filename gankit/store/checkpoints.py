@@ -12,7 +12,6 @@ that says what was kept.
 """
 import contextlib
 import errno
-import json
 import os
 import shutil
 from pathlib import Path
@@ -22,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from gankit.errors import GankitError
 from gankit.store.files import (BEST, CHECKPOINTS_DIR, EMA_FILE, SAMPLES_DIR, STATE_FILE, STEP_PREFIX, disk_full,
-                                is_disk_full, remove_stale_temporaries, size_of, swap_in, write_json_atomic)
+                                is_disk_full, read_json, remove_stale_temporaries, size_of, swap_in, write_json_atomic)
 
 PREFIX = STEP_PREFIX
 BEST_INFO = "best.json"  # in checkpoints/best: the checkpoint it copies, the metric and its value
@@ -59,7 +58,7 @@ def best_source(run_dir: Path) -> str | None:
     """The name of the step checkpoint ``checkpoints/best`` copies (None when there is none or it cannot be read)."""
     published = best(run_dir)
     try:
-        return json.loads((published / BEST_INFO).read_text()).get("source") if published else None
+        return read_json(published / BEST_INFO).get("source") if published else None
     except (OSError, ValueError):
         return None
 

@@ -7,7 +7,12 @@ for a folder; ``remove_stale_temporaries`` removes what a killed process left ha
 A full disk (or quota) is one error everywhere: ``disk_full`` turns the ``OSError`` (ENOSPC,
 EDQUOT, or torch's stream writer failing on a short write) into a ``DiskFull`` naming the path,
 the bytes it needed and the bytes free; ``replacing`` raises it, and nothing is left under the
-final name.
+final name. A place that cannot be written at all (a read-only file system, no permission, a file
+where a folder belongs) is one error too: ``cannot_write``.
+
+Every JSON file of a run (state.json, config.json, machine.json, the lock) is read through
+``read_json``: only a regular file (never a device or a pipe, which would not end), at most
+``MAX_JSON_BYTES``, and nesting too deep for the parser is a ``ValueError`` like any bad JSON.
 """
 import contextlib
 import errno
@@ -15,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 from gankit.errors import GankitError
@@ -48,6 +54,56 @@ def check_path(path: str | Path, what: str) -> Path:
                           f"name). gankit writes a run's paths into UTF-8 files, so it does not use such a path; "
                           f"rename the folder to a UTF-8 name (e.g. with mv) and try again.") from None
     return Path(path)
+
+
+REPLACEABLE = (REPORT_FILE, CURVES_FILE)  # what a verb may write again into a run directory
+
+
+def check_out_file(path: str | Path, what: str = "--out") -> Path:
+    """An output file ``path`` that a verb (sample, plot, report, neighbours, compare) may write: UTF-8
+    (``check_path``), in an existing folder, not a folder itself, and never a run's own file (its recipe,
+    metrics, a checkpoint's files), which the output would replace; report.html and curves.png may be."""
+    path = check_path(path, what)
+    if not path.parent.is_dir():
+        raise GankitError(f"{what}: folder {path.parent} does not exist. Create it or choose another path.")
+    if path.is_dir():
+        raise GankitError(f"{what}: {path} is a folder; give a file name in it.")
+    held = [n for n in (RECIPE_FILE, STATE_FILE) if (path.parent / n).is_file()]
+    if path.exists() and held and path.name not in REPLACEABLE:
+        raise GankitError(f"{what}: {path} is a file of a run directory or checkpoint (beside its {held[0]}); writing "
+                          f"there would replace it. Give a path outside the run, e.g. {path.stem}-out{path.suffix}.")
+    return path
+
+
+# -- bounded reads -----------------------------------------------------------------------
+MAX_JSON_BYTES = 16 * 2**20  # a run's JSON files are a few KiB (config.json holds a recipe)
+
+
+def read_bounded(path: str | Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path`` (a symlink is followed), at most ``limit`` of them; an OSError
+    for anything else: a device (/dev/zero) or a pipe (opened without waiting for a writer), a larger file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EINVAL, f"larger than {limit:,} bytes", str(path))
+    return data
+
+
+def loads_json(text: str | bytes):
+    """``json.loads``, with nesting too deep for the parser (``[[[[…``) a ``json.JSONDecodeError`` too."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", str(text[:80]), 0) from None
+
+
+def read_json(path: str | Path, limit: int = MAX_JSON_BYTES):
+    """The JSON of a run file, bounded (``read_bounded``); OSError when it cannot be read, ValueError
+    (``json.JSONDecodeError``, ``UnicodeDecodeError``) when it is not UTF-8 JSON."""
+    return loads_json(read_bounded(path, limit).decode("utf-8"))
 
 
 # -- a full disk -------------------------------------------------------------------------
@@ -111,13 +167,27 @@ def disk_full(path: str | Path, e: BaseException, needed: int | None = None, kep
     return DiskFull(f"{path}: writing it failed ({why}): it needs {need} and {have}. {kept} {fix}", path)
 
 
+# a place that cannot be written: read-only, no permission, a file where a folder belongs (or the reverse)
+CANNOT_WRITE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}
+
+
+def cannot_write(path: str | Path, e: OSError) -> GankitError:
+    """The one message for a place that cannot be written (``CANNOT_WRITE_ERRNOS``): the path, why, the fix."""
+    why = os.strerror(e.errno) if e.errno else str(e)
+    return GankitError(f"{path}: cannot write there ({why}). Nothing was written under that name. Give a path in a "
+                       f"folder you may write to (check the folder's permissions, and that no file stands where a "
+                       f"folder belongs), and run the command again.")
+
+
 @contextlib.contextmanager
 def disk_errors_of(path: str | Path, needed=None):
-    """Inside the block, a full disk while writing ``path`` raises ``disk_full``'s error.
-    ``needed``: the bytes being written, or a function giving them once the write failed."""
+    """Inside the block, a full disk while writing ``path`` raises ``disk_full``'s error, and a place that
+    cannot be written ``cannot_write``'s. ``needed``: the bytes being written, or a function giving them."""
     try:
         yield
     except Exception as e:  # noqa: BLE001 - libraries report a full disk in their own exception types
+        if isinstance(e, OSError) and e.errno in CANNOT_WRITE_ERRNOS:
+            raise cannot_write(path, e) from None
         if not is_disk_full(e):
             raise
         raise disk_full(path, e, needed() if callable(needed) else needed) from None

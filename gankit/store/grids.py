@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from gankit.store.files import SAMPLES_DIR, STEP_PREFIX, write_bytes_atomic
+from gankit.store.files import SAMPLES_DIR, STEP_PREFIX, read_bounded, write_bytes_atomic
 
 PADDING = 2
 REAL_GRID = "real.png"
@@ -34,9 +34,29 @@ def grid_step(path: str | Path) -> int | None:
 
 
 def grids(run_dir: str | Path) -> list[Path]:
-    """The sample grids of a run, oldest first."""
-    found = [p for p in (Path(run_dir) / SAMPLES_DIR).glob(f"{STEP_PREFIX}*.png") if grid_step(p) is not None]
+    """The sample grids of a run, oldest first: the files gankit wrote (no symlink, device or pipe)."""
+    found = [p for p in (Path(run_dir) / SAMPLES_DIR).glob(f"{STEP_PREFIX}*.png")
+             if grid_step(p) is not None and is_plain_file(p)]
     return sorted(found, key=grid_step)
+
+
+def is_plain_file(path: Path) -> bool:
+    """A regular file that is not a symlink: what a run writes into samples/."""
+    return path.is_file() and not path.is_symlink()
+
+
+MAX_GRID_BYTES = 64 * 2**20  # a 64-image grid of 1024² RGB images is about 40 MiB
+
+
+def read_grid(path: str | Path) -> bytes | None:
+    """The PNG bytes of a sample grid for a page, or None when it is not a plain file of at most ``MAX_GRID_BYTES``."""
+    path = Path(path)
+    if not is_plain_file(path):
+        return None
+    try:
+        return read_bounded(path, MAX_GRID_BYTES)
+    except OSError:
+        return None
 
 
 def real_grid_path(run_dir: str | Path) -> Path:

@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.store.files import read_json
 
 LOCK_FILE = ".writer.lock"
 HEARTBEAT_S = 60.0
@@ -39,7 +40,7 @@ def is_lock_file(name: str) -> bool:
 
 def _read(path: Path) -> dict | None:
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
+        info = read_json(path)
     except (OSError, ValueError):
         return None
     return info if isinstance(info, dict) else None

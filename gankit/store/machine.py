@@ -3,7 +3,6 @@
 A report, a comparison or a result record reads what trained the run from here, not from the machine
 that happens to read it. ``describe`` is also what a record of a measurement names as its machine.
 """
-import json
 import os
 import platform
 import socket
@@ -11,7 +10,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from gankit.store.files import write_json_atomic
+from gankit.store.files import read_json, write_json_atomic
 
 MACHINE_FILE = "machine.json"
 # the instruction-set flags that decide how fast fp32 and bf16 run on a CPU
@@ -72,7 +71,7 @@ def read(run_dir: str | Path) -> dict | None:
     """The training machine of a run, or None for a run written before runs described their machine (or
     whose file is unreadable)."""
     try:
-        data = json.loads((Path(run_dir) / MACHINE_FILE).read_text())
+        data = read_json(Path(run_dir) / MACHINE_FILE)
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

@@ -2,7 +2,9 @@
 
 ``read_metrics`` splits it into training rows, evaluation rows and unreadable lines (a row whose
 step is not a whole number ≥ 0, such as ``1e400`` or ``NaN``, is one of them, with one warning);
-``trim_metrics`` makes it continue cleanly from the checkpoint a run resumes from.
+``trim_metrics`` makes it continue cleanly from the checkpoint a run resumes from. Both read the file a
+line at a time: a line longer than ``MAX_ROW_BYTES`` (a row is a few hundred bytes) is an unreadable one,
+skipped without being held in memory.
 """
 import json
 import os
@@ -10,8 +12,24 @@ import warnings
 from pathlib import Path
 from typing import NamedTuple
 
-from gankit.store.files import disk_full, is_disk_full, write_text_atomic
+from gankit.store.files import disk_full, is_disk_full, loads_json, write_text_atomic
 from gankit.store.state import MAX_COUNT, whole
+
+
+MAX_ROW_BYTES = 2**20
+
+
+def _lines(path: Path):
+    """The lines of a metrics.jsonl (with their line end, when they have one); a line longer than
+    ``MAX_ROW_BYTES`` is yielded as None, read past in pieces."""
+    with open(path, "rb") as f:
+        while line := f.readline(MAX_ROW_BYTES + 1):
+            if len(line) > MAX_ROW_BYTES and not line.endswith(b"\n"):
+                while (more := f.readline(MAX_ROW_BYTES)) and not more.endswith(b"\n"):
+                    pass
+                yield None
+            else:
+                yield line.decode("utf-8", errors="replace")
 
 
 def trim_metrics(path: str | Path, last_step: int) -> int:
@@ -21,10 +39,10 @@ def trim_metrics(path: str | Path, last_step: int) -> int:
     path = Path(path)
     if not path.is_file():
         return 0
-    text = path.read_text(encoding="utf-8", errors="replace")
-    lines = text.splitlines(keepends=True)
-    kept = [line for i, line in enumerate(lines) if _keeps(line, last_step, last=i == len(lines) - 1)]
-    if len(kept) == len(lines) and (not text or text.endswith("\n")):
+    lines = list(_lines(path))
+    kept = [line for i, line in enumerate(lines)
+            if line is not None and _keeps(line, last_step, last=i == len(lines) - 1)]
+    if len(kept) == len(lines) and (not lines or lines[-1].endswith("\n")):
         return 0
     write_text_atomic(path, "".join(line if line.endswith("\n") else line + "\n" for line in kept))
     return len(lines) - len(kept)
@@ -53,7 +71,7 @@ def append_row(fh, path: str | Path, row: dict) -> None:
 
 def _keeps(line: str, last_step: int, last: bool) -> bool:
     try:
-        row = json.loads(line)
+        row = loads_json(line)
     except json.JSONDecodeError:
         return not (last and not line.endswith("\n"))  # a last line without its end was cut short by a crash
     step = row.get("step") if isinstance(row, dict) else None
@@ -92,12 +110,12 @@ def read_metrics(path: str | Path) -> MetricsLog:
     train, evals, bad, wrong = [], [], 0, []
     if not path.is_file():
         return MetricsLog(train, evals, bad)
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
+    for line in _lines(path):
+        if line is not None and not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by a crash
+            row = loads_json(line if line is not None else "")
+        except json.JSONDecodeError:  # a line cut short by a crash, or too long
             bad += 1
             continue
         if not isinstance(row, dict) or "step" not in row:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.store.files import STATE_FILE, write_json_atomic
+from gankit.store.files import STATE_FILE, read_json, write_json_atomic
 
 
 @dataclass
@@ -45,8 +45,8 @@ class CheckpointState(TrainState):
 
 def load_json(ckpt: str | Path):
     """The parsed ``state.json`` of ``ckpt``, whatever JSON it holds; raises OSError or ValueError
-    (bad JSON or UTF-8) as reading it fails."""
-    return json.loads((Path(ckpt) / STATE_FILE).read_text())
+    (bad JSON or UTF-8) as reading it fails (a device, a pipe or a huge file is not read: ``files.read_json``)."""
+    return read_json(Path(ckpt) / STATE_FILE)
 
 
 MAX_COUNT = 2**53  # steps and batches: whole numbers a float holds exactly
