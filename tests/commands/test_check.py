@@ -1,5 +1,7 @@
 """gankit check: the printed report (data, parameter counts, step plan, timing) and its refusals."""
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -125,9 +127,14 @@ def test_a_batch_over_the_budget_is_timed_on_a_micro_batch_and_scaled(tiny_recip
                         r"makes the time an overestimate\), scaled ×8 in proportion to the batch: a batch of 8 would "
                         r"take about [\d.]+ s to time, over this check's 0 s budget", timed), timed
     assert report.step_s > 0 and report.timing.batch == 4
-    report = check(tiny_recipe, timed_steps=1, memory_budget=1)  # 1 byte: any larger batch would exceed it
+    # 1 byte: any larger batch would exceed it. In a fresh process: one that ran other tests before may take a
+    # step's memory from freed heap without its peak moving, and then predicts no more memory at all.
+    probe = (f"from gankit.training.check import check\n"
+             f"print(check({str(tiny_recipe)!r}, timed_steps=1, memory_budget=1).render())")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
     assert re.search(r"on batch 4 of 32 .*, scaled ×8 .*: a batch of 8 would need about [\d.]+ (?:[KMG]i)?B of memory, "
-                     r"over this check's 1 B budget", _timed(report.render())), report.render()
+                     r"over this check's 1 B budget", _timed(out.stdout)), out.stdout
 
 
 @pytest.mark.slow
@@ -137,8 +144,6 @@ def test_check_of_the_paper_size_r3gan_answers_in_bounded_memory(tmp_path):
     is now timed on a micro-batch within a memory and time budget, in a child process whose peak RSS
     is measured (under an address-space cap where there is no GPU, so a regression fails, not the machine).
     No evaluations: the recipe's Inception weights are not needed for the timing (nor here)."""
-    import subprocess
-    import sys
 
     from tests.conftest import ROOT
 
