@@ -144,9 +144,7 @@ def test_check_of_the_paper_size_r3gan_answers_in_bounded_memory(tmp_path):
     is now timed on a micro-batch within a memory and time budget, in a child process whose peak RSS
     is measured (under an address-space cap where there is no GPU, so a regression fails, not the machine).
     No evaluations: the recipe's Inception weights are not needed for the timing (nor here)."""
-
     from tests.conftest import ROOT
-
     cap = "None" if torch.cuda.is_available() else "resource.setrlimit(resource.RLIMIT_AS, (10 << 30, 10 << 30))"
     argv = ["-m", "gankit", "check", "recipes/cifar10_r3gan.yaml", "data.name=synthetic", "data.root=null",
             "data.split=null", "trainer.eval_every=null"]
