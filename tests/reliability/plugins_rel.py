@@ -22,13 +22,16 @@ def nan_at(step: int = 3) -> AdversarialLoss:
 
 
 @LOSSES.register("reliability_slow")
-def slow(seconds: float = 1.0, after: int = 0) -> AdversarialLoss:
-    """Non-saturating loss that sleeps ``seconds`` in every D step after the first ``after`` ones."""
+def slow(seconds: float = 1.0, after: int = 0, marker: str | None = None) -> AdversarialLoss:
+    """Non-saturating loss that sleeps ``seconds`` in every D step after the first ``after`` ones
+    (``marker``: a file made when the first sleep begins, so a test knows the step is under way)."""
     calls = {"n": 0}
 
     def d(real, fake):
         calls["n"] += 1
         if calls["n"] > after:
+            if marker:
+                open(marker, "a").close()
             time.sleep(seconds)
         return _bce(real, 1.0) + _bce(fake, 0.0)
 

@@ -62,10 +62,13 @@ def test_second_ctrl_c_exits_at_once(tmp_path):
     run = tmp_path / "run"
     # From step 2 on, each D step sleeps 30 s: after one Ctrl-C the run would wait for the step to end.
     proc = popen("train", SMALL, *LONG, f"plugins=[{PLUGINS}]", "loss.name=reliability_slow", "loss.seconds=30",
-                 "loss.after=1",
+                 "loss.after=1", f"loss.marker={tmp_path / 'sleeping'}",
                  "--out", run)
     try:
         _wait_for_steps(proc, run, n=1, timeout=180)
+        end = time.monotonic() + 60  # inside step 2's D step: no step boundary (where a checkpoint is taken) is near
+        while not (tmp_path / "sleeping").exists() and time.monotonic() < end:
+            time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
         t0 = time.monotonic()
