@@ -17,9 +17,10 @@ import numpy as np
 from tqdm import tqdm
 
 from gankit.errors import first_line
+from gankit.store.files import read_bounded
 
 CHUNK = 64  # images per task sent to a worker
-MAX_FILE = 256 * 2**20  # bytes of one encoded image in a zip, at most
+MAX_FILE = 256 * 2**20  # bytes of one encoded image (a file, or a member of a zip), at most
 MAX_RATIO = 100  # inflated / compressed size of a zip member larger than RATIO_FLOOR, at most (zeros reach 1000)
 RATIO_FLOOR = 16 * 2**20  # members up to this size may compress as well as they like
 MAX_PIXELS = 2**26  # pixels of one image (8192 × 8192), at most: a small PNG can decode to gigabytes
@@ -116,8 +117,7 @@ def read_item(item) -> bytes:
         except Exception as e:  # noqa: BLE001 - zipfile raises BadZipFile, zlib.error, EOFError, ...
             raise BadImage(f"{type(e).__name__}: {first_line(e)}") from None
     try:
-        with open(item, "rb") as f:
-            return f.read()
+        return read_bounded(item, MAX_FILE)  # a regular file of at most MAX_FILE bytes: not a pipe, not a device
     except OSError as e:
         raise BadImage(e.strerror or type(e).__name__) from None
 
