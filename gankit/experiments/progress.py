@@ -7,14 +7,11 @@ from pathlib import Path
 
 from gankit.errors import printable
 from gankit.store import machine
-from gankit.store.files import METRICS_FILE
-from gankit.store.metrics import read_metrics
 
 
-def say_rows(number: int, run_dir: Path, said: set, say) -> None:
-    """Say each metrics.jsonl row not said yet (``said``: their (step, kind)): a training row's step and
-    losses, an evaluation's numbers."""
-    log = read_metrics(run_dir / METRICS_FILE)
+def say_rows(number: int, run_dir: Path, log, said: set, say) -> None:
+    """Say each row of ``log`` (the run's metrics.jsonl, ``read_metrics``) not said yet (``said``: their
+    (step, kind)): a training row's step and losses, an evaluation's numbers."""
     rows = [(r, "train") for r in log.train] + [(r, "eval") for r in log.evals]
     new = sorted(((r, kind) for r, kind in rows if (r["step"], kind) not in said), key=lambda rk: rk[0]["step"])
     if not new:

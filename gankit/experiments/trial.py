@@ -225,8 +225,9 @@ def _train(trial, cmd: list[str], run_dir: Path, log_path: Path, lock_fd: int, c
         try:
             while True:
                 code = proc.poll()
-                progress.say_rows(trial.number, run_dir, said, ctx.say)
-                for step, value in _new_evals(run_dir, metric_key, reported):
+                log = read_metrics(run_dir / METRICS_FILE)  # once a poll: said, and reported to the pruner
+                progress.say_rows(trial.number, run_dir, log, said, ctx.say)
+                for step, value in _new_evals(log, metric_key, reported):
                     trial.report(value, step)
                     budget = _max_steps(run_dir)
                     if pruned_at is None and (budget is None or step < budget) and trial.should_prune():
@@ -253,9 +254,10 @@ def _max_steps(run_dir: Path) -> int | None:
         return None
 
 
-def _new_evals(run_dir: Path, key: str, reported: set) -> list[tuple[int, float]]:
+def _new_evals(log, key: str, reported: set) -> list[tuple[int, float]]:
+    """(step, value) of each evaluation row of ``log`` (``read_metrics``) not reported yet."""
     out = []
-    for r in read_metrics(run_dir / METRICS_FILE).evals:
+    for r in log.evals:
         step, v = r.get("step"), r.get(key)
         if isinstance(step, int) and isinstance(v, (int, float)) and step not in reported:
             reported.add(step)
