@@ -276,7 +276,7 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
     removed = []
     for p in Path(folder).glob(".*.tmp"):
         m = _TEMP.fullmatch(p.name)
-        if m and not _alive(int(m.group(1))):
+        if m and not alive(int(m.group(1))):
             with contextlib.suppress(OSError):
                 p.unlink()
                 removed.append(p)
@@ -286,11 +286,12 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 _TEMP = re.compile(r"\..+\.(\d+)\.tmp")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid) -> bool:
+    """Whether the process ``pid`` of this host still runs (another user's, or a pid that is not one: assumed so)."""
     try:
-        os.kill(pid, 0)
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except OSError:  # another user's process
+    except (OSError, ValueError, TypeError, OverflowError):  # another user's process, or no pid
         return True
     return True

@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.store.files import read_json
+from gankit.store.files import alive, read_json
 
 LOCK_FILE = ".writer.lock"
 HEARTBEAT_S = 60.0
@@ -46,16 +46,6 @@ def _read(path: Path) -> dict | None:
     return info if isinstance(info, dict) else None
 
 
-def _alive(pid) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, ValueError, TypeError, OverflowError):  # another user's process, or no pid: assume alive
-        return True
-    return True
-
-
 def _stale(path: Path, info: dict | None) -> bool:
     """Whether the lock ``path`` (holding ``info``) belongs to a writer that is gone."""
     try:
@@ -63,7 +53,7 @@ def _stale(path: Path, info: dict | None) -> bool:
     except OSError:
         return False  # gone already: the next try creates it
     if info is not None and info.get("host") == socket.gethostname():
-        return not _alive(info.get("pid"))
+        return not alive(info.get("pid"))
     return age > STALE_AFTER_S  # another host's (or unreadable): only when it stopped beating
 
 
