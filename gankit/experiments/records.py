@@ -14,7 +14,6 @@ changed since the measurement makes the row stale.
 """
 import json
 import shlex
-import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,15 +73,14 @@ class Record:
 
 
 # -- writing --------------------------------------------------------------------------------------------
-def commit() -> dict:
-    """git rev-parse HEAD and whether the working tree differs from it (None where there is no git)."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                    text=True, check=True).stdout.strip())
-        return {"sha": sha, "dirty": dirty}
-    except (OSError, subprocess.CalledProcessError):
-        return {"sha": None, "dirty": None}
+def commit(rows: list[Row] = ()) -> dict:
+    """The commit the rows' runs trained at, when their ``machine.json`` files name one and the same; else the
+    commit of the code writing the record now (``gankit.store.machine.source_commit``)."""
+    trained = {json.dumps(r.machine.get("commit"), sort_keys=True) for r in rows
+               if r.machine and isinstance(r.machine.get("commit"), dict)}
+    if len(trained) == 1 and all(r.machine and "commit" in r.machine for r in rows):
+        return json.loads(trained.pop())
+    return machine_mod.source_commit()
 
 
 def command_line(argv: list[str]) -> str:
@@ -94,7 +92,7 @@ def new(name: str, rows: list[Row], argv: list[str]) -> Record:
     check_name(name)
     return Record(name=name, date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   commands=[command_line(argv)],
-                  commit=commit(), machine=machine_mod.describe(), rows=rows)
+                  commit=commit(rows), machine=machine_mod.describe(), rows=rows)
 
 
 def check_name(name: str) -> None:

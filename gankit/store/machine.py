@@ -6,6 +6,7 @@ that happens to read it. ``describe`` is also what a record of a measurement nam
 import os
 import platform
 import socket
+import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -58,12 +59,25 @@ def describe() -> dict:
     }
 
 
+def source_commit() -> dict:
+    """The git commit of gankit's own source tree (``git rev-parse HEAD`` beside the package) and whether its
+    tracked files differ from it; ``{"sha": None, "dirty": None}`` for an installed copy without git."""
+    here = Path(__file__).resolve().parent
+    try:
+        run = dict(capture_output=True, text=True, check=True, cwd=here, timeout=10)
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], **run).stdout.strip())
+        return {"sha": sha, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"sha": None, "dirty": None}
+
+
 def write(run_dir: str | Path, **run) -> Path:
-    """Write ``machine.json``: ``describe()`` and what this run chose on it (device, world size, resolved
-    precision, ...), with the time it started."""
+    """Write ``machine.json``: ``describe()``, the commit of the code that trains (``source_commit``) and what
+    this run chose on it (device, world size, resolved precision, ...), with the time it started."""
     path = Path(run_dir) / MACHINE_FILE
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    write_json_atomic(path, {**describe(), **run, "started": started})
+    write_json_atomic(path, {**describe(), "commit": source_commit(), **run, "started": started})
     return path
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from gankit.cli import main
 from gankit.experiments import records
+from gankit.store import machine
 
 
 @pytest.mark.slow
@@ -67,4 +68,5 @@ def test_eval_record_writes_the_values_floor_recipe_commit_and_machine(run_dir, 
     assert len(floor.values) == 5 and floor.sd > 0 and floor.label == "floor fd (lenet_mnist, 128 vs 128), 5 splits"
     assert records.stale(row, "/") is None and row.machine["cpu"] and rec.machine["torch"]
     assert rec.commands[0].startswith("gankit eval ") and "--record tiny_fd" in rec.commands[0]
-    assert rec.commit == {"sha": None, "dirty": None}  # the working folder, where results/ is, is no git repository
+    # the commit the run trained at (its machine.json), not the working folder's (no git repository here)
+    assert rec.commit == row.machine["commit"] == machine.source_commit() and len(rec.commit["sha"]) == 40
