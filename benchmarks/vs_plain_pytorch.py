@@ -6,7 +6,9 @@ B  gankit's trainer on recipes/mnist_dcgan.yaml with the same settings (fp32, ea
 C  gankit with its fast settings, the recipe's defaults on this CPU (bf16 autocast + channels_last).
 
 Prints images/s per round and the median ratios B/A and C/A with min–max.
-Usage: python benchmarks/vs_plain_pytorch.py [--rounds 8] [--steps 20] [--data ../shared/data]
+Usage: python benchmarks/vs_plain_pytorch.py [--rounds 8] [--steps 20] [--data ../shared/data] [--record NAME]
+
+With --record NAME the figures are also written as the record results/NAME.json (docs/benchmarks.md).
 """
 import argparse
 import statistics
@@ -25,10 +27,15 @@ sys.path.insert(0, str(ROOT))
 from gankit.config import recipe  # noqa: E402
 from gankit.data.mnist import mnist  # noqa: E402
 from gankit.config.registry import DISCRIMINATORS, GENERATORS  # noqa: E402
+from gankit.experiments import records  # noqa: E402
 from gankit.training.trainer import Trainer  # noqa: E402
 
 BATCH = 128
 
+PROGRAM = "python benchmarks/vs_plain_pytorch.py"
+DATA = ["data.split=test", "data.download=false"]
+B = ["trainer.precision=no", "trainer.channels_last=false"]  # gankit with the hand-written loop's settings
+C = ["trainer.precision=bf16", "trainer.channels_last=true"]  # and with the recipe's fast ones
 
 class PlainLoop:
     """(A) The tutorial's loop, written by hand."""
@@ -68,8 +75,7 @@ class GankitLoop:
     """(B, C) gankit's trainer: the iteration its fit() loop runs each step."""
 
     def __init__(self, data_root: str, overrides: list[str], tmp: str):
-        cfg = recipe.load(ROOT / "recipes" / "mnist_dcgan.yaml",
-                          [f"data.root={data_root}", "data.split=test", "data.download=false", *overrides])
+        cfg = recipe.load(ROOT / "recipes" / "mnist_dcgan.yaml", [f"data.root={data_root}", *DATA, *overrides])
         self.tr = Trainer(cfg, Path(tmp) / "run")
         self.window = torch.zeros(4)
 
@@ -91,13 +97,16 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--record", metavar="NAME", help="also write the figures as the record results/NAME.json")
     args = ap.parse_args()
+    if args.record:
+        records.check_name(args.record)
     data = mnist(args.data, split="test", download=False)
     with tempfile.TemporaryDirectory() as tmp:
         loops = {
             "A plain": PlainLoop(data.images),
-            "B gankit": GankitLoop(args.data, ["trainer.precision=no", "trainer.channels_last=false"], tmp + "/b"),
-            "C gankit fast": GankitLoop(args.data, ["trainer.precision=bf16", "trainer.channels_last=true"], tmp + "/c"),
+            "B gankit": GankitLoop(args.data, B, tmp + "/b"),
+            "C gankit fast": GankitLoop(args.data, C, tmp + "/c"),
         }
         for loop in loops.values():
             images_per_s(loop, args.warmup)
@@ -107,12 +116,30 @@ def main():
                 rates[k].append(images_per_s(loop, args.steps))
             print(f"round {r + 1}: " + "  ".join(f"{k} {v[-1]:.0f} img/s" for k, v in rates.items()), flush=True)
     a = rates["A plain"]
+    if args.record:
+        write_record(args, rates)
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "
           f"{args.rounds} rounds × {args.steps} steps")
     for k in list(loops)[1:]:
         ratios = [x / y for x, y in zip(rates[k], a)]
         print(f"{k[0]}/A = {statistics.median(ratios):.2f}  (min {min(ratios):.2f}, max {max(ratios):.2f}; "
               f"median {statistics.median(rates[k]):.0f} img/s vs {statistics.median(a):.0f})")
+
+
+def write_record(args, rates: dict[str, list[float]]) -> None:
+    """Each loop's images/s over the rounds and, for gankit's, its speed over the hand-written loop's, round by
+    round: as rows of the record ``args.record``."""
+    what = f"batch {BATCH}, {args.rounds} rounds of {args.steps} steps"
+    a = rates["A plain"]
+    rows = [records.measured("A: hand-written loop, fp32", {"img_per_s": records.over(a, f"img/s ({what})")},
+                             precision="no")]
+    for k, overrides, precision in (("B gankit", B, "no"), ("C gankit fast", C, "bf16")):
+        values = {"img_per_s": records.over(rates[k], f"img/s ({what})"),
+                  "vs_plain": records.over([x / y for x, y in zip(rates[k], a)], "× the hand-written loop, per round")}
+        label = f"{k[0]}: gankit, " + " ".join(overrides)
+        rows.append(records.measured(label, values, "recipes/mnist_dcgan.yaml", [*DATA, *overrides], precision,
+                                     root=ROOT))
+    print(f"record: {records.write(records.new(args.record, rows, sys.argv[1:], PROGRAM), ROOT / records.RESULTS_DIR)}")
 
 
 if __name__ == "__main__":

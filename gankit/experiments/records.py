@@ -25,6 +25,7 @@ from gankit.config import recipe as recipe_mod
 from gankit.config import validate
 from gankit.errors import GankitError
 from gankit.experiments.runs import IGNORED
+from gankit.experiments.stats import summarise
 from gankit.runs.export import shareable
 from gankit.store import machine as machine_mod
 from gankit.store.files import write_json_atomic
@@ -83,15 +84,16 @@ def commit(rows: list[Row] = ()) -> dict:
     return machine_mod.source_commit()
 
 
-def command_line(argv: list[str]) -> str:
-    """A gankit command (its arguments ``argv``) as one would type it again."""
-    return shlex.join(["gankit", *argv])
+def command_line(argv: list[str], program: str = "gankit") -> str:
+    """A command (``program``, e.g. ``gankit`` or ``python benchmarks/x.py``, and its arguments ``argv``) as one
+    would type it again."""
+    return shlex.join([*shlex.split(program), *argv])
 
 
-def new(name: str, rows: list[Row], argv: list[str]) -> Record:
+def new(name: str, rows: list[Row], argv: list[str], program: str = "gankit") -> Record:
     check_name(name)
     return Record(name=name, date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  commands=[command_line(argv)],
+                  commands=[command_line(argv, program)],
                   commit=commit(rows), machine=machine_mod.describe(), rows=rows)
 
 
@@ -119,6 +121,24 @@ def file_fingerprint(path: str | Path, overrides=()) -> str:
     """The fingerprint of a recipe file of this repository with ``overrides``, resolved now."""
     valid = validate.load(path, list(overrides), for_training=False)
     return recipe_fingerprint(recipe_mod.to_dict(valid.cfg))
+
+
+def over(values: list[float], label: str) -> Value:
+    """A Value of repeated measurements (seeds, rounds, timed steps): their mean and sd (ddof 1)."""
+    s = summarise(values)
+    if s is None:
+        raise ValueError(f"{label}: no finite value to record")
+    return Value(s.mean, s.sd, s.values, label)
+
+
+def measured(label: str, values: dict[str, Value], recipe: str | None = None, overrides=(),
+             precision: str | None = None, root: str | Path = ".") -> Row:
+    """The row of a measurement made here and now (a benchmark script's): ``recipe`` a recipe file of this
+    repository (relative to its ``root``) with ``overrides``, fingerprinted now; or None for code that uses no
+    recipe."""
+    ref = RecipeRef(recipe, list(overrides), file_fingerprint(Path(root) / recipe, overrides) if recipe else "")
+    return Row(label=label, recipe=ref, values=values, seeds=[], runs=[], machine=machine_mod.describe(),
+               precision=precision)
 
 
 RECIPE_HELP = ("with --record: the recipe file of this repository the runs were trained from, and the overrides "

@@ -166,3 +166,20 @@ def test_a_marker_shown_in_a_code_block_is_left_alone(tmp_path):
     (root / "README.md").write_text(shown + "<!-- record-table: floor modes -->\n<!-- /record-table -->\n")
     page = docsgen.record_pages(root, root / "results")[0][root / "README.md"]
     assert page.startswith(shown) and "| real vs real | 10 | 1 |" in page
+
+
+def test_a_script_measurement_is_a_row_of_its_values_recipe_and_machine(tmp_path):
+    recipe = _recipe(tmp_path)
+    v = records.over([2.0, 4.0, 6.0], "ms a step (2 threads, 3 steps)")
+    assert (v.mean, v.sd, v.values) == (4.0, 2.0, [2.0, 4.0, 6.0])
+    row = records.measured("fused", {"ms": v}, "recipes/tiny.yaml", ["trainer.batch_size=16"], "no", root=tmp_path)
+    assert row.recipe.fingerprint == records.file_fingerprint(recipe, ["trainer.batch_size=16"])
+    assert row.recipe.fingerprint != records.file_fingerprint(recipe) and row.machine["cpu"] and row.precision == "no"
+    assert records.stale(row, tmp_path) is None
+    recipe.write_text(recipe.read_text().replace("32", "64"))  # the recipe measured has changed
+    assert "now has fingerprint" in records.stale(row, tmp_path)
+    plain = records.measured("hand-written", {"ms": v})
+    assert plain.recipe.path is None and records.stale(plain, tmp_path) is None
+    rec = records.new("opt", [row, plain], ["--steps", "3", "--record", "opt"], "python benchmarks/optimizer_step.py")
+    assert rec.commands == ["python benchmarks/optimizer_step.py --steps 3 --record opt"]
+    assert records.read(records.write(rec, tmp_path)).rows[1].values["ms"] == v
