@@ -176,7 +176,7 @@ def test_a_script_measurement_is_a_row_of_its_values_recipe_and_machine(tmp_path
     assert row.recipe.fingerprint == records.file_fingerprint(recipe, ["trainer.batch_size=16"])
     assert row.recipe.fingerprint != records.file_fingerprint(recipe) and row.machine["cpu"] and row.precision == "no"
     assert records.stale(row, tmp_path) is None
-    recipe.write_text(recipe.read_text().replace("32", "64"))  # the recipe measured has changed
+    recipe.write_text(recipe.read_text() + "optim: {g: {lr: 0.5}}\n")  # the recipe measured has changed
     assert "now has fingerprint" in records.stale(row, tmp_path)
     plain = records.measured("hand-written", {"ms": v})
     assert plain.recipe.path is None and records.stale(plain, tmp_path) is None
