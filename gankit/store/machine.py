@@ -37,8 +37,15 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def describe() -> dict:
-    """This machine: host, CPU model and flags, cores and threads, GPUs, and the versions that matter."""
+    """This machine: host, CPU model and flags, cores and threads, GPUs, the versions that matter, and its load."""
     import torch
 
     model, flags = _cpuinfo()
@@ -56,6 +63,7 @@ def describe() -> dict:
         "accelerate": _version("accelerate"),
         "gankit": _version("gankit"),
         "platform": platform.platform(),
+        "load_1m": _load(),  # how busy the machine was when this was written: timings on a loaded one are slower
     }
 
 

@@ -15,6 +15,7 @@ def test_written_machine_reads_back_with_the_runs_choices(tmp_path):
     assert (got["device"], got["world_size"], got["precision"]) == ("cpu", 2, "bf16")
     assert got["torch"] == torch.__version__ and got["threads"] == torch.get_num_threads()
     assert set(got["cpu_flags"]) <= set(machine.CPU_FLAGS) and got["started"].endswith("+00:00")
+    assert 0 <= got["load_1m"] < 1000
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     assert got["commit"]["sha"] == head and isinstance(got["commit"]["dirty"], bool)  # the code that trains
 
