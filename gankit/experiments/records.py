@@ -28,7 +28,10 @@ from gankit.errors import GankitError
 from gankit.experiments.runs import IGNORED
 from gankit.runs.export import shareable
 from gankit.store import machine as machine_mod
-from gankit.store.files import write_json_atomic
+from gankit.runs.curves import is_number
+from gankit.store.files import write_bytes_atomic, write_json_atomic
+from gankit.store.grids import grid_step, read_grid, real_grid_path
+from gankit.store.metrics import EVAL_PREFIX
 
 SCHEMA = 1
 RESULTS_DIR = Path("results")
@@ -60,6 +63,11 @@ class Row:
     runs: list[str] = field(default_factory=list)
     machine: dict | None = None  # the machine the runs trained on (their machine.json), when they have one
     precision: str | None = None
+    # per metric, the eval points every seed has: [{"step", "images" (step × batch_size × d_steps), "values"}]
+    curves: dict[str, list] = field(default_factory=dict)
+    # the first counted seed's last sample grid and real grid, kept beside the record ("last", "real": paths;
+    # "last_seed", "last_step": whose grid it is)
+    images: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -149,14 +157,19 @@ def override(key: str, value) -> str:
     return f"{dotted}={yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix('...').strip()}"
 
 
+def counted(config: dict, found: list) -> list:
+    """The runs of a compared configuration that its numbers count (pruned and failed trials left out)."""
+    by_path = {str(r.path): r for r in found}
+    return [by_path[p] for p in config["paths"] if by_path[p].name not in config["excluded"]]
+
+
 def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
     """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
     value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json.
     ``given``: the recipe file (and overrides) the runs were trained from; each configuration adds its keys."""
-    by_path = {str(r.path): r for r in found}
     rows = []
     for c in data["configs"]:
-        members = [by_path[p] for p in c["paths"] if by_path[p].name not in c["excluded"]]
+        members = counted(c, found)
         prints = {recipe_fingerprint(r.recipe) for r in members}
         if len(prints) > 1:
             raise GankitError(f"--record: the runs of configuration '{c['label']}' were trained from "
@@ -169,8 +182,59 @@ def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]
         first = next((m for m in machines if m), None)
         rows.append(Row(label=c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
                         runs=[r.name for r in members], machine=first,
-                        precision=first.get("precision") if first else None))
+                        precision=first.get("precision") if first else None,
+                        curves={m: pts for m in data["metrics"] if (pts := curve(members, m))}))
     return rows
+
+
+def curve(members: list, metric: str) -> list[dict]:
+    """A metric's eval points over the seeds ``members`` (runs of one configuration): at each step every seed
+    logged it, the step, the images seen by then (step × batch_size × d_steps of the recipe; None when the
+    seeds differ in it) and one value per seed, in the seeds' order."""
+    key = EVAL_PREFIX + metric
+    per_run = [{int(r["step"]): float(r[key]) for r in m.evals if is_number(r.get(key)) and is_number(r.get("step"))}
+               for m in members]
+    if not per_run:
+        return []
+    steps = sorted(set.intersection(*(set(p) for p in per_run)))
+    per_step = {m.images_per_step for m in members}
+    images = per_step.pop() if len(per_step) == 1 else None
+    return [{"step": s, "images": s * images if images is not None else None, "values": [p[s] for p in per_run]}
+            for s in steps]
+
+
+def keep_images(rows: list[Row], data: dict, found: list, name: str, folder: str | Path = RESULTS_DIR) -> None:
+    """Copy each row's first counted seed's last sample grid and its ``samples/real.png`` (where the run has
+    them) beside the record, ``<folder>/<name>/last.png`` and ``real.png`` (``<i>-last.png`` … when the record has
+    several rows), and name them in the row."""
+    for i, (row, c) in enumerate(zip(rows, data["configs"])):
+        prefix = f"{i + 1}-" if len(rows) > 1 else ""
+        members = counted(c, found)
+        run = next((m for m in members if m.last_grid() is not None), None)
+        if run is None:
+            continue
+        last = run.last_grid()
+        kept = {}
+        for key, source in (("last", last), ("real", real_grid_path(run.path))):
+            png = read_grid(source)
+            if png is not None:
+                target = Path(folder) / name / f"{prefix}{key}.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_bytes_atomic(target, png)
+                kept[key] = target.as_posix()
+        if "last" in kept:
+            kept |= {"last_step": grid_step(last)} | ({"last_seed": run.seed} if isinstance(run.seed, int) else {})
+        row.images = kept
+
+
+def write_compared(name: str, data: dict, found: list, given: list[str] | None, argv: list[str],
+                   folder: str | Path = RESULTS_DIR) -> Path:
+    """The record ``name`` of ``gankit compare``'s table ``data`` (its runs ``found``), with each row's curves
+    and grids, written under ``folder``."""
+    check_name(name)
+    rows = compared_rows(data, found, given)
+    keep_images(rows, data, found, name, folder)
+    return write(new(name, rows, argv), folder)
 
 
 # -- reading --------------------------------------------------------------------------------------------
@@ -199,6 +263,30 @@ def _value(d, where, src) -> Value:
                  _need(d, "label", str, where, src))
 
 
+def _curves(d: dict, where: str, src) -> dict[str, list]:
+    out = {}
+    for metric, points in d.items():
+        w = f"{where}curves.{metric}"
+        _need({"v": points}, "v", list, f"{w} ", src)
+        out[str(metric)] = []
+        for i, pt in enumerate(points):
+            at = f"{w}[{i}]."
+            values = _need(pt, "values", list, at, src)
+            for j, x in enumerate(values):
+                _need({"v": x}, "v", (int, float), f"{at}values[{j}] ", src)
+            out[str(metric)].append({"step": _need(pt, "step", int, at, src),
+                                     "images": _need(pt, "images", int, at, src, optional=True),
+                                     "values": [float(x) for x in values]})
+    return out
+
+
+def _images(d: dict, where: str, src) -> dict:
+    w = f"{where}images."
+    out = {k: _need(d, k, str, w, src, optional=True) for k in ("last", "real")}
+    out |= {k: _need(d, k, int, w, src, optional=True) for k in ("last_seed", "last_step")}
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def _none_or_float(x):
     return None if x is None else float(x)
 
@@ -221,7 +309,9 @@ def from_dict(data, src) -> Record:
             values={str(k): _value(v, f"{w}values.{k}.", src) for k, v in _need(r, "values", dict, w, src).items()},
             seeds=_need(r, "seeds", list, w, src), runs=_need(r, "runs", list, w, src),
             machine=_need(r, "machine", dict, w, src, optional=True),
-            precision=_need(r, "precision", str, w, src, optional=True)))
+            precision=_need(r, "precision", str, w, src, optional=True),
+            curves=_curves(_need(r, "curves", dict, w, src, optional=True) or {}, w, src),
+            images=_images(_need(r, "images", dict, w, src, optional=True) or {}, w, src)))
     return Record(name=_need(data, "name", str, "", src), date=_need(data, "date", str, "", src),
                   commands=_need(data, "commands", list, "", src), commit=_need(data, "commit", dict, "", src),
                   machine=_need(data, "machine", dict, "", src), rows=rows, schema=schema)
