@@ -157,19 +157,21 @@ def override(key: str, value) -> str:
     return f"{dotted}={yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix('...').strip()}"
 
 
-def counted(config: dict, found: list) -> list:
-    """The runs of a compared configuration that its numbers count (pruned and failed trials left out)."""
+def counted(data: dict, found: list) -> list[tuple[dict, list]]:
+    """The configurations of a compared table that have runs its numbers count (pruned and failed trials left
+    out), each with those runs."""
     by_path = {str(r.path): r for r in found}
-    return [by_path[p] for p in config["paths"] if by_path[p].name not in config["excluded"]]
+    out = [(c, [by_path[p] for p in c["paths"] if by_path[p].name not in c["excluded"]]) for c in data["configs"]]
+    return [(c, members) for c, members in out if members]
 
 
 def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
     """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
-    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json.
+    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json; a
+    configuration without a counted run (all its trials pruned or failed) has no row.
     ``given``: the recipe file (and overrides) the runs were trained from; each configuration adds its keys."""
     rows = []
-    for c in data["configs"]:
-        members = counted(c, found)
+    for c, members in counted(data, found):
         prints = {recipe_fingerprint(r.recipe) for r in members}
         if len(prints) > 1:
             raise GankitError(f"--record: the runs of configuration '{c['label']}' were trained from "
@@ -207,9 +209,8 @@ def keep_images(rows: list[Row], data: dict, found: list, name: str, folder: str
     """Copy each row's first counted seed's last sample grid and its ``samples/real.png`` (where the run has
     them) beside the record, ``<folder>/<name>/last.png`` and ``real.png`` (``<i>-last.png`` … when the record has
     several rows), and name them in the row."""
-    for i, (row, c) in enumerate(zip(rows, data["configs"])):
+    for i, (row, (_, members)) in enumerate(zip(rows, counted(data, found))):
         prefix = f"{i + 1}-" if len(rows) > 1 else ""
-        members = counted(c, found)
         run = next((m for m in members if m.last_grid() is not None), None)
         if run is None:
             continue
