@@ -28,10 +28,8 @@ from gankit.errors import GankitError
 from gankit.experiments.runs import IGNORED
 from gankit.runs.export import shareable
 from gankit.store import machine as machine_mod
-from gankit.runs.curves import is_number
-from gankit.store.files import write_bytes_atomic, write_json_atomic
-from gankit.store.grids import grid_step, read_grid, real_grid_path
-from gankit.store.metrics import EVAL_PREFIX
+from gankit.experiments.record_runs import counted, curve, keep_grids
+from gankit.store.files import write_json_atomic
 
 SCHEMA = 1
 RESULTS_DIR = Path("results")
@@ -157,14 +155,6 @@ def override(key: str, value) -> str:
     return f"{dotted}={yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix('...').strip()}"
 
 
-def counted(data: dict, found: list) -> list[tuple[dict, list]]:
-    """The configurations of a compared table that have runs its numbers count (pruned and failed trials left
-    out), each with those runs."""
-    by_path = {str(r.path): r for r in found}
-    out = [(c, [by_path[p] for p in c["paths"] if by_path[p].name not in c["excluded"]]) for c in data["configs"]]
-    return [(c, members) for c, members in out if members]
-
-
 def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
     """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
     value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json; a
@@ -189,52 +179,14 @@ def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]
     return rows
 
 
-def curve(members: list, metric: str) -> list[dict]:
-    """A metric's eval points over the seeds ``members`` (runs of one configuration): at each step every seed
-    logged it, the step, the images seen by then (step × batch_size × d_steps of the recipe; None when the
-    seeds differ in it) and one value per seed, in the seeds' order."""
-    key = EVAL_PREFIX + metric
-    per_run = [{int(r["step"]): float(r[key]) for r in m.evals if is_number(r.get(key)) and is_number(r.get("step"))}
-               for m in members]
-    if not per_run:
-        return []
-    steps = sorted(set.intersection(*(set(p) for p in per_run)))
-    per_step = {m.images_per_step for m in members}
-    images = per_step.pop() if len(per_step) == 1 else None
-    return [{"step": s, "images": s * images if images is not None else None, "values": [p[s] for p in per_run]}
-            for s in steps]
-
-
-def keep_images(rows: list[Row], data: dict, found: list, name: str, folder: str | Path = RESULTS_DIR) -> None:
-    """Copy each row's first counted seed's last sample grid and its ``samples/real.png`` (where the run has
-    them) beside the record, ``<folder>/<name>/last.png`` and ``real.png`` (``<i>-last.png`` … when the record has
-    several rows), and name them in the row."""
-    for i, (row, (_, members)) in enumerate(zip(rows, counted(data, found))):
-        prefix = f"{i + 1}-" if len(rows) > 1 else ""
-        run = next((m for m in members if m.last_grid() is not None), None)
-        if run is None:
-            continue
-        last = run.last_grid()
-        kept = {}
-        for key, source in (("last", last), ("real", real_grid_path(run.path))):
-            png = read_grid(source)
-            if png is not None:
-                target = Path(folder) / name / f"{prefix}{key}.png"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                write_bytes_atomic(target, png)
-                kept[key] = target.as_posix()
-        if "last" in kept:
-            kept |= {"last_step": grid_step(last)} | ({"last_seed": run.seed} if isinstance(run.seed, int) else {})
-        row.images = kept
-
-
 def write_compared(name: str, data: dict, found: list, given: list[str] | None, argv: list[str],
                    folder: str | Path = RESULTS_DIR) -> Path:
     """The record ``name`` of ``gankit compare``'s table ``data`` (its runs ``found``), with each row's curves
-    and grids, written under ``folder``."""
+    and grids (``<folder>/<name>/last.png`` and ``real.png``; ``<i>-last.png`` … when it has several rows)."""
     check_name(name)
     rows = compared_rows(data, found, given)
-    keep_images(rows, data, found, name, folder)
+    for i, (row, (_, members)) in enumerate(zip(rows, counted(data, found))):
+        row.images = keep_grids(members, Path(folder) / name, f"{i + 1}-" if len(rows) > 1 else "")
     return write(new(name, rows, argv), folder)
 
 
