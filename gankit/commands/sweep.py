@@ -1,6 +1,6 @@
 """gankit sweep RECIPE SPACE.yaml [--out SWEEP_DIR] [--storage URL] [--launcher "..."] [key=value ...]
 gankit sweep --join STUDY_URL [--study NAME] [--out SWEEP_DIR] · gankit sweep --resume SWEEP_DIR
-(each: [--record NAME [--recipe PATH [KEY=VALUE ...]]])"""
+(any of them: [--record NAME [--recipe PATH [KEY=VALUE ...]]])"""
 import os
 import shlex
 from pathlib import Path

@@ -25,10 +25,10 @@ from omegaconf import OmegaConf
 from gankit.config import recipe as recipe_mod
 from gankit.config import validate
 from gankit.errors import GankitError
+from gankit.experiments.record_runs import counted, curve, keep_grids
 from gankit.experiments.runs import IGNORED
 from gankit.runs.export import shareable
 from gankit.store import machine as machine_mod
-from gankit.experiments.record_runs import counted, curve, keep_grids
 from gankit.store.files import write_json_atomic
 
 SCHEMA = 1
