@@ -138,3 +138,16 @@ def test_the_machine_block_names_cpu_flags_threads_versions_and_precision(seeds_
     page = docsgen.record_pages(root, root / "results")[0][root / "docs" / "results.md"]
     assert ("<!-- record-machine: seeds -->\nMeasured on AMD EPYC 7B13 (avx2, avx512_bf16), 2 threads, torch 2.14.1, "
             "accelerate 1.9.0, precision fp32 (`results/seeds.json`).\n<!-- /record-machine -->") in page
+
+
+def test_sweep_refuses_a_bad_record_name_or_a_recipe_without_record_before_it_starts(tmp_path, monkeypatch, capsys):
+    from gankit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    space = tmp_path / "space.yaml"
+    space.write_text("params: {optim.g.lr: [0.001]}\n")
+    assert main(["sweep", str(TINY), str(space), "--out", "sw", "--record", "../x"]) == 2
+    assert "--record: '../x' is not a record name" in capsys.readouterr().err
+    assert main(["sweep", str(TINY), str(space), "--out", "sw", "--recipe", str(TINY)]) == 2
+    assert "give --record NAME with it" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [space]  # no sweep folder, no study
