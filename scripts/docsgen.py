@@ -11,7 +11,9 @@ Every table of measured numbers in README.md and docs/ is generated from a recor
 (written by ``gankit eval --record`` or ``gankit compare --record``): a page holds
 ``<!-- record-table: NAME [metric ...] -->`` … ``<!-- /record-table -->`` and what lies between is
 rewritten from the record. A row whose recipe has changed since it was measured is marked stale, and
-``--check`` fails on it as on a table that differs from its record.
+``--check`` fails on it as on a table that differs from its record. ``<!-- record-figures: NAME [metric] -->``
+and ``<!-- record-machine: NAME -->`` blocks show a record's curves and grids (files under
+docs/images/records/, written here alone and checked byte for byte) and its machine.
 """
 import argparse
 import dataclasses
@@ -25,7 +27,8 @@ from pathlib import Path
 
 from gankit.config import recipe as recipe_mod
 from gankit.config.listing import render
-from gankit.experiments import record_tables
+from gankit.experiments import record_figures, record_tables
+from gankit.store.files import write_bytes_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "reference"
@@ -179,28 +182,36 @@ def components_markdown() -> str:
     return HEADER.format(src="`gankit list --markdown --builtin-only`") + intro + render("markdown", builtin_only=True)
 
 
-def record_pages(root: Path = ROOT, results: Path = RESULTS) -> tuple[dict[Path, str], list[str]]:
-    """README.md and the docs pages that hold record tables, as their records give them; and the stale rows."""
+def record_pages(root: Path = ROOT, results: Path = RESULTS,
+                 files: dict | None = None) -> tuple[dict[Path, str], list[str]]:
+    """README.md and the docs pages that hold record blocks, as their records give them; and the stale rows.
+    ``files``: gets the image files the figures blocks show ({path: bytes}, under docs/images/records/)."""
     out, stale_rows = {}, []
+    files = {} if files is None else files
     for page in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
         text = page.read_text() if page.is_file() else ""
-        if record_tables.has_tables(text):
-            out[page], bad = record_tables.render_page(text, results, root)
+        if record_tables.has_tables(text) or record_figures.has_blocks(text):
+            text, bad = record_tables.render_page(text, results, root)
+            out[page] = record_figures.render_page(text, results, root, page.relative_to(root), files)
             stale_rows += [f"{page.relative_to(root)}: {b}" for b in bad]
     return out, stale_rows
 
 
 def record_problems(root: Path = ROOT, results: Path = RESULTS) -> list[str]:
-    """Pages whose record tables differ from their records, and rows whose recipe has changed since."""
-    fresh, stale_rows = record_pages(root, results)
+    """Pages whose record blocks differ from their records, image files that differ from what the records
+    give (or are missing), and rows whose recipe has changed since."""
+    files: dict[Path, bytes] = {}
+    fresh, stale_rows = record_pages(root, results, files)
     return ([f"out of date: {p} (its tables differ from {results.name}/; run: python scripts/docsgen.py)"
              for p, text in fresh.items() if p.read_text() != text]
+            + [f"out of date: {p} ({'missing' if not p.is_file() else 'differs from its record'}; run: python "
+               f"scripts/docsgen.py)" for p, data in files.items() if not p.is_file() or p.read_bytes() != data]
             + [f"stale: {row} (measure it again and write the record anew)" for row in stale_rows])
 
 
-def pages() -> dict[Path, str]:
+def pages(files: dict | None = None) -> dict[Path, str]:
     return {DOCS / "recipe.md": recipe_markdown(), DOCS / "components.md": components_markdown(),
-            **record_pages()[0]}
+            **record_pages(files=files)[0]}
 
 
 def stale() -> list[Path]:
@@ -219,9 +230,14 @@ def main(argv=None) -> int:
         for line in problems:
             print(line)
         return 1 if problems else 0
-    for p, text in pages().items():
+    files: dict[Path, bytes] = {}
+    for p, text in pages(files).items():
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
+        print(f"wrote {p}")
+    for p, data in files.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(p, data)
         print(f"wrote {p}")
     for row in record_pages()[1]:
         print(f"stale: {row} (measure it again and write the record anew)")

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
                                                       "(default: every metric the runs logged)")
     c.add_argument("--per-seed", action="store_true", help="with --markdown: also each run's final values")
     c.add_argument("--record", metavar="NAME", help="also write each configuration's final values (mean ± sd over "
-                                                     "seeds) as the record results/NAME.json")
+                                                     "seeds), curves and grids as the record results/NAME.json")
     c.add_argument("--recipe", nargs="+", metavar="PATH [KEY=VALUE]", help=records.RECIPE_HELP)
     fmt = c.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the tables as JSON instead of writing the page")
@@ -36,8 +36,7 @@ def run(args) -> int:
     if args.recipe and not args.record:
         raise GankitError("--recipe names the recipe of a record: give --record NAME with it.")
     if args.record:
-        records.check_name(args.record)
-        path = records.write(records.new(args.record, records.compared_rows(data, found, args.recipe), args.argv))
+        path = records.write_compared(args.record, data, found, args.recipe, args.argv)
         print(f"record: {path}", file=sys.stderr if args.json or args.markdown else sys.stdout)
     if args.json:
         print(json.dumps(data, indent=1, default=str))

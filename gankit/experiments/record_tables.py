@@ -39,11 +39,16 @@ def markdown_table(record: Record, columns: list[str] | None = None, root: str |
             recipe += f" **stale**: {why}"
         lines.append(f"| {r.label} | " + " | ".join(cell(r.values.get(c)) for c in columns)
                      + f" | {len(r.seeds) or 1} | {recipe} |")
+    lines += ["", f"<sub>From `{source or record.name}`: mean ± sd over seeds (a floor: over its splits), "
+                  f"{provenance(record)}.</sub>"]
+    return "\n".join(lines) + "\n", stale_rows
+
+
+def provenance(record: Record) -> str:
+    """When, where and at which commit a record was measured, as a page's footer says it."""
     sha = (record.commit.get("sha") or "no commit")[:10] + (" (dirty)" if record.commit.get("dirty") else "")
     where = ", ".join(record.machine.get("gpus") or []) or record.machine.get("cpu", "?")
-    lines += ["", f"<sub>From `{source or record.name}`: mean ± sd over seeds (a floor: over its splits), measured {record.date[:10]} on "
-                  f"{where} ({record.machine.get('threads', '?')} threads), commit {sha}.</sub>"]
-    return "\n".join(lines) + "\n", stale_rows
+    return f"measured {record.date[:10]} on {where} ({record.machine.get('threads', '?')} threads), commit {sha}"
 
 
 def render_page(text: str, results: str | Path, root: str | Path = ".") -> tuple[str, list[str]]:

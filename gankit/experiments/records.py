@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 from gankit.config import recipe as recipe_mod
 from gankit.config import validate
 from gankit.errors import GankitError
+from gankit.experiments.record_runs import counted, curve, keep_grids
 from gankit.experiments.runs import IGNORED
 from gankit.experiments.stats import summarise
 from gankit.runs.export import shareable
@@ -60,6 +61,11 @@ class Row:
     runs: list[str] = field(default_factory=list)
     machine: dict | None = None  # the machine the runs trained on (their machine.json), when they have one
     precision: str | None = None
+    # per metric, the eval points every seed has: [{"step", "images" (step × batch_size × d_steps), "values"}]
+    curves: dict[str, list] = field(default_factory=dict)
+    # the first counted seed's last sample grid and real grid, kept beside the record ("last", "real": paths;
+    # "last_seed", "last_step": whose grid it is)
+    images: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -169,12 +175,11 @@ def override(key: str, value) -> str:
 
 def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
     """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
-    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json.
+    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json; a
+    configuration without a counted run (all its trials pruned or failed) has no row.
     ``given``: the recipe file (and overrides) the runs were trained from; each configuration adds its keys."""
-    by_path = {str(r.path): r for r in found}
     rows = []
-    for c in data["configs"]:
-        members = [by_path[p] for p in c["paths"] if by_path[p].name not in c["excluded"]]
+    for c, members in counted(data, found):
         prints = {recipe_fingerprint(r.recipe) for r in members}
         if len(prints) > 1:
             raise GankitError(f"--record: the runs of configuration '{c['label']}' were trained from "
@@ -187,8 +192,20 @@ def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]
         first = next((m for m in machines if m), None)
         rows.append(Row(label=c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
                         runs=[r.name for r in members], machine=first,
-                        precision=first.get("precision") if first else None))
+                        precision=first.get("precision") if first else None,
+                        curves={m: pts for m in data["metrics"] if (pts := curve(members, m))}))
     return rows
+
+
+def write_compared(name: str, data: dict, found: list, given: list[str] | None, argv: list[str],
+                   folder: str | Path = RESULTS_DIR) -> Path:
+    """The record ``name`` of ``gankit compare``'s table ``data`` (its runs ``found``), with each row's curves
+    and grids (``<folder>/<name>/last.png`` and ``real.png``; ``<i>-last.png`` … when it has several rows)."""
+    check_name(name)
+    rows = compared_rows(data, found, given)
+    for i, (row, (_, members)) in enumerate(zip(rows, counted(data, found))):
+        row.images = keep_grids(members, Path(folder) / name, f"{i + 1}-" if len(rows) > 1 else "")
+    return write(new(name, rows, argv), folder)
 
 
 # -- reading --------------------------------------------------------------------------------------------
@@ -217,6 +234,30 @@ def _value(d, where, src) -> Value:
                  _need(d, "label", str, where, src))
 
 
+def _curves(d: dict, where: str, src) -> dict[str, list]:
+    out = {}
+    for metric, points in d.items():
+        w = f"{where}curves.{metric}"
+        _need({"v": points}, "v", list, f"{w} ", src)
+        out[str(metric)] = []
+        for i, pt in enumerate(points):
+            at = f"{w}[{i}]."
+            values = _need(pt, "values", list, at, src)
+            for j, x in enumerate(values):
+                _need({"v": x}, "v", (int, float), f"{at}values[{j}] ", src)
+            out[str(metric)].append({"step": _need(pt, "step", int, at, src),
+                                     "images": _need(pt, "images", int, at, src, optional=True),
+                                     "values": [float(x) for x in values]})
+    return out
+
+
+def _images(d: dict, where: str, src) -> dict:
+    w = f"{where}images."
+    out = {k: _need(d, k, str, w, src, optional=True) for k in ("last", "real")}
+    out |= {k: _need(d, k, int, w, src, optional=True) for k in ("last_seed", "last_step")}
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def _none_or_float(x):
     return None if x is None else float(x)
 
@@ -239,7 +280,9 @@ def from_dict(data, src) -> Record:
             values={str(k): _value(v, f"{w}values.{k}.", src) for k, v in _need(r, "values", dict, w, src).items()},
             seeds=_need(r, "seeds", list, w, src), runs=_need(r, "runs", list, w, src),
             machine=_need(r, "machine", dict, w, src, optional=True),
-            precision=_need(r, "precision", str, w, src, optional=True)))
+            precision=_need(r, "precision", str, w, src, optional=True),
+            curves=_curves(_need(r, "curves", dict, w, src, optional=True) or {}, w, src),
+            images=_images(_need(r, "images", dict, w, src, optional=True) or {}, w, src)))
     return Record(name=_need(data, "name", str, "", src), date=_need(data, "date", str, "", src),
                   commands=_need(data, "commands", list, "", src), commit=_need(data, "commit", dict, "", src),
                   machine=_need(data, "machine", dict, "", src), rows=rows, schema=schema)

@@ -122,7 +122,8 @@ def run(recipe: ValidRecipe | DictConfig, steps: int = 20, warmup: int = 5) -> d
         flops = flops_per_step(tr)
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
-        ms = statistics.median(step_times(tr, steps)) * 1e3
+        times = step_times(tr, steps)
+        ms = statistics.median(times) * 1e3
         split = phase_split(tr, min(steps, 5))
         images = cfg.trainer.batch_size * cfg.trainer.d_steps
         peak_mem = (torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda"
@@ -135,7 +136,8 @@ def run(recipe: ValidRecipe | DictConfig, steps: int = 20, warmup: int = 5) -> d
             "device": str(dev), "precision": cfg.trainer.precision, "precision_resolved": precision,
             "compile": accel.resolve_compile(cfg.trainer.compile, dev), "channels_last": cfg.trainer.channels_last,
             "batch_size": cfg.trainer.batch_size, "steps": steps, "ms_per_step": round(ms, 2),
-            "images_per_s": round(images / (ms / 1e3), 1),
+            "images_per_s": round(images / (ms / 1e3), 1), "images_per_step": images,
+            "step_times_s": [round(t, 6) for t in times],
             "split": {k: round(v, 4) for k, v in split.items()},
             "peak_memory_mib": round(peak_mem, 1),
             "peak_memory_kind": "cuda allocated" if dev.type == "cuda" else "process RSS",

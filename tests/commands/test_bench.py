@@ -97,3 +97,28 @@ def test_where_bf16_is_native_it_is_benched_at_full_size(tiny_recipe, tmp_path, 
     assert "bf16_emulated" not in peaks and "matmul_gflops_fp16" not in peaks  # fp16 is refused on CPUs
     assert bench.peak_for(peaks, "bf16") == peaks["matmul_gflops_bf16"]
     assert bench.peak_for(peaks, "no") == peaks["matmul_gflops_fp32"]
+
+
+@pytest.mark.slow
+def test_record_keeps_the_timings_as_a_row_and_writes_no_run(tiny_recipe, tmp_path, monkeypatch, capsys):
+    from gankit.experiments import records
+
+    monkeypatch.chdir(tmp_path)
+    batch = recipe.load(tiny_recipe).trainer.batch_size // 2
+    assert main(["bench", str(tiny_recipe), f"trainer.batch_size={batch}", "--steps", "3", "--warmup", "0", "--json",
+                 "--record", "tiny_bench"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # the record, and no run
+    rec = records.read(tmp_path / "results" / "tiny_bench.json")
+    row, = rec.rows
+    steps, images, mem = row.values["steps_per_s"], row.values["img_per_s"], row.values["peak_mem_mib"]
+    assert steps.label == f"steps/s (fp32, batch {batch})" and images.label == f"images/s (fp32, batch {batch})"
+    assert steps.values == pytest.approx([1 / t for t in r["step_times_s"]]) and len(steps.values) == 3
+    assert steps.mean == pytest.approx(sum(steps.values) / 3) and steps.sd is not None
+    assert images.values == pytest.approx([batch * v for v in steps.values])
+    assert mem.mean == r["peak_memory_mib"] and mem.sd is None and "process RSS" in mem.label
+    assert row.recipe == records.RecipeRef(str(tiny_recipe), [f"trainer.batch_size={batch}"],
+                                           records.file_fingerprint(tiny_recipe, [f"trainer.batch_size={batch}"]))
+    assert row.precision == "no" and row.machine["cpu"] == rec.machine["cpu"]
+    assert records.stale(row, "/") is None
+    assert rec.commands[0].startswith("gankit bench ") and rec.commands[0].endswith("--record tiny_bench")

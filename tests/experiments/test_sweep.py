@@ -26,8 +26,8 @@ ENV = dict(os.environ, OMP_NUM_THREADS="1", WANDB_MODE="disabled")
 pytestmark = pytest.mark.slow
 
 
-def gankit(*args, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "gankit", *map(str, args)], cwd=ROOT, env=ENV,
+def gankit(*args, cwd=ROOT, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gankit", *map(str, args)], cwd=cwd, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
@@ -135,7 +135,8 @@ seeds: 1
 pruner: {name: median, startup_trials: 1}
 heartbeat: 2
 """)
-    out = finish(gankit("sweep", RECIPE, space, "--out", tmp / "sweep", "trainer.max_steps=8"))
+    out = finish(gankit("sweep", RECIPE, space, "--out", tmp / "sweep", "trainer.max_steps=8", "--record", "pruned",
+                        cwd=tmp))
     return tmp / "sweep", out
 
 
@@ -215,6 +216,28 @@ def test_compare_on_the_sweep_shows_its_trials_importance_and_history(pruned_swe
             assert t["value"] == [r["eval/fd"] for r in rows if "eval/fd" in r][-1]
     excluded = {n for c in data["configs"] for n in c["excluded"]}
     assert excluded == {t["run"] for t in sw["trials"] if t["state"] != "COMPLETE"}  # not averaged in
+
+
+@pytest.mark.xdist_group("pruned_sweep")  # one worker runs the fixture's sweep once
+def test_sweep_record_is_the_record_compare_writes_of_its_completed_trials(pruned_sweep, tmp_path, monkeypatch):
+    from gankit.cli import main
+    from gankit.experiments import records
+
+    sweep, out = pruned_sweep
+    assert "record: results/pruned.json (2 failed or pruned trial(s) left out; it counts the 1 completed)" in out
+    swept = records.read(sweep.parent / "results" / "pruned.json")
+    assert swept.commands == [records.command_line(["sweep", str(RECIPE), str(sweep.parent / "space.yaml"), "--out",
+                                                     str(sweep), "trainer.max_steps=8", "--record", "pruned"])]
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(sweep), "--json", "--record", "pruned", "--recipe", str(RECIPE),
+                 "trainer.max_steps=8"]) == 0
+    compared = records.read(tmp_path / "results" / "pruned.json")
+    assert swept.rows == compared.rows and len(swept.rows) == 1  # the pruned and the failed trial left out
+    row, = swept.rows
+    assert row.recipe.path == str(RECIPE) and row.recipe.overrides == ["trainer.max_steps=8", "optim.d.lr=0.001",
+                                                                       "optim.g.lr=0.001"]
+    assert [p["step"] for p in row.curves["fd"]] == [2, 4, 6, 8] and row.images["last_step"] == 8
+    assert (sweep.parent / row.images["last"]).read_bytes() == (tmp_path / row.images["last"]).read_bytes()
 
 
 @pytest.mark.xdist_group("pruned_sweep")  # one worker runs the fixture's sweep once
