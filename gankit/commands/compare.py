@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.experiments import compare, page, records, runs
+from gankit.experiments import compare, page, record_runs, records, runs
 from gankit.store.files import check_out_file, check_path, write_text_atomic
 
 
@@ -36,7 +36,7 @@ def run(args) -> int:
     if args.recipe and not args.record:
         raise GankitError("--recipe names the recipe of a record: give --record NAME with it.")
     if args.record:
-        path = records.write_compared(args.record, data, found, args.recipe, args.argv)
+        path = record_runs.write_compared(args.record, data, found, args.recipe, args.argv)
         print(f"record: {path}", file=sys.stderr if args.json or args.markdown else sys.stdout)
     if args.json:
         print(json.dumps(data, indent=1, default=str))

@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.experiments import compare, records, runs, sweep
+from gankit.experiments import compare, record_runs, records, runs, sweep
 
 
 def add_parser(sub) -> None:
@@ -72,7 +72,7 @@ def record(args, info: dict, done: dict) -> None:
     given = args.record_recipe or [_relative(info["recipe"]), *info["overrides"]]
     found, sweeps = runs.find([info["sweep_dir"]])
     data = compare.table(found, sweeps)
-    path = records.write_compared(args.record, data, found, given, args.argv)
+    path = record_runs.write_compared(args.record, data, found, given, args.argv)
     left_out = sum(n for s, n in done.items() if s != TrialState.COMPLETE.name)
     print(f"record: {path}" + (f" ({left_out} failed or pruned trial(s) left out; it counts the "
                                f"{done.get(TrialState.COMPLETE.name, 0)} completed)" if left_out else ""))

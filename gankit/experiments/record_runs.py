@@ -1,10 +1,17 @@
-"""What a record keeps of the runs it was measured from, besides their final numbers: each configuration's
-curves (the eval points every seed has) and its first counted seed's grids, copied beside the record."""
+"""Records of compared runs (``gankit compare`` and ``gankit sweep`` with ``--record``): each configuration's final
+numbers over its seeds, and what a record keeps besides: its curves (the eval points every seed has) and its
+first counted seed's grids, copied beside the record."""
 from pathlib import Path
+
+import yaml
 
 from gankit.runs.curves import is_number
 from gankit.store.files import write_bytes_atomic
 from gankit.store.grids import grid_step, read_grid, real_grid_path
+from gankit.errors import GankitError
+from gankit.experiments.records import (RESULTS_DIR, Row, Value, check_name, new, recipe_fingerprint, recipe_ref,
+                                        write)
+from gankit.store import machine as machine_mod
 from gankit.store.metrics import EVAL_PREFIX
 
 
@@ -51,3 +58,45 @@ def keep_grids(members: list, folder: Path, prefix: str = "") -> dict:
     if "last" in kept:
         kept |= {"last_step": grid_step(last)} | ({"last_seed": run.seed} if isinstance(run.seed, int) else {})
     return kept
+
+
+def override(key: str, value) -> str:
+    """A compared configuration's dotted key (list items by index) as a command-line override."""
+    parts = key.split(".")
+    dotted = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
+    return f"{dotted}={yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix('...').strip()}"
+
+
+def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
+    """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
+    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json; a
+    configuration without a counted run (all its trials pruned or failed) has no row.
+    ``given``: the recipe file (and overrides) the runs were trained from; each configuration adds its keys."""
+    rows = []
+    for c, members in counted(data, found):
+        prints = {recipe_fingerprint(r.recipe) for r in members}
+        if len(prints) > 1:
+            raise GankitError(f"--record: the runs of configuration '{c['label']}' were trained from "
+                              f"{len(prints)} different recipes; compare them apart.")
+        ref = recipe_ref([given[0], *given[1:], *(override(k, v) for k, v in c["config"].items())] if given else None,
+                         prints.pop() if prints else "")
+        values = {m: Value(s["mean"], s["sd"], s["values"], data["labels"][m])
+                  for m, entry in c["metrics"].items() if (s := entry["final"])}
+        machines = [machine_mod.read(r.path) for r in members]
+        first = next((m for m in machines if m), None)
+        rows.append(Row(label=c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
+                        runs=[r.name for r in members], machine=first,
+                        precision=first.get("precision") if first else None,
+                        curves={m: pts for m in data["metrics"] if (pts := curve(members, m))}))
+    return rows
+
+
+def write_compared(name: str, data: dict, found: list, given: list[str] | None, argv: list[str],
+                   folder: str | Path = RESULTS_DIR) -> Path:
+    """The record ``name`` of ``gankit compare``'s table ``data`` (its runs ``found``), with each row's curves
+    and grids (``<folder>/<name>/last.png`` and ``real.png``; ``<i>-last.png`` … when it has several rows)."""
+    check_name(name)
+    rows = compared_rows(data, found, given)
+    for i, (row, (_, members)) in enumerate(zip(rows, counted(data, found))):
+        row.images = keep_grids(members, Path(folder) / name, f"{i + 1}-" if len(rows) > 1 else "")
+    return write(new(name, rows, argv), folder)

@@ -18,13 +18,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
 from omegaconf import OmegaConf
 
 from gankit.config import recipe as recipe_mod
 from gankit.config import validate
 from gankit.errors import GankitError
-from gankit.experiments.record_runs import counted, curve, keep_grids
 from gankit.experiments.runs import IGNORED
 from gankit.experiments.stats import summarise
 from gankit.runs.export import shareable
@@ -164,48 +162,6 @@ def recipe_ref(given: list[str] | None, measured: str) -> RecipeRef:
                               f"{measured}: they were not trained from this recipe (or it has changed since). Give "
                               f"the recipe file (and overrides) they were trained with, or leave --recipe out.")
     return RecipeRef(str(path) if path is not None else None, list(overrides), measured)
-
-
-def override(key: str, value) -> str:
-    """A compared configuration's dotted key (list items by index) as a command-line override."""
-    parts = key.split(".")
-    dotted = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
-    return f"{dotted}={yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix('...').strip()}"
-
-
-def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]:
-    """The record rows of ``gankit compare``'s table ``data`` (its runs ``found``): each configuration's final
-    value of each metric over its counted seeds, its runs' recipe fingerprint and their machine.json; a
-    configuration without a counted run (all its trials pruned or failed) has no row.
-    ``given``: the recipe file (and overrides) the runs were trained from; each configuration adds its keys."""
-    rows = []
-    for c, members in counted(data, found):
-        prints = {recipe_fingerprint(r.recipe) for r in members}
-        if len(prints) > 1:
-            raise GankitError(f"--record: the runs of configuration '{c['label']}' were trained from "
-                              f"{len(prints)} different recipes; compare them apart.")
-        ref = recipe_ref([given[0], *given[1:], *(override(k, v) for k, v in c["config"].items())] if given else None,
-                         prints.pop() if prints else "")
-        values = {m: Value(s["mean"], s["sd"], s["values"], data["labels"][m])
-                  for m, entry in c["metrics"].items() if (s := entry["final"])}
-        machines = [machine_mod.read(r.path) for r in members]
-        first = next((m for m in machines if m), None)
-        rows.append(Row(label=c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
-                        runs=[r.name for r in members], machine=first,
-                        precision=first.get("precision") if first else None,
-                        curves={m: pts for m in data["metrics"] if (pts := curve(members, m))}))
-    return rows
-
-
-def write_compared(name: str, data: dict, found: list, given: list[str] | None, argv: list[str],
-                   folder: str | Path = RESULTS_DIR) -> Path:
-    """The record ``name`` of ``gankit compare``'s table ``data`` (its runs ``found``), with each row's curves
-    and grids (``<folder>/<name>/last.png`` and ``real.png``; ``<i>-last.png`` … when it has several rows)."""
-    check_name(name)
-    rows = compared_rows(data, found, given)
-    for i, (row, (_, members)) in enumerate(zip(rows, counted(data, found))):
-        row.images = keep_grids(members, Path(folder) / name, f"{i + 1}-" if len(rows) > 1 else "")
-    return write(new(name, rows, argv), folder)
 
 
 # -- reading --------------------------------------------------------------------------------------------
