@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from gankit.experiments.record_tables import FENCE, provenance
+from gankit.experiments.record_tables import FENCE, measured_on, precision_name, provenance, where
 from gankit.experiments.records import Record, Row, read
 from gankit.store.grids import read_grid
 
@@ -94,24 +94,12 @@ def figures(record: Record, metric: str, root: Path, page: Path | None, files: d
     return "\n".join(lines) + "\n"
 
 
-def _precision(p: str | None) -> str:
-    return "fp32" if p == "no" else p or "not recorded"
-
-
 def machine_line(record: Record) -> str:
-    """One line: the machine the rows were measured on (their runs' machine.json when the rows agree on it, else
-    where the record was written), its CPU flags or GPUs, threads, torch and accelerate, and the precision."""
-    rows: list[Row] = record.rows
-    theirs = [r.machine for r in rows if r.machine]
-    same = theirs and len(rows) == len(theirs) and all((m.get("cpu"), m.get("gpus")) == (theirs[0].get("cpu"),
-                                                                                       theirs[0].get("gpus"))
-                                                       for m in theirs)
-    m = {**record.machine, **theirs[0]} if same else record.machine
-    gpus = m.get("gpus") or []
-    where = (", ".join(gpus) + (f" (CUDA {m['cuda']})" if m.get("cuda") else "")) if gpus else \
-        f"{m.get('cpu', '?')} ({', '.join(m.get('cpu_flags') or []) or 'no avx2/avx512/amx flags'})"
-    precisions = {_precision(r.precision) for r in rows}
-    said = [where, f"{m.get('threads', '?')} threads", f"torch {m.get('torch', '?')}",
+    """One line: the machine the rows were measured on (``record_tables.measured_on``), its CPU flags or GPUs,
+    threads, torch and accelerate, and the precision."""
+    m = measured_on(record)
+    precisions = {precision_name(r.precision) for r in record.rows}
+    said = [where(m), f"{m.get('threads', '?')} threads", f"torch {m.get('torch', '?')}",
             f"accelerate {m.get('accelerate', '?')}"]
     if len(precisions) == 1:
         said.append(f"precision {precisions.pop()}")

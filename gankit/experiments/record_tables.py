@@ -28,8 +28,8 @@ def markdown_table(record: Record, columns: list[str] | None = None, root: str |
     """The Markdown table of a record (its metrics ``columns``, default all) and the rows found stale."""
     columns = columns or list(dict.fromkeys(k for r in record.rows for k in r.values))
     heads = [next((r.values[c].label for r in record.rows if c in r.values), c) for c in columns]
-    lines = ["| configuration | " + " | ".join(heads) + " | seeds | recipe |",
-             "|---|" + "---:|" * len(columns) + "---:|---|"]
+    lines = ["| configuration | precision | " + " | ".join(heads) + " | seeds | recipe |",
+             "|---|---|" + "---:|" * len(columns) + "---:|---|"]
     stale_rows = []
     for r in record.rows:
         why = stale(r, root)
@@ -37,18 +37,40 @@ def markdown_table(record: Record, columns: list[str] | None = None, root: str |
         if why:
             stale_rows.append(f"{record.name}: row '{r.label}' is stale: {why}")
             recipe += f" **stale**: {why}"
-        lines.append(f"| {r.label} | " + " | ".join(cell(r.values.get(c)) for c in columns)
+        lines.append(f"| {r.label} | {precision_name(r.precision)} | " + " | ".join(cell(r.values.get(c)) for c in columns)
                      + f" | {len(r.seeds) or 1} | {recipe} |")
     lines += ["", f"<sub>From `{source or record.name}`: mean ± sd over seeds (a floor: over its splits), "
                   f"{provenance(record)}.</sub>"]
     return "\n".join(lines) + "\n", stale_rows
 
 
+def precision_name(p: str | None) -> str:
+    return {"no": "fp32", None: "—"}.get(p, p)
+
+
+def measured_on(record: Record) -> dict:
+    """The machine a record's rows were measured on: their runs' machine.json when every row has one and they
+    agree on the CPU and GPUs, else the machine that wrote the record."""
+    theirs = [r.machine for r in record.rows if r.machine]
+    if theirs and len(theirs) == len(record.rows) and all(
+            (m.get("cpu"), m.get("gpus")) == (theirs[0].get("cpu"), theirs[0].get("gpus")) for m in theirs):
+        return {**record.machine, **theirs[0]}
+    return record.machine
+
+
+def where(m: dict) -> str:
+    """``AMD EPYC (avx2, avx512f, avx512_bf16)``, or the GPUs."""
+    gpus = m.get("gpus") or []
+    if gpus:
+        return ", ".join(gpus) + (f" (CUDA {m['cuda']})" if m.get("cuda") else "")
+    return f"{m.get('cpu', '?')} ({', '.join(m.get('cpu_flags') or []) or 'no avx2/avx512/amx flags'})"
+
+
 def provenance(record: Record) -> str:
     """When, where and at which commit a record was measured, as a page's footer says it."""
     sha = (record.commit.get("sha") or "no commit")[:10] + (" (dirty)" if record.commit.get("dirty") else "")
-    where = ", ".join(record.machine.get("gpus") or []) or record.machine.get("cpu", "?")
-    return f"measured {record.date[:10]} on {where} ({record.machine.get('threads', '?')} threads), commit {sha}"
+    m = measured_on(record)
+    return f"measured {record.date[:10]} on {where(m)}, {m.get('threads', '?')} threads, commit {sha}"
 
 
 def render_page(text: str, results: str | Path, root: str | Path = ".") -> tuple[str, list[str]]:

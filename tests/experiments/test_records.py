@@ -89,7 +89,7 @@ def test_the_table_is_made_from_the_record_and_the_check_fails_when_a_page_numbe
     assert stale_rows == []
     page = fresh[root / "README.md"]
     assert "| floor fd (lenet_mnist, 5k vs 5k) | modes (lenet_mnist, 10k vs 10k) |" in page
-    assert "| real vs real | 5.7 ± 1.3 | 10 | 1 | `recipes/tiny.yaml` |" in page
+    assert "| real vs real | fp32 | 5.7 ± 1.3 | 10 | 1 | `recipes/tiny.yaml` |" in page
     assert page.endswith("<!-- /record-table -->\n\nAfter.\n")
     (root / "README.md").write_text(page)
     assert docsgen.record_problems(root, root / "results") == []
@@ -165,7 +165,7 @@ def test_a_marker_shown_in_a_code_block_is_left_alone(tmp_path):
     assert docsgen.record_pages(root, root / "results") == ({}, [])
     (root / "README.md").write_text(shown + "<!-- record-table: floor modes -->\n<!-- /record-table -->\n")
     page = docsgen.record_pages(root, root / "results")[0][root / "README.md"]
-    assert page.startswith(shown) and "| real vs real | 10 | 1 |" in page
+    assert page.startswith(shown) and "| real vs real | fp32 | 10 | 1 |" in page
 
 
 def test_a_script_measurement_is_a_row_of_its_values_recipe_and_machine(tmp_path):
