@@ -8,6 +8,7 @@ from accelerate import PartialState
 from gankit.commands.train import train
 from gankit.config import recipe as recipe_mod
 from gankit.config import validate
+from gankit.errors import GankitError
 from gankit.experiments import records, reproduce
 from gankit.experiments import runs as runs_mod
 from gankit.store.files import check_path
@@ -33,6 +34,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     check_path(args.recipe, "reproduce")
+    if args.run and (args.seed is not None or args.out):
+        raise GankitError("--seed and --out say how to train; with --run nothing is trained: leave them out.")
     target = reproduce.find(args.recipe, args.results, args.record, args.row)
     metric = reproduce.metric(target, args.metric)
     overrides = reproduce.overrides(args.recipe, target, args.overrides)  # refused here, before any training

@@ -12,6 +12,7 @@ from gankit.experiments import compare, records, runs
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "recipes" / "tiny.yaml"
 RECIPE = "recipes/tiny.yaml"
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reproduce")]  # one worker trains the fixture's runs once
 
 
 def _train(seed: int) -> None:
@@ -107,11 +108,19 @@ def test_an_override_that_changes_the_fingerprint_is_refused_before_training(rep
     assert sorted(p.name for p in (repo / "runs").iterdir()) == ["s0", "s1"]
 
 
-def test_a_run_of_another_configuration_is_refused(repo, capsys):
-    assert main(["train", RECIPE, "optim.g.lr=0.5", "trainer.max_steps=1", "--out", "runs/other"]) == 0
-    capsys.readouterr()
+def test_a_run_of_another_configuration_or_budget_is_refused(repo, capsys):
+    shutil.copytree("runs/s0", "runs/other")
+    stored = repo / "runs" / "other" / "recipe.yaml"
+    stored.write_text(stored.read_text().replace("lr: 0.001", "lr: 0.5"))
     assert main(["reproduce", RECIPE, "--run", "runs/other"]) == 2
     assert "--run: runs/other was trained from a recipe of fingerprint" in capsys.readouterr().err
+    shutil.copytree("runs/s0", "runs/short")
+    stored = repo / "runs" / "short" / "recipe.yaml"
+    stored.write_text(stored.read_text().replace("max_steps: 2", "max_steps: 1"))
+    assert main(["reproduce", RECIPE, "--run", "runs/short"]) == 2
+    assert "--run: runs/short trained with trainer.max_steps=1 (the recipe: 2)" in capsys.readouterr().err
+    assert main(["reproduce", RECIPE, "--run", "runs/s0", "--seed", "3"]) == 2
+    assert "with --run nothing is trained" in capsys.readouterr().err
 
 
 def test_no_record_and_several_records_are_clear_errors(repo, capsys):
