@@ -17,10 +17,12 @@ from gankit.store.files import check_path
 def add_parser(sub) -> None:
     p = sub.add_parser("reproduce", help="train a recorded configuration again and check its final value against "
                                          "the record (mean ± 2 sd over its seeds)")
-    p.add_argument("recipe", metavar="RECIPE", help="the recipe file a record row measured, e.g. recipes/mnist_dcgan.yaml")
+    p.add_argument("recipe", metavar="RECIPE", help="the recipe file a record's row measured, e.g. "
+                                                    "recipes/mnist_dcgan.yaml")
     p.add_argument("overrides", nargs="*", help="key=value changes that keep the recipe's fingerprint, e.g. "
-                                                "data.root=/data/mnist")
-    p.add_argument("--record", metavar="NAME", help="the record to test (results/NAME.json), where several measure RECIPE")
+                                                "data.root=/mnt/data (a folder of the recorded name)")
+    p.add_argument("--record", metavar="NAME", help="the record to test (results/NAME.json), where several "
+                                                     "measure RECIPE")
     p.add_argument("--row", metavar="LABEL", help="the record's row to test, where several measure RECIPE")
     p.add_argument("--run", metavar="RUN_DIR", help="judge this finished run of the configuration instead of training")
     p.add_argument("--seed", type=int, help="the training seed (default: the row's first recorded seed)")

@@ -41,23 +41,22 @@ def find(recipe: str | Path, results: str | Path = records.RESULTS_DIR, record: 
     rows = [Target(rec, r) for rec in found for r in rec.rows
             if r.recipe.path is not None and _same_file(r.recipe.path, recipe)]
     if row is not None:
-        rows = [t for t in rows if t.row.label == row] or _no_row(recipe, row, rows)
+        chosen = [t for t in rows if t.row.label == row]
+        if not chosen:
+            labels = ", ".join(f"'{t.row.label}' ({t.record.name})" for t in rows) or "none"
+            raise GankitError(f"--row: no row '{row}' measures {recipe}; the rows that do: {labels}.")
+        rows = chosen
     if not rows:
-        where = f"record {record}" if record else f"no record in {folder}/"
-        raise GankitError(f"reproduce: {where} measures {recipe}{' (no row of it names this recipe)' if record else ''}"
-                          f". Record it first from runs of it over several seeds: `gankit compare RUNS --record NAME "
-                          f"--recipe {recipe} [KEY=VALUE ...]`, then run `gankit reproduce {recipe}`.")
+        head = f"record {record} has no row that measures" if record else f"no record in {folder}/ measures"
+        raise GankitError(f"reproduce: {head} {recipe}. Record it first from runs of it over several seeds: "
+                          f"`gankit compare RUNS --record NAME --recipe {recipe} [KEY=VALUE ...]`, then run "
+                          f"`gankit reproduce {recipe}`.")
     if len(rows) > 1:
         several = "records" if len({t.record.name for t in rows}) > 1 else "rows of one record"
         listed = "; ".join(f"--record {t.record.name} --row '{t.row.label}'" for t in rows)
         raise GankitError(f"reproduce: {len(rows)} {several} measure {recipe}; choose one with --record NAME "
                           f"(and --row LABEL where one record has several): {listed}.")
     return rows[0]
-
-
-def _no_row(recipe, label, rows):
-    labels = ", ".join(f"'{t.row.label}' ({t.record.name})" for t in rows) or "none"
-    raise GankitError(f"--row: no row '{label}' measures {recipe}; the rows that do: {labels}.")
 
 
 def metric(target: Target, name: str | None = None) -> str:
@@ -70,11 +69,15 @@ def metric(target: Target, name: str | None = None) -> str:
     if name not in values:
         raise GankitError(f"--metric: row '{target.row.label}' of record {target.record.name} holds no '{name}'; "
                           f"it holds {', '.join(values)}.")
+    if name.startswith("floor/"):
+        raise GankitError(f"--metric: {name} is a real-vs-real floor (its spread is over splits of the real images, "
+                          f"not over seeds): no training run reproduces it. Check a metric of the generator, e.g. "
+                          f"--metric {name.removeprefix('floor/')}.")
     if values[name].sd is None:
         raise GankitError(f"reproduce: row '{target.row.label}' of record {target.record.name} holds a single value "
                           f"of {name} (from {len(values[name].values)} run), so there is no spread over seeds to "
                           f"test a new run against. Record the configuration over several seeds "
-                          f"(`gankit compare RUNS --record {target.record.name} --recipe ...`) and reproduce that.")
+                          f"(`gankit compare RUNS --record NAME --recipe ...`) and reproduce that.")
     return name
 
 

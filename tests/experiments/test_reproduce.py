@@ -134,10 +134,20 @@ def test_no_record_and_several_records_are_clear_errors(repo, capsys):
     err = capsys.readouterr().err
     assert "2 records measure ./recipes/tiny.yaml; choose one with --record NAME" in err
     assert "--record copy --row '(one configuration)'; --record tiny_seeds --row '(one configuration)'" in err
+    assert main(["reproduce", RECIPE, "--record", "copy", "--row", "lr=1"]) == 2
+    assert "--row: no row 'lr=1' measures recipes/tiny.yaml; the rows that do: '(one configuration)' (copy)." \
+        in capsys.readouterr().err
+    assert main(["reproduce", "recipes/other.yaml", "--record", "copy"]) == 2
+    assert "record copy has no row that measures recipes/other.yaml" in capsys.readouterr().err
 
 
 def test_a_single_seed_row_is_refused(repo, capsys):
     fd = _row().values["fd"]
-    _write("one_seed", values={"fd": records.Value(fd.values[0], None, fd.values[:1], fd.label)}, seeds=[0])
+    floor = records.Value(8.9, 8.2, [1.0, 5.0, 9.0, 12.0, 17.0], "floor fd (lenet_mnist, 128 vs 128), 5 splits")
+    _write("one_seed", values={"fd": records.Value(fd.values[0], None, fd.values[:1], fd.label), "floor/fd": floor},
+           seeds=[0])
     assert main(["reproduce", RECIPE, "--record", "one_seed", "--run", "runs/s0"]) == 2
     assert "holds a single value of fd (from 1 run), so there is no spread over seeds" in capsys.readouterr().err
+    assert main(["reproduce", RECIPE, "--record", "one_seed", "--metric", "floor/fd"]) == 2  # a spread over splits
+    assert "--metric: floor/fd is a real-vs-real floor" in capsys.readouterr().err
+    assert sorted(p.name for p in (repo / "runs").iterdir()) == ["s0", "s1"]
