@@ -6,7 +6,6 @@ from pathlib import Path
 from accelerate import PartialState
 
 from gankit.commands.train import train
-from gankit.config import recipe as recipe_mod
 from gankit.config import validate
 from gankit.errors import GankitError
 from gankit.experiments import records, reproduce
@@ -42,8 +41,7 @@ def run(args) -> int:
     metric = reproduce.metric(target, args.metric)
     overrides = reproduce.overrides(args.recipe, target, args.overrides)  # refused here, before any training
     if args.run:
-        cfg = recipe_mod.to_dict(validate.load(args.recipe, overrides, for_training=False).cfg)
-        done = reproduce.check_run(Path(args.run), target, cfg)
+        done = reproduce.check_run(Path(args.run), target)
         seconds = reproduce.run_time(done)
     else:
         seed = args.seed if args.seed is not None else next(iter(target.row.seeds), None)

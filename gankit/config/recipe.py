@@ -275,13 +275,14 @@ def without_keys(plain: dict, keys) -> dict:
     return plain
 
 
-def fingerprint(cfg: DictConfig) -> str:
+def fingerprint(cfg: DictConfig, without: tuple[str, ...] = RESUME_SAFE_KEYS) -> str:
     """A short hash of what a run's checkpoints depend on: the resolved recipe without the
-    ``RESUME_SAFE_KEYS`` (a checkpoint whose fingerprint differs was written by another recipe).
+    ``RESUME_SAFE_KEYS`` (a checkpoint whose fingerprint differs was written by another recipe), or without the
+    keys ``without`` (a result record's, ``gankit.experiments.records``).
 
     A run's is its stored recipe's, as stored: paths absolute (``gankit.config.locations``), or as given in
     a run written before they were; so neither the working folder nor moving the run changes it."""
-    plain = without_keys(to_dict(cfg), RESUME_SAFE_KEYS)
+    plain = without_keys(to_dict(cfg), without)
     text = json.dumps(plain, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -7,9 +7,10 @@ the machine and precision; and for the whole record the commands, the commit (an
 dirty) and the date. ``read`` checks every key and names the file and key of the first one that is wrong.
 
 A row's recipe fingerprint is ``gankit.config.recipe.fingerprint`` of the resolved recipe as a model folder
-shares it (absolute paths cut to their last part, ``gankit.runs.export.shareable``) without the keys that do
-not make another configuration (the seed, logging and saving: ``gankit.experiments.runs.IGNORED``), so it is
-the same on every machine and for every seed. ``stale`` resolves the row's recipe file again: a recipe that
+shares it (absolute paths cut to their last part, ``gankit.runs.export.shareable``) without the keys a result
+does not depend on (``NOT_MEASURED``: the seed, logging and saving, where the data lies), so it is the same on
+every machine and for every seed; unlike a checkpoint's, it holds the budget (``trainer.max_steps``, ``epochs``)
+and the evaluation schedule, which decide the final value. ``stale`` resolves the row's recipe file again: a recipe that
 changed since the measurement makes the row stale.
 """
 import json
@@ -31,6 +32,9 @@ from gankit.store.files import write_json_atomic
 
 SCHEMA = 1
 RESULTS_DIR = Path("results")
+# what a result does not depend on: the seed (a record holds several), how often a run logs and saves, where its
+# data lies and whether it may download it, how long a process waits for the others, and the side jobs
+NOT_MEASURED = (*IGNORED, "data.root", "data.download", "ddp.timeout_s", "side_jobs")
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,10 @@ def write(record: Record, folder: str | Path = RESULTS_DIR) -> Path:
 
 
 def recipe_fingerprint(recipe: dict) -> str:
-    """The fingerprint of a resolved recipe (a plain dict) as a record keeps it: shareable, seed and logging
-    keys left out (see the module's text)."""
-    plain = recipe_mod.without_keys(shareable(json.loads(json.dumps(recipe, default=str))), IGNORED)
-    return recipe_mod.fingerprint(OmegaConf.create(plain))
+    """The fingerprint of a resolved recipe (a plain dict) as a record keeps it (see the module's text): its
+    budget and evaluation schedule are in it, the seed, logging and where the data lies are not."""
+    plain = shareable(json.loads(json.dumps(recipe, default=str)))
+    return recipe_mod.fingerprint(OmegaConf.create(plain), without=NOT_MEASURED)
 
 
 def file_fingerprint(path: str | Path, overrides=()) -> str:

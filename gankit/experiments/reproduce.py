@@ -14,8 +14,6 @@ from gankit.experiments import runs as runs_mod
 from gankit.runs.pages import with_error
 from gankit.store import machine as machine_mod
 
-# not part of a recipe's fingerprint (a run may resume with others), yet they decide what the final value is
-BUDGET = ("trainer.epochs", "trainer.max_steps", "trainer.eval_every")
 SDS = 2  # how many of the recorded seeds' sd a reproduction may lie from their mean
 
 
@@ -83,12 +81,7 @@ def metric(target: Target, name: str | None = None) -> str:
 
 def overrides(recipe: str | Path, target: Target, given: list[str]) -> list[str]:
     """The overrides of the configuration to train: the row's, then ``given``; refused when they (or the
-    recipe file, edited since) resolve to another fingerprint than the row's, or change the training budget."""
-    budget = [o for o in given if o.split("=", 1)[0].lstrip("+~") in BUDGET]
-    if budget:
-        raise GankitError(f"reproduce: {' '.join(budget)} changes how long the configuration trains or when it is "
-                          f"last evaluated, and so the final value the record measured "
-                          f"(row '{target.row.label}' of {target.record.name}); leave it out.")
+    recipe file, edited since) resolve to another fingerprint than the row's (its budget included)."""
     both = [*target.row.recipe.overrides, *given]
     now = records.file_fingerprint(recipe, both)
     if now != target.row.recipe.fingerprint:
@@ -98,15 +91,14 @@ def overrides(recipe: str | Path, target: Target, given: list[str]) -> list[str]
         raise GankitError(f"reproduce: {shown} resolves to recipe fingerprint {now}, and record {target.record.name} "
                           f"(row '{target.row.label}') measured {target.row.recipe.fingerprint}: {cause}, so this "
                           f"would not test the record. Leave out overrides that change the recipe (trainer.seed does "
-                          f"not; an absolute data.root does not when its last folder has the recorded name); if the "
+                          f"not, nor does data.root); if the "
                           f"recipe was changed on purpose, the record is stale: measure it again with `gankit compare "
                           f"RUNS --record {target.record.name} --recipe {recipe} ...`.")
     return both
 
 
-def check_run(run_dir: Path, target: Target, cfg: dict) -> runs_mod.Run:
-    """A finished run to judge: trained from the row's configuration (fingerprint) with the budget of ``cfg``
-    (the configuration resolved, a plain dict)."""
+def check_run(run_dir: Path, target: Target) -> runs_mod.Run:
+    """A finished run to judge: trained from the row's configuration (its fingerprint, budget included)."""
     run = runs_mod.load(run_dir)
     if not run.recipe:
         raise GankitError(f"--run: {run_dir} is not a run directory (no readable recipe.yaml).")
@@ -116,11 +108,6 @@ def check_run(run_dir: Path, target: Target, cfg: dict) -> runs_mod.Run:
                           f"{target.record.name} (row '{target.row.label}') measured "
                           f"{target.row.recipe.fingerprint}: it is another configuration. Give a run of this one, "
                           f"or leave --run out to train it.")
-    want, have = (runs_mod.flat(r.get("trainer") or {}, "trainer.") for r in (cfg, run.recipe))
-    differ = [f"{k}={have.get(k)} (the recipe: {want.get(k)})" for k in BUDGET if have.get(k) != want.get(k)]
-    if differ:
-        raise GankitError(f"--run: {run_dir} trained with {', '.join(differ)}, so its final value is not the one "
-                          f"the record measured. Give a run trained as the recipe says, or leave --run out.")
     return run
 
 

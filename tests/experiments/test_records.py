@@ -183,3 +183,12 @@ def test_a_script_measurement_is_a_row_of_its_values_recipe_and_machine(tmp_path
     rec = records.new("opt", [row, plain], ["--steps", "3", "--record", "opt"], "python benchmarks/optimizer_step.py")
     assert rec.commands == ["python benchmarks/optimizer_step.py --steps 3 --record opt"]
     assert records.read(records.write(rec, tmp_path)).rows[1].values["ms"] == v
+
+
+def test_a_record_fingerprint_holds_the_budget_and_not_where_the_data_lies():
+    ref = ROOT / "recipes" / "mnist_dcgan.yaml"
+    fp = records.file_fingerprint(ref)
+    assert records.file_fingerprint(ref, ["data.root=/elsewhere/mnist", "data.download=false", "trainer.seed=3",
+                                          "trainer.log_every=5"]) == fp
+    for changed in ("trainer.max_steps=100", "trainer.epochs=3", "trainer.eval_every=100", "optim.g.lr=0.002"):
+        assert records.file_fingerprint(ref, [changed]) != fp, changed
