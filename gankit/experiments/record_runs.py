@@ -84,7 +84,8 @@ def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]
                   for m, entry in c["metrics"].items() if (s := entry["final"])}
         machines = [machine_mod.read(r.path) for r in members]
         first = next((m for m in machines if m), None)
-        rows.append(Row(label=c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
+        alone = len(data["configs"]) == 1 and given  # one configuration: named after its recipe file
+        rows.append(Row(label=Path(given[0]).stem if alone else c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
                         runs=[r.name for r in members], machine=first,
                         precision=first.get("precision") if first else None,
                         curves={m: pts for m in data["metrics"] if (pts := curve(members, m))}))

@@ -100,7 +100,7 @@ def test_another_machine_or_precision_is_named_in_the_verdict(repo, capsys):
 def test_an_override_that_changes_the_fingerprint_is_refused_before_training(repo, capsys):
     assert main(["reproduce", RECIPE, "optim.g.lr=0.5", "--out", "runs/changed"]) == 2
     err = capsys.readouterr().err
-    assert f"record tiny_seeds (row '(one configuration)') measured {_row().recipe.fingerprint}" in err
+    assert f"record tiny_seeds (row 'tiny') measured {_row().recipe.fingerprint}" in err
     assert "the overrides optim.g.lr=0.5 change what is trained" in err and "stale" in err
     assert not (repo / "runs" / "changed").exists()
     assert main(["reproduce", RECIPE, "trainer.max_steps=3"]) == 2  # the budget is part of a record's fingerprint
@@ -133,9 +133,9 @@ def test_no_record_and_several_records_are_clear_errors(repo, capsys):
     assert main(["reproduce", f"./{RECIPE}"]) == 2  # the same file, written another way
     err = capsys.readouterr().err
     assert "2 records measure ./recipes/tiny.yaml; choose one with --record NAME" in err
-    assert "--record copy --row '(one configuration)'; --record tiny_seeds --row '(one configuration)'" in err
+    assert "--record copy --row 'tiny'; --record tiny_seeds --row 'tiny'" in err
     assert main(["reproduce", RECIPE, "--record", "copy", "--row", "lr=1"]) == 2
-    assert "--row: no row 'lr=1' measures recipes/tiny.yaml; the rows that do: '(one configuration)' (copy)." \
+    assert "--row: no row 'lr=1' measures recipes/tiny.yaml; the rows that do: 'tiny' (copy)." \
         in capsys.readouterr().err
     assert main(["reproduce", "recipes/other.yaml", "--record", "copy"]) == 2
     assert "record copy has no row that measures recipes/other.yaml" in capsys.readouterr().err
