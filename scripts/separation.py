@@ -1,16 +1,20 @@
 """Does a metric separate good from bad? Real MNIST test images vs degraded copies.
 
-    python scripts/separation.py --root ../shared/data --n 5000 [--fast]
+    python scripts/separation.py --root ../shared/data --n 5000 [--fast] [--record NAME]
 
-Prints a markdown table: FD, mode coverage and the k-NN metrics of each set against real set A.
+Prints a markdown table: FD, mode coverage and the k-NN metrics of each set against real set A; with
+``--record NAME`` also writes them to ``results/NAME.json`` (one row a set, one value each).
 """
 import argparse
+import shlex
+import sys
 import time
 
 import torch
 
 from gankit.data.base import to_unit_range
 from gankit.data.mnist import mnist
+from gankit.experiments import records
 from gankit.metrics.classifier import ModeCoverage
 from gankit.metrics.frechet import FrechetDistance
 from gankit.metrics.knn import density_coverage, precision_recall
@@ -24,7 +28,10 @@ def main(argv=None) -> None:
     p.add_argument("--root", required=True, help="folder with the MNIST test split IDX files")
     p.add_argument("--n", type=int, default=5000, help="images per set (at most 5000)")
     p.add_argument("--fast", action="store_true", help="bf16 + channels_last features")
+    p.add_argument("--record", metavar="NAME", help="also write the table to results/NAME.json")
     args = p.parse_args(argv)
+    if args.record:
+        records.check_name(args.record)
     n = args.n
     d = mnist(args.root, "test", download=False)
     perm = torch.randperm(len(d), generator=torch.Generator().manual_seed(0))
@@ -33,15 +40,17 @@ def main(argv=None) -> None:
     g = torch.Generator().manual_seed(1)
     ones = x[n:][y[n:] == 1]
     ones = ones[torch.randint(0, len(ones), (n,), generator=g)]
-    sets = {"real B (floor)": real_b,
-            "real B + noise σ0.1": (real_b + 0.2 * torch.randn(real_b.shape, generator=g)).clamp(-1, 1),
-            "blur σ1": TF.gaussian_blur(real_b, 5, 1.0),
-            "one class (1s)": ones,
-            "uniform noise": torch.rand(real_b.shape, generator=g) * 2 - 1}
+    sets = {"real B (the next n images), one real-vs-real split": real_b,
+            "real B + Gaussian pixel noise, σ 0.1 of the range": (
+                real_b + 0.2 * torch.randn(real_b.shape, generator=g)).clamp(-1, 1),
+            "real B blurred (Gaussian, σ 1 px)": TF.gaussian_blur(real_b, 5, 1.0),
+            "one class (digit 1, n draws with repeats)": ones,
+            "uniform noise in [-1, 1]": torch.rand(real_b.shape, generator=g) * 2 - 1}
     ex = lenet_mnist(fast=args.fast)
     t0 = time.time()
     ref = ex.extract(real_a)
     print(f"features for {n} images: {time.time() - t0:.2f} s (fast={args.fast})")
+    rows = []
     print("| set | FD | modes | modes_kl | precision | recall | density | coverage |\n|---|---|---|---|---|---|---|---|")
     for name, images in sets.items():
         f = ex.extract(images)
@@ -51,6 +60,18 @@ def main(argv=None) -> None:
         dc = density_coverage(ref["features"], f["features"])
         print(f"| {name} | {fd:.2f} | {mc['modes']:.0f} | {mc['modes_kl']:.3f} | "
               + " | ".join(f"{v:.3f}" for v in pr + dc) + " |")
+        measured = {"fd": fd, "modes": mc["modes"], "modes_kl": mc["modes_kl"], **dict(zip(
+            ("precision", "recall", "density", "coverage"), pr + dc))}
+        size = f"{n // 1000}k" if n % 1000 == 0 else str(n)
+        rows.append(records.Row(label=name, recipe=records.RecipeRef(None, [], ""), precision=
+                                "bf16" if args.fast else "fp32", values={
+            k: records.Value(float(v), None, [float(v)], f"{k} (lenet_mnist, {size} vs {size})")
+            for k, v in measured.items()}))
+    if args.record:
+        record = records.new(args.record, rows, [])
+        argv = sys.argv[1:] if argv is None else argv
+        record.commands = [shlex.join(["python", "scripts/separation.py", *argv])]
+        print(f"record: {records.write(record)}")
 
 
 if __name__ == "__main__":
