@@ -19,7 +19,7 @@ FENCE = re.compile(r"^```(?P<info>[^\n]*)\n.*?^```[^\n]*$", re.S | re.M)
 NUM = r"~?\d[\d,]*(?:\.\d+)?"
 MEASURED = re.compile("|".join([
     rf"\d\s*±\s*\d",                                                                   # mean ± sd
-    rf"\b(?:FD|FID|KID|IS|intra-FD|fd|fid|kid|classifier score|label agreement)(?: of| =|:)? {NUM}\b",
+    rf"\b(?:FD|FID|KID|IS|intra-FD|fd|fid|kid|classifier score|label agreement)(?: of| =|:)? (?:\*\*)?{NUM}\b",
     rf"{NUM} ?(?:img/s|steps/s|it/s|s/step|s a step|ms|GFLOP/s|TFLOP/s|kimg/s|steps a minute|images/s)\b",
     rf"{NUM} ?× (?:faster|slower|the speed|as fast|as slow)|{NUM}x (?:faster|slower)",  # a speed-up
     rf"\d\.\d+ ?%",                                                                      # a measured share
@@ -28,14 +28,30 @@ MEASURED = re.compile("|".join([
 ]))
 
 
+# a table whose header names a measured quantity: each of its rows that holds a digit shows a figure
+MEASURED_HEAD = re.compile(r"\b(?:FD|FID|KID|IS)\b|(?i:\b(?:score|agreement|img/s|images/s|steps/s|ms|wall|minutes|"
+                           r"seconds|speed|memory|MiB|GiB|RSS|peak|recall|coverage|density|modes)\b)")
+OUTPUT = ("", "text", "console")  # the info strings of fenced blocks that show what a command printed
+
+
 def unrecorded(text: str) -> list[tuple[int, str]]:
     """(line, text) of each line of a page that shows a measured figure outside generated and cited blocks."""
     def blank(m):  # keep the line numbers
         return "\n" * m.group(0).count("\n")
 
     text = GENERATED.sub(blank, text)
-    text = FENCE.sub(lambda m: m.group(0) if m.group("info").strip() == "text" else blank(m), text)
-    return [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1) if MEASURED.search(line)]
+    text = FENCE.sub(lambda m: m.group(0) if m.group("info").strip() in OUTPUT else blank(m), text)
+    lines = text.splitlines()
+    found = {i: line.strip() for i, line in enumerate(lines, 1) if MEASURED.search(line)}
+    head = None  # the header of the table a line belongs to
+    for i, line in enumerate(lines, 1):
+        if not line.lstrip().startswith("|"):
+            head = None
+        elif head is None:
+            head = line
+        elif MEASURED_HEAD.search(head) and not re.fullmatch(r"[\s|:-]*", line) and re.search(r"\d", line):
+            found.setdefault(i, line.strip())
+    return sorted(found.items())
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -67,3 +83,11 @@ def test_what_is_not_a_measurement_or_is_recorded_passes(text):
 
 def test_output_blocks_are_read_like_prose():
     assert unrecorded("```text\nround 1: A plain 464 img/s\n```") == [(2, "round 1: A plain 464 img/s")]
+    assert unrecorded("```\nround 1: A plain 464 img/s\n```") == [(2, "round 1: A plain 464 img/s")]
+
+
+def test_a_table_of_measured_quantities_shows_figures_in_any_cell():
+    table = "| recipe | steps | final FD |\n|---|---|---|\n| `mnist_lsgan` | 3,900 | **254.2** |\n"
+    assert unrecorded(table) == [(3, "| `mnist_lsgan` | 3,900 | **254.2** |")]
+    assert not unrecorded("| key | default |\n|---|---|\n| `optim.g.lr` | 0.001 |\n")
+    assert unrecorded("the paper's FID **2.42** on CIFAR-10")
