@@ -91,3 +91,11 @@ def test_a_table_of_measured_quantities_shows_figures_in_any_cell():
     assert unrecorded(table) == [(3, "| `mnist_lsgan` | 3,900 | **254.2** |")]
     assert not unrecorded("| key | default |\n|---|---|\n| `optim.g.lr` | 0.001 |\n")
     assert unrecorded("the paper's FID **2.42** on CIFAR-10")
+
+
+def test_every_image_under_docs_is_shown_by_a_page():
+    """A figure no page shows any more (a result measured again, a section removed) is deleted, not kept."""
+    shown = "".join(p.read_text() for p in PAGES)
+    images = sorted(p for p in (ROOT / "docs" / "images").rglob("*") if p.is_file())
+    assert images and not [str(p.relative_to(ROOT)) for p in images
+                           if str(p.relative_to(ROOT / "docs")) not in shown and p.name not in shown]
