@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 from gankit.experiments import compare, records
+from gankit.experiments.record_tables import precision_name
 from gankit.experiments import runs as runs_mod
 from gankit.runs.pages import with_error
 from gankit.store import machine as machine_mod
@@ -118,10 +119,6 @@ def where(machine: dict | None) -> str:
     return ", ".join(machine.get("gpus") or []) or str(machine.get("cpu") or "an unrecorded machine")
 
 
-def _precision(p) -> str:
-    return "fp32" if p == "no" else str(p or "unrecorded precision")
-
-
 def duration(s: float) -> str:
     """``2 min 31 s``; ``1 h 5 min``; ``4.2 s``."""
     if s < 60:
@@ -147,8 +144,8 @@ def verdict(run: runs_mod.Run, target: Target, name: str, seconds: float | None)
     mean, sd, low, high, value = with_error(v.mean, v.sd, lo, hi, final)
     steps = next((r["step"] for r in reversed(run.train) if isinstance(r.get("step"), int)), step)
     ran = machine_mod.read(run.path) or {}
-    here = f"{where(ran)}, {_precision(ran.get('precision'))}"
-    there = f"{where(target.row.machine)}, {_precision(target.row.precision)}"
+    here = f"{where(ran)}, {precision_name(ran.get('precision'))}"
+    there = f"{where(target.row.machine)}, {precision_name(target.row.precision)}"
     line = (f"{'reproduced' if ok else 'not reproduced'}: {v.label}: {value} lies {'within' if ok else 'outside'} "
             f"{target.record.name}'s {mean} ± {sd} over {len(v.values)} seeds (allowed {low} to {high}); {steps} "
             f"steps{'' if seconds is None else ' in ' + duration(seconds)} on {here}"
