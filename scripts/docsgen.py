@@ -205,7 +205,7 @@ def record_problems(root: Path = ROOT, results: Path = RESULTS) -> list[str]:
     return ([f"out of date: {p} (its tables differ from {results.name}/; run: python scripts/docsgen.py)"
              for p, text in fresh.items() if p.read_text() != text]
             + [f"out of date: {p} ({'missing' if not p.is_file() else 'differs from its record'}; run: python "
-               f"scripts/docsgen.py)" for p, data in files.items() if not p.is_file() or p.read_bytes() != data]
+               f"scripts/docsgen.py)" for p, data in files.items() if not record_figures.same_file(p, data)]
             + [f"stale: {row} (measure it again and write the record anew)" for row in stale_rows])
 
 

@@ -7,9 +7,12 @@
 /record-machine -->``: one line naming the machine, its versions and the rows' precision.
 
 The files are made here, as bytes, and written (or checked) by ``scripts/docsgen.py`` alone; the SVG is the
-same bytes at every render (a fixed hash salt, no date).
+same bytes at every render (a fixed hash salt, no date) and names a digest of what it draws in its description,
+which is what ``same_file`` compares: another matplotlib draws the same curve in other bytes.
 """
+import hashlib
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -38,6 +41,7 @@ def curve_svg(record: Record, metric: str) -> bytes | None:
 
     by_images = all(p["images"] is not None for r in rows for p in r.curves[metric])
     label = next((r.values[metric].label for r in record.rows if metric in r.values), metric)
+    drawn = json.dumps([label, [[r.label, r.curves[metric]] for r in rows]], sort_keys=True)
     with matplotlib.rc_context({"svg.hashsalt": SALT, "svg.fonttype": "path", "backend": "Agg"}):
         fig = Figure(figsize=(6.4, 3.6))
         ax = fig.subplots()
@@ -55,8 +59,28 @@ def curve_svg(record: Record, metric: str) -> bytes | None:
         ax.legend(fontsize="small")
         fig.tight_layout()
         buf = io.BytesIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Description": DIGEST + _digest(drawn)})
     return buf.getvalue()
+
+
+DIGEST = "gankit record figure "
+_DESCRIBED = re.compile(rb"<dc:description>" + re.escape(DIGEST.encode()) + rb"([0-9a-f]+)</dc:description>")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def same_file(path: Path, data: bytes) -> bool:
+    """Whether the image file ``path`` shows what ``data`` (as rendered now) does: an SVG curve the same digest
+    of its data, any other file the same bytes."""
+    if not path.is_file():
+        return False
+    have = path.read_bytes()
+    if path.suffix == ".svg":
+        ours, theirs = _DESCRIBED.search(data), _DESCRIBED.search(have)
+        return bool(ours and theirs and ours.group(1) == theirs.group(1))
+    return have == data
 
 
 def _link(target: Path, page: Path, root: Path) -> str:
