@@ -54,7 +54,9 @@ def outputs(words: list[str]) -> list[str]:
     if verb in ("sample", "neighbours", "report", "plot"):
         return [o] if (o := option(words, "--out")) else []
     if verb == "compare" and not {"--markdown", "--json"} & set(args):
-        paths = [a for a in args if not a.startswith("-") and a != option(words, "--metrics")]
+        before = args[:args.index("--recipe")] if "--recipe" in args else args  # --recipe PATH [KEY=VALUE ...]
+        valued = {option(words, k) for k in ("--metrics", "--record", "--out")}
+        paths = [a for a in before if not a.startswith("-") and a not in valued]
         return [option(words, "--out") or (paths[0] if len(paths) == 1 else "runs/compare-<time>.html")]
     return []
 
@@ -79,6 +81,7 @@ def test_the_parser_reads_each_verbs_output():
     assert outputs(["compare", "runs/a", "runs/b"]) == ["runs/compare-<time>.html"]
     assert outputs(["compare", "sweeps/s", "--metrics", "fd"]) == ["sweeps/s"]
     assert outputs(["compare", "sweeps/s", "--markdown"]) == []
+    assert outputs(["compare", "sweeps/s", "--record", "r", "--recipe", "recipes/x.yaml", "a=1"]) == ["sweeps/s"]
     assert ["train", "recipes/mnist_dcgan.yaml"] in [w[:2] for w in commands(ROOT / "docs" / "quickstart.md")]
     patterns = ignored_patterns()
     assert is_ignored("runs/x", patterns) and is_ignored("data/y", patterns)
