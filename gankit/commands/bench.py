@@ -1,10 +1,10 @@
 """gankit bench RECIPE [key=value ...] [--steps N] [--warmup W] [--json] [--record NAME]: time the training step."""
 import json
-import statistics
 import sys
 
 from gankit.config import validate
 from gankit.experiments import records
+from gankit.experiments.record_tables import precision_name
 from gankit.store import machine
 from gankit.training import bench
 
@@ -35,19 +35,13 @@ def run(args) -> int:
     return 0
 
 
-def _value(values: list[float], label: str) -> records.Value:
-    return records.Value(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None,
-                         values, label)
-
-
 def timings_row(r: dict, recipe: records.RecipeRef) -> records.Row:
     """A bench's result ``r`` as a record row: steps/s and images/s (mean and sd of the per-step rates over the
     timed steps), peak memory, each labelled with its precision and batch."""
-    precision = "fp32" if r["precision_resolved"] == "no" else r["precision_resolved"]
-    how = f"{precision}, batch {r['batch_size']}"
+    how = f"{precision_name(r['precision_resolved'])}, batch {r['batch_size']}"
     times = r["step_times_s"]
-    values = {"steps_per_s": _value([1 / t for t in times], f"steps/s ({how})"),
-              "img_per_s": _value([r["images_per_step"] / t for t in times], f"images/s ({how})"),
+    values = {"steps_per_s": records.over([1 / t for t in times], f"steps/s ({how})"),
+              "img_per_s": records.over([r["images_per_step"] / t for t in times], f"images/s ({how})"),
               "peak_mem_mib": records.Value(r["peak_memory_mib"], None, [r["peak_memory_mib"]],
                                             f"peak memory MiB ({r['peak_memory_kind']}, {how})")}
     label = " ".join([recipe.path, *recipe.overrides])
