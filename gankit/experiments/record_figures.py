@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from gankit.experiments.record_tables import FENCE, measured_on, precision_name, provenance, where
-from gankit.experiments.records import Record, Row, read
+from gankit.experiments.records import Record, read
 from gankit.store.grids import read_grid
 
 IMAGES = Path("docs") / "images" / "records"

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import yaml
 
-from gankit.runs.curves import is_number
-from gankit.store.files import write_bytes_atomic
-from gankit.store.grids import grid_step, read_grid, real_grid_path
 from gankit.errors import GankitError
 from gankit.experiments.records import (RESULTS_DIR, Row, Value, check_name, new, recipe_fingerprint, recipe_ref,
                                         write)
+from gankit.runs.curves import is_number
 from gankit.store import machine as machine_mod
+from gankit.store.files import write_bytes_atomic
+from gankit.store.grids import grid_step, read_grid, real_grid_path
 from gankit.store.metrics import EVAL_PREFIX
 
 
@@ -85,8 +85,8 @@ def compared_rows(data: dict, found: list, given: list[str] | None) -> list[Row]
         machines = [machine_mod.read(r.path) for r in members]
         first = next((m for m in machines if m), None)
         alone = len(data["configs"]) == 1 and given  # one configuration: named after its recipe file
-        rows.append(Row(label=Path(given[0]).stem if alone else c["label"], recipe=ref, values=values, seeds=[r.seed for r in members],
-                        runs=[r.name for r in members], machine=first,
+        rows.append(Row(label=Path(given[0]).stem if alone else c["label"], recipe=ref, values=values,
+                        seeds=[r.seed for r in members], runs=[r.name for r in members], machine=first,
                         precision=first.get("precision") if first else None,
                         curves={m: pts for m in data["metrics"] if (pts := curve(members, m))}))
     return rows
