@@ -30,15 +30,16 @@ def _same_file(a: str | Path, b: str | Path) -> bool:
 
 def find(recipe: str | Path, results: str | Path = records.RESULTS_DIR, record: str | None = None,
          row: str | None = None) -> Target:
-    """The record row (``record``, ``row``: its label, to choose among several) that measured ``recipe``."""
+    """The record row that measured ``recipe`` over several seeds: the one of ``record`` labelled ``row`` where
+    they are given, else the only one, or the one with the fewest overrides (the recipe as it stands)."""
     folder = Path(results)
     if record is not None:
         records.check_name(record)
         found = [records.read(folder / f"{record}.json")]
     else:
         found = [records.read(p) for p in sorted(folder.glob("*.json"))]
-    rows = [Target(rec, r) for rec in found for r in rec.rows
-            if r.recipe.path is not None and _same_file(r.recipe.path, recipe)]
+    rows = [Target(rec, r) for rec in found for r in rec.rows  # trained over seeds: not a floor, bench or script row
+            if r.recipe.path is not None and _same_file(r.recipe.path, recipe) and len(r.seeds) > 1]
     if row is not None:
         chosen = [t for t in rows if t.row.label == row]
         if not chosen:
@@ -47,9 +48,12 @@ def find(recipe: str | Path, results: str | Path = records.RESULTS_DIR, record: 
         rows = chosen
     if not rows:
         head = f"record {record} has no row that measures" if record else f"no record in {folder}/ measures"
-        raise GankitError(f"reproduce: {head} {recipe}. Record it first from runs of it over several seeds: "
+        raise GankitError(f"reproduce: {head} {recipe} over several seeds. Record it first from runs of it over several seeds: "
                           f"`gankit compare RUNS --record NAME --recipe {recipe} [KEY=VALUE ...]`, then run "
                           f"`gankit reproduce {recipe}`.")
+    fewest = min((len(t.row.recipe.overrides) for t in rows), default=0)
+    if len(rows) > 1 and len(plain := [t for t in rows if len(t.row.recipe.overrides) == fewest]) == 1:
+        rows = plain  # the row closest to the recipe file as it stands (e.g. not its fp32 variant)
     if len(rows) > 1:
         several = "records" if len({t.record.name for t in rows}) > 1 else "rows of one record"
         listed = "; ".join(f"--record {t.record.name} --row '{t.row.label}'" for t in rows)

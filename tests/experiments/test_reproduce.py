@@ -141,13 +141,27 @@ def test_no_record_and_several_records_are_clear_errors(repo, capsys):
     assert "record copy has no row that measures recipes/other.yaml" in capsys.readouterr().err
 
 
-def test_a_single_seed_row_is_refused(repo, capsys):
+def test_a_row_without_a_spread_over_seeds_is_refused(repo, capsys):
     fd = _row().values["fd"]
-    floor = records.Value(8.9, 8.2, [1.0, 5.0, 9.0, 12.0, 17.0], "floor fd (lenet_mnist, 128 vs 128), 5 splits")
-    _write("one_seed", values={"fd": records.Value(fd.values[0], None, fd.values[:1], fd.label), "floor/fd": floor},
-           seeds=[0])
+    single = records.Value(fd.values[0], None, fd.values[:1], fd.label)
+    _write("one_seed", values={"fd": single}, seeds=[0])  # one run: not a row to reproduce (nor a bench's or floor's)
     assert main(["reproduce", RECIPE, "--record", "one_seed", "--run", "runs/s0"]) == 2
+    assert "record one_seed has no row that measures recipes/tiny.yaml over several seeds" in capsys.readouterr().err
+    floor = records.Value(8.9, 8.2, [1.0, 5.0, 9.0, 12.0, 17.0], "floor fd (lenet_mnist, 128 vs 128), 5 splits")
+    _write("single_fd", values={"fd": single, "floor/fd": floor})
+    assert main(["reproduce", RECIPE, "--record", "single_fd", "--run", "runs/s0"]) == 2
     assert "holds a single value of fd (from 1 run), so there is no spread over seeds" in capsys.readouterr().err
-    assert main(["reproduce", RECIPE, "--record", "one_seed", "--metric", "floor/fd"]) == 2  # a spread over splits
+    assert main(["reproduce", RECIPE, "--record", "single_fd", "--metric", "floor/fd"]) == 2  # a spread over splits
     assert "--metric: floor/fd is a real-vs-real floor" in capsys.readouterr().err
     assert sorted(p.name for p in (repo / "runs").iterdir()) == ["s0", "s1"]
+
+
+def test_among_several_rows_the_one_closest_to_the_recipe_file_is_tested(repo, capsys):
+    row = _row()
+    far = records.Value(1e6, 1.0, [1e6 - 1, 1e6 + 1], row.values["fd"].label)
+    _write("variant", recipe=replace(row.recipe, overrides=[*row.recipe.overrides, "trainer.precision=no"]),
+           values={"fd": far})  # e.g. the fp32 variant of a recipe that says auto
+    _write("bench", seeds=[], values={"fd": far})  # a timing or script row: no seeds
+    assert main(["reproduce", RECIPE, "--run", "runs/s0"]) == 0
+    assert "lies within tiny_seeds's" in _last_line(capsys)[0]
+    assert main(["reproduce", RECIPE, "--record", "variant", "--run", "runs/s0"]) == 1  # chosen by name
