@@ -38,8 +38,9 @@ def markdown_table(record: Record, columns: list[str] | None = None, root: str |
             stale_rows.append(f"{record.name}: row '{r.label}' is stale: {why}")
             recipe += f" **stale**: {why}"
         lines.append(f"| {r.label} | {precision_name(r.precision)} | " + " | ".join(cell(r.values.get(c)) for c in columns)
-                     + f" | {len(r.seeds) or 1} | {recipe} |")
-    lines += ["", f"<sub>From `{source or record.name}`: mean ± sd over seeds (a floor: over its splits), "
+                     + f" | {len(r.seeds) or '—'} | {recipe} |")
+    lines += ["", f"<sub>From `{source or record.name}`: mean ± sd over seeds (a floor: over its splits; a "
+                  f"timing: over the rounds or steps its label names), "
                   f"{provenance(record)}.</sub>"]
     return "\n".join(lines) + "\n", stale_rows
 
@@ -70,7 +71,8 @@ def provenance(record: Record) -> str:
     """When, where and at which commit a record was measured, as a page's footer says it."""
     sha = (record.commit.get("sha") or "no commit")[:10] + (" (dirty)" if record.commit.get("dirty") else "")
     m = measured_on(record)
-    return f"measured {record.date[:10]} on {where(m)}, {m.get('threads', '?')} threads, commit {sha}"
+    threads = m.get("threads", "?")
+    return f"measured {record.date[:10]} on {where(m)}, {threads} thread{'' if threads == 1 else 's'}, commit {sha}"
 
 
 def render_page(text: str, results: str | Path, root: str | Path = ".") -> tuple[str, list[str]]:
