@@ -6,7 +6,6 @@ Prints a markdown table: FD, mode coverage and the k-NN metrics of each set agai
 ``--record NAME`` also writes them to ``results/NAME.json`` (one row a set, one value each).
 """
 import argparse
-import shlex
 import sys
 import time
 
@@ -17,6 +16,7 @@ from gankit.data.mnist import mnist
 from gankit.experiments import records
 from gankit.metrics.classifier import ModeCoverage
 from gankit.metrics.frechet import FrechetDistance
+from gankit.metrics.labels import Described
 from gankit.metrics.knn import density_coverage, precision_recall
 from gankit.metrics.lenet import lenet_mnist
 
@@ -62,17 +62,12 @@ def main(argv=None) -> None:
               + " | ".join(f"{v:.3f}" for v in pr + dc) + " |")
         measured = {"fd": fd, "modes": mc["modes"], "modes_kl": mc["modes_kl"], **dict(zip(
             ("precision", "recall", "density", "coverage"), pr + dc))}
-        size = f"{n // 1000}k" if n % 1000 == 0 else str(n)
-        rows.append(records.Row(label=name, recipe=records.RecipeRef(None, [], ""), precision=
-                                "bf16" if args.fast else "fp32", values={
-            k: records.Value(float(v), None, [float(v)], f"{k} (lenet_mnist, {size} vs {size})")
-            for k, v in measured.items()}))
+        described = Described("lenet_mnist", n, n)
+        rows.append(records.measured(name, {k: records.over([float(v)], described.label(k))
+                                            for k, v in measured.items()}, precision="bf16" if args.fast else "fp32"))
     if args.record:
-        record = records.new(args.record, rows, [])
-        argv = sys.argv[1:] if argv is None else argv
-        record.commands = [shlex.join(["python", "scripts/separation.py", *argv])]
+        record = records.new(args.record, rows, sys.argv[1:] if argv is None else argv, "python scripts/separation.py")
         print(f"record: {records.write(record)}")
-
 
 if __name__ == "__main__":
     main()
